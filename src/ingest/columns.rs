@@ -1,0 +1,562 @@
+//! The input contract's columns, header normalisation, aliases (English,
+//! Dutch, metafor) and user column mappings (`--columns mapping.toml`,
+//! `--map source=target`).
+
+use super::IngestError;
+use crate::model::{did_you_mean, normalise_label};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A column of the input contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Col {
+    RecordId,
+    StudyId,
+    Intervention,
+    TargetGroup,
+    IncomeSetting,
+    Rating,
+    Strategy,
+    Country,
+    Design,
+    SampleSize,
+    Year,
+    Outcome,
+    EffectSize,
+    Se,
+    Variance,
+    CiLower,
+    CiUpper,
+    Yi,
+    Vi,
+    Measure,
+    EventsT,
+    NonEventsT,
+    NT,
+    EventsC,
+    NonEventsC,
+    NC,
+    MeanT,
+    SdT,
+    MeanC,
+    SdC,
+    RiskOfBias,
+    Harm,
+    Source,
+}
+
+impl Col {
+    pub const ALL: [Col; 33] = [
+        Col::RecordId,
+        Col::StudyId,
+        Col::Intervention,
+        Col::TargetGroup,
+        Col::IncomeSetting,
+        Col::Rating,
+        Col::Strategy,
+        Col::Country,
+        Col::Design,
+        Col::SampleSize,
+        Col::Year,
+        Col::Outcome,
+        Col::EffectSize,
+        Col::Se,
+        Col::Variance,
+        Col::CiLower,
+        Col::CiUpper,
+        Col::Yi,
+        Col::Vi,
+        Col::Measure,
+        Col::EventsT,
+        Col::NonEventsT,
+        Col::NT,
+        Col::EventsC,
+        Col::NonEventsC,
+        Col::NC,
+        Col::MeanT,
+        Col::SdT,
+        Col::MeanC,
+        Col::SdC,
+        Col::RiskOfBias,
+        Col::Harm,
+        Col::Source,
+    ];
+
+    /// Contract name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Col::RecordId => "record_id",
+            Col::StudyId => "study_id",
+            Col::Intervention => "intervention",
+            Col::TargetGroup => "target_group",
+            Col::IncomeSetting => "income_setting",
+            Col::Rating => "rating",
+            Col::Strategy => "strategy",
+            Col::Country => "country",
+            Col::Design => "design",
+            Col::SampleSize => "sample_size",
+            Col::Year => "year",
+            Col::Outcome => "outcome",
+            Col::EffectSize => "effect_size",
+            Col::Se => "se",
+            Col::Variance => "variance",
+            Col::CiLower => "ci_lower",
+            Col::CiUpper => "ci_upper",
+            Col::Yi => "yi",
+            Col::Vi => "vi",
+            Col::Measure => "measure",
+            Col::EventsT => "events_t",
+            Col::NonEventsT => "non_events_t",
+            Col::NT => "n_t",
+            Col::EventsC => "events_c",
+            Col::NonEventsC => "non_events_c",
+            Col::NC => "n_c",
+            Col::MeanT => "mean_t",
+            Col::SdT => "sd_t",
+            Col::MeanC => "mean_c",
+            Col::SdC => "sd_c",
+            Col::RiskOfBias => "risk_of_bias",
+            Col::Harm => "harm",
+            Col::Source => "source",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Col> {
+        let n = normalise_header(s);
+        Col::ALL.into_iter().find(|c| c.name() == n)
+    }
+
+    /// Columns that carry effect-size information.
+    pub fn is_effect(self) -> bool {
+        matches!(
+            self,
+            Col::EffectSize
+                | Col::Se
+                | Col::Variance
+                | Col::CiLower
+                | Col::CiUpper
+                | Col::Yi
+                | Col::Vi
+                | Col::EventsT
+                | Col::NonEventsT
+                | Col::NT
+                | Col::EventsC
+                | Col::NonEventsC
+                | Col::NC
+                | Col::MeanT
+                | Col::SdT
+                | Col::MeanC
+                | Col::SdC
+        )
+    }
+}
+
+/// Header normalisation: trim, lower-case, spaces and hyphens as underscores,
+/// repeated underscores collapsed.
+pub fn normalise_header(s: &str) -> String {
+    let s = s.trim().trim_start_matches('\u{feff}').to_lowercase();
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        let ch = if ch == ' ' || ch == '-' { '_' } else { ch };
+        if ch == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(ch);
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// Aliases recognised without a mapping file (after header normalisation).
+/// The metafor names `ai, bi, ci, di, n1i, n2i, m1i, sd1i, m2i, sd2i, yi, vi,
+/// sei` are here too; `ci` is resolved by the whole header (see
+/// [`resolve_headers`]).
+const ALIASES: &[(&str, Col)] = &[
+    ("id", Col::RecordId),
+    ("record", Col::RecordId),
+    ("finding_id", Col::RecordId),
+    ("study", Col::StudyId),
+    ("studie_id", Col::StudyId),
+    ("studie", Col::StudyId),
+    ("programme", Col::Intervention),
+    ("program", Col::Intervention),
+    ("intervention_name", Col::Intervention),
+    ("interventie", Col::Intervention),
+    ("target", Col::TargetGroup),
+    ("target_population", Col::TargetGroup),
+    ("population", Col::TargetGroup),
+    ("doelgroep", Col::TargetGroup),
+    ("income", Col::IncomeSetting),
+    ("income_group", Col::IncomeSetting),
+    ("income_level", Col::IncomeSetting),
+    ("inkomensgroep", Col::IncomeSetting),
+    ("inkomensniveau", Col::IncomeSetting),
+    ("evidence_rating", Col::Rating),
+    ("unicef_rating", Col::Rating),
+    ("beoordeling", Col::Rating),
+    ("oordeel", Col::Rating),
+    ("inspire_strategy", Col::Strategy),
+    ("strategie", Col::Strategy),
+    ("iso3", Col::Country),
+    ("land", Col::Country),
+    ("study_design", Col::Design),
+    ("ontwerp", Col::Design),
+    ("onderzoeksopzet", Col::Design),
+    ("n", Col::SampleSize),
+    ("sample", Col::SampleSize),
+    ("total_n", Col::SampleSize),
+    ("steekproefomvang", Col::SampleSize),
+    ("publication_year", Col::Year),
+    ("jaar", Col::Year),
+    ("uitkomst", Col::Outcome),
+    ("effect", Col::EffectSize),
+    ("es", Col::EffectSize),
+    ("effectgrootte", Col::EffectSize),
+    ("std_err", Col::Se),
+    ("standard_error", Col::Se),
+    ("sei", Col::Se),
+    ("var", Col::Variance),
+    ("lower", Col::CiLower),
+    ("ci_low", Col::CiLower),
+    ("lower_ci", Col::CiLower),
+    ("ci_lb", Col::CiLower),
+    ("upper", Col::CiUpper),
+    ("ci_high", Col::CiUpper),
+    ("upper_ci", Col::CiUpper),
+    ("ci_ub", Col::CiUpper),
+    ("effect_measure", Col::Measure),
+    ("ai", Col::EventsT),
+    ("bi", Col::NonEventsT),
+    ("n1i", Col::NT),
+    ("di", Col::NonEventsC),
+    ("n2i", Col::NC),
+    ("m1i", Col::MeanT),
+    ("sd1i", Col::SdT),
+    ("m2i", Col::MeanC),
+    ("sd2i", Col::SdC),
+    ("rob", Col::RiskOfBias),
+    ("bias", Col::RiskOfBias),
+    ("risico_op_bias", Col::RiskOfBias),
+    ("harmful", Col::Harm),
+    ("schade", Col::Harm),
+    ("reference", Col::Source),
+    ("citation", Col::Source),
+    ("bron", Col::Source),
+];
+
+/// A user column mapping (`--columns mapping.toml`).
+///
+/// ```toml
+/// [columns]            # source header = contract column
+/// "study_design" = "design"
+/// [coalesce]           # first non-empty of several source headers
+/// intervention = ["program_name", "intervention_name"]
+/// [values.design]      # value maps, keyed by contract column
+/// "Observational" = "pre_post"
+/// [constants]          # a contract column filled with one value
+/// strategy = "education_life_skills"
+/// null_values = ["-"]  # extra tokens read as missing
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMapping {
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    #[serde(default)]
+    pub coalesce: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
+    #[serde(default)]
+    pub null_values: Vec<String>,
+}
+
+impl ColumnMapping {
+    /// Load a mapping file.
+    ///
+    /// # Errors
+    /// Unreadable file, invalid TOML, unknown keys, or a target that is not a
+    /// contract column.
+    pub fn load(path: &std::path::Path) -> Result<ColumnMapping, IngestError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| IngestError::Io {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        let m: ColumnMapping = toml::from_str(&text).map_err(|e| IngestError::Mapping {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        m.validate().map_err(|message| IngestError::Mapping {
+            path: display,
+            message,
+        })?;
+        Ok(m)
+    }
+
+    /// Add a `source=target` pair from the command line.
+    ///
+    /// # Errors
+    /// A malformed pair or an unknown target.
+    pub fn add_pair(&mut self, pair: &str) -> Result<(), IngestError> {
+        let Some((src, dst)) = pair.split_once('=') else {
+            return Err(IngestError::Mapping {
+                path: "--map".into(),
+                message: format!("'{pair}' is not of the form source=target"),
+            });
+        };
+        self.columns
+            .insert(src.trim().to_string(), dst.trim().to_string());
+        self.validate().map_err(|message| IngestError::Mapping {
+            path: "--map".into(),
+            message,
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let targets = self
+            .columns
+            .values()
+            .chain(self.coalesce.keys())
+            .chain(self.values.keys())
+            .chain(self.constants.keys());
+        for t in targets {
+            if Col::from_name(t).is_none() {
+                let names: Vec<&str> = Col::ALL.iter().map(|c| c.name()).collect();
+                let hint = did_you_mean(t, &names)
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "'{t}' is not a contract column{hint}; contract columns are {}",
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value map for a contract column, keyed by normalised source label.
+    pub fn value_map(&self, col: Col) -> Option<BTreeMap<String, String>> {
+        self.values
+            .iter()
+            .find(|(k, _)| Col::from_name(k) == Some(col))
+            .map(|(_, m)| {
+                m.iter()
+                    .map(|(k, v)| (normalise_label(k), v.clone()))
+                    .collect()
+            })
+    }
+}
+
+/// Where a contract column's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// Header indices, first non-empty wins.
+    Columns(Vec<usize>),
+    Constant(String),
+}
+
+/// The result of matching a file's headers against the contract.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub sources: BTreeMap<Col, Source>,
+    /// Original header text per contract column (for messages).
+    pub header_of: BTreeMap<Col, String>,
+    /// Unknown headers, kept as pass-through.
+    pub extra: Vec<(usize, String)>,
+}
+
+impl Resolved {
+    pub fn has(&self, c: Col) -> bool {
+        self.sources.contains_key(&c)
+    }
+
+    /// The name to show for a column in messages: the file's own header.
+    pub fn shown(&self, c: Col) -> String {
+        self.header_of
+            .get(&c)
+            .cloned()
+            .unwrap_or_else(|| c.name().to_string())
+    }
+}
+
+/// Match headers to contract columns: explicit mapping first, then exact
+/// contract names, then aliases. Duplicate targets and an ambiguous `ci` are
+/// errors.
+///
+/// # Errors
+/// [`IngestError::AmbiguousHeader`] or [`IngestError::Mapping`].
+pub fn resolve_headers(
+    path: &str,
+    headers: &[String],
+    mapping: &ColumnMapping,
+) -> Result<Resolved, IngestError> {
+    let norm: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
+    let mut res = Resolved::default();
+    let mut used = vec![false; headers.len()];
+    let find = |name: &str| norm.iter().position(|n| *n == normalise_header(name));
+
+    for (target, list) in &mapping.coalesce {
+        let col = Col::from_name(target).expect("validated mapping");
+        let mut idx = Vec::new();
+        for src in list {
+            match find(src) {
+                Some(i) => {
+                    idx.push(i);
+                    used[i] = true;
+                }
+                None => return Err(missing_mapped(path, src, headers)),
+            }
+        }
+        res.header_of.insert(col, list.join("|"));
+        res.sources.insert(col, Source::Columns(idx));
+    }
+    for (src, target) in &mapping.columns {
+        let col = Col::from_name(target).expect("validated mapping");
+        let i = find(src).ok_or_else(|| missing_mapped(path, src, headers))?;
+        if res.sources.contains_key(&col) {
+            return Err(IngestError::AmbiguousHeader {
+                path: path.into(),
+                message: format!(
+                    "two sources are mapped to '{}' (one is '{src}')",
+                    col.name()
+                ),
+            });
+        }
+        used[i] = true;
+        res.header_of.insert(col, headers[i].clone());
+        res.sources.insert(col, Source::Columns(vec![i]));
+    }
+
+    // metafor convention: `ci` is the control-arm event count when `ai` is
+    // there; otherwise it cannot be told from a confidence-interval column.
+    let metafor_counts = norm.iter().any(|n| n == "ai");
+    for (i, n) in norm.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let col = if n == "ci" {
+            if metafor_counts {
+                Some(Col::EventsC)
+            } else {
+                return Err(IngestError::AmbiguousHeader {
+                    path: path.into(),
+                    message: format!(
+                        "column '{}' is ambiguous: in metafor's convention it counts control-arm events (with ai, bi/n1i, di/n2i), \
+                         but this header has no 'ai'; it could also be a confidence-interval bound. \
+                         Rename it to 'events_c', or to 'ci_lower'/'ci_upper', or use --map",
+                        headers[i]
+                    ),
+                });
+            }
+        } else {
+            Col::ALL
+                .into_iter()
+                .find(|c| c.name() == n)
+                .or_else(|| ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
+        };
+        match col {
+            Some(c) if res.sources.contains_key(&c) => {
+                // A second header for a column already taken: keep it as pass-through.
+                res.extra.push((i, headers[i].clone()));
+            }
+            Some(c) => {
+                res.header_of.insert(c, headers[i].clone());
+                res.sources.insert(c, Source::Columns(vec![i]));
+            }
+            None => res.extra.push((i, headers[i].clone())),
+        }
+    }
+    for (target, value) in &mapping.constants {
+        let col = Col::from_name(target).expect("validated mapping");
+        res.sources
+            .entry(col)
+            .or_insert_with(|| Source::Constant(value.clone()));
+        res.header_of
+            .entry(col)
+            .or_insert_with(|| format!("{} (constant)", col.name()));
+    }
+    Ok(res)
+}
+
+fn missing_mapped(path: &str, src: &str, headers: &[String]) -> IngestError {
+    let hs: Vec<&str> = headers.iter().map(|s| s.as_str()).collect();
+    let hint = did_you_mean(src, &hs)
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    IngestError::Mapping {
+        path: path.into(),
+        message: format!("the mapping names column '{src}', which is not in the header{hint}; headers present: {}", hs.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn header_normalisation() {
+        assert_eq!(normalise_header(" Target Group "), "target_group");
+        assert_eq!(normalise_header("\u{feff}Income-Setting"), "income_setting");
+        assert_eq!(normalise_header("CI  lower"), "ci_lower");
+    }
+
+    #[test]
+    fn metafor_headers_resolve() {
+        let r = resolve_headers(
+            "x",
+            &h(&["study", "ai", "n1i", "ci", "n2i"]),
+            &ColumnMapping::default(),
+        )
+        .unwrap();
+        assert_eq!(r.sources[&Col::EventsC], Source::Columns(vec![3]));
+        assert_eq!(r.sources[&Col::NT], Source::Columns(vec![2]));
+        assert_eq!(r.sources[&Col::StudyId], Source::Columns(vec![0]));
+        let r = resolve_headers("x", &h(&["id", "yi", "vi"]), &ColumnMapping::default()).unwrap();
+        assert!(r.has(Col::Yi) && r.has(Col::Vi));
+    }
+
+    #[test]
+    fn lone_ci_is_ambiguous() {
+        let e = resolve_headers(
+            "x.csv",
+            &h(&["effect_size", "ci"]),
+            &ColumnMapping::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("ambiguous"), "{e}");
+    }
+
+    #[test]
+    fn dutch_headers() {
+        let r = resolve_headers(
+            "x",
+            &h(&["Interventie", "Doelgroep", "Inkomensgroep", "Beoordeling"]),
+            &ColumnMapping::default(),
+        )
+        .unwrap();
+        for c in [
+            Col::Intervention,
+            Col::TargetGroup,
+            Col::IncomeSetting,
+            Col::Rating,
+        ] {
+            assert!(r.has(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn mapping_and_unknown_target() {
+        let mut m = ColumnMapping::default();
+        m.add_pair("Programme name=intervention").unwrap();
+        let r = resolve_headers("x", &h(&["programme name", "other"]), &m).unwrap();
+        assert_eq!(r.sources[&Col::Intervention], Source::Columns(vec![0]));
+        assert_eq!(r.extra, vec![(1, "other".to_string())]);
+        let e = m.add_pair("x=interventoin").unwrap_err();
+        assert!(e.to_string().contains("did you mean 'intervention'"), "{e}");
+    }
+}

@@ -1,0 +1,416 @@
+//! Text cells to validated records, one row at a time. Every failure becomes
+//! a [`RowError`] naming file, line, column (as the file spells it), value,
+//! what is allowed and a suggestion.
+
+use super::columns::{Col, ColumnMapping, Resolved, Source};
+use super::table::RawRow;
+use super::{worldbank, Contract, IngestError, RowError};
+use crate::model::{
+    did_you_mean, normalise_label, EffectInput, EvaluationRecord, IncomeSetting, Provenance,
+    Rating, RecordFields, RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
+};
+
+/// Tokens read as a missing value (case-insensitive), besides the empty cell.
+pub const NULL_TOKENS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", ".", "#n/a"];
+
+/// Check the header against the contract.
+///
+/// # Errors
+/// [`IngestError::MissingColumns`] naming what is missing and the headers found.
+pub fn check_required(
+    path: &str,
+    headers: &[String],
+    r: &Resolved,
+    contract: Contract,
+) -> Result<(), IngestError> {
+    let mut missing = Vec::new();
+    let has_effect = Col::ALL.iter().any(|c| c.is_effect() && r.has(*c));
+    match contract {
+        Contract::Scoring => {
+            for c in [Col::Intervention, Col::TargetGroup] {
+                if !r.has(c) {
+                    missing.push(c.name().to_string());
+                }
+            }
+            if !r.has(Col::IncomeSetting) && !r.has(Col::Country) {
+                missing.push("income_setting (or country, to derive it)".into());
+            }
+            if !r.has(Col::Rating) && !has_effect {
+                missing.push("rating (or effect-size columns such as effect_size + se)".into());
+            }
+        }
+        Contract::Effects => {
+            if !has_effect {
+                missing.push("effect-size columns (yi + vi, effect_size + se or CI, 2x2 counts, or means/SDs/ns)".into());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hs: Vec<&str> = headers.iter().map(|s| s.as_str()).collect();
+    let mut hints = Vec::new();
+    for m in &missing {
+        let base = m.split(' ').next().unwrap_or(m);
+        if let Some(s) = did_you_mean(base, &hs) {
+            hints.push(format!(
+                "'{s}' looks like '{base}' (map it with --map \"{s}={base}\")"
+            ));
+        }
+    }
+    let hint = if hints.is_empty() {
+        String::new()
+    } else {
+        format!("{}; ", hints.join("; "))
+    };
+    Err(IngestError::MissingColumns {
+        path: path.into(),
+        missing,
+        found: hs.join(", "),
+        hint,
+    })
+}
+
+/// Per-file context for converting rows.
+pub struct RowContext<'a> {
+    pub file: &'a str,
+    pub file_idx: u32,
+    pub resolved: &'a Resolved,
+    pub mapping: &'a ColumnMapping,
+    pub decimal_comma: bool,
+    pub stem: &'a str,
+}
+
+impl RowContext<'_> {
+    fn err(
+        &self,
+        row: &RawRow,
+        col: Col,
+        value: &str,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) -> RowError {
+        RowError {
+            file: self.file.into(),
+            line: row.line,
+            column: Some(self.resolved.shown(col)),
+            value: Some(value.to_string()),
+            message: message.into(),
+            suggestion,
+            raw: String::new(),
+        }
+    }
+
+    fn vocab(&self, row: &RawRow, col: Col, e: VocabError) -> RowError {
+        let msg = format!("unknown value; expected one of {}", e.allowed);
+        self.err(row, col, &e.value, msg, e.suggestion)
+    }
+
+    /// The cell text for a contract column: coalesced, null tokens removed,
+    /// value map applied.
+    pub fn text(&self, row: &RawRow, col: Col) -> Option<String> {
+        let raw = match self.resolved.sources.get(&col)? {
+            Source::Constant(v) => v.trim(),
+            Source::Columns(idx) => idx
+                .iter()
+                .map(|&i| row.cells[i].trim())
+                .find(|v| !self.is_null(v))?,
+        };
+        if self.is_null(raw) {
+            return None;
+        }
+        if let Some(map) = self.mapping.value_map(col) {
+            if let Some(v) = map.get(&normalise_label(raw)) {
+                return Some(v.clone());
+            }
+        }
+        Some(raw.to_string())
+    }
+
+    fn is_null(&self, v: &str) -> bool {
+        v.is_empty()
+            || NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t))
+            || self
+                .mapping
+                .null_values
+                .iter()
+                .any(|t| v.eq_ignore_ascii_case(t.trim()))
+    }
+
+    /// A number; with `decimal_comma` (`;`-delimited files) `0,35` is 0.35.
+    pub fn number(&self, row: &RawRow, col: Col) -> Result<Option<f64>, RowError> {
+        let Some(t) = self.text(row, col) else {
+            return Ok(None);
+        };
+        parse_number(&t, self.decimal_comma)
+            .map(Some)
+            .ok_or_else(|| {
+                let hint = if !self.decimal_comma && t.contains(',') {
+                    "; a decimal comma is only read in ';'-delimited files"
+                } else {
+                    ""
+                };
+                self.err(row, col, &t, format!("is not a number{hint}"), None)
+            })
+    }
+}
+
+/// Parse a number written with `.` or (when allowed) `,` as decimal mark.
+/// With a decimal comma, `.` is accepted as a thousands separator only in
+/// strict groups of three (`1.234,5`); a lone `.` is a decimal point (Excel
+/// exports text cells unchanged).
+pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
+    let t = s.trim().trim_end_matches('%').trim();
+    let t = t.replace(['\u{a0}', ' '], "");
+    let parsed = if decimal_comma && t.contains(',') {
+        let (int, frac) = t.rsplit_once(',')?;
+        let int_clean = if int.contains('.') {
+            let groups: Vec<&str> = int.trim_start_matches(['-', '+']).split('.').collect();
+            let ok = groups.len() > 1
+                && groups[0].len() <= 3
+                && groups[1..].iter().all(|g| g.len() == 3);
+            if !ok {
+                return None;
+            }
+            int.replace('.', "")
+        } else {
+            int.to_string()
+        };
+        format!("{int_clean}.{frac}").parse::<f64>().ok()
+    } else {
+        t.parse::<f64>().ok()
+    }?;
+    parsed.is_finite().then_some(parsed)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match normalise_label(s).as_str() {
+        "true" | "yes" | "y" | "1" | "ja" | "waar" | "harmful" | "schadelijk" => Some(true),
+        "false" | "no" | "n" | "0" | "nee" | "onwaar" => Some(false),
+        _ => None,
+    }
+}
+
+/// Convert one row. Returns the record and an optional note for an
+/// aggregated warning (income derived with a fallback year).
+///
+/// # Errors
+/// The first problem found in the row.
+pub fn convert_row(
+    ctx: &RowContext<'_>,
+    row: &RawRow,
+) -> Result<(EvaluationRecord, Option<String>), RowError> {
+    let text = |c| ctx.text(row, c);
+    let intervention = text(Col::Intervention).ok_or_else(|| {
+        ctx.err(
+            row,
+            Col::Intervention,
+            "",
+            "is empty; every row must name an intervention",
+            None,
+        )
+    })?;
+    let target_group = text(Col::TargetGroup)
+        .and_then(|t| TargetGroup::new(&t))
+        .ok_or_else(|| {
+            ctx.err(
+                row,
+                Col::TargetGroup,
+                "",
+                "is empty; every row must name a target group",
+                None,
+            )
+        })?;
+
+    let year = match ctx.number(row, Col::Year)? {
+        None => None,
+        Some(y) if y.fract() == 0.0 && (-1e6..1e6).contains(&y) => Some(y as i32),
+        Some(y) => {
+            return Err(ctx.err(
+                row,
+                Col::Year,
+                &y.to_string(),
+                "must be a whole year such as 2015",
+                None,
+            ))
+        }
+    };
+
+    let country = match text(Col::Country) {
+        None => None,
+        Some(c) => {
+            Some(worldbank::country_code(&c).map_err(|m| ctx.err(row, Col::Country, &c, m, None))?)
+        }
+    };
+
+    let mut note = None;
+    let (income_setting, income_derived) = match text(Col::IncomeSetting) {
+        Some(s) => (
+            IncomeSetting::parse(&s).map_err(|e| ctx.vocab(row, Col::IncomeSetting, e))?,
+            false,
+        ),
+        None => match &country {
+            Some(iso) => {
+                let c = worldbank::classify(iso, year)
+                    .map_err(|m| ctx.err(row, Col::Country, iso, m, None))?;
+                note = c
+                    .note
+                    .map(|n| format!("income setting derived from country: {n}"));
+                (c.setting, true)
+            }
+            None => {
+                let msg = if ctx.resolved.has(Col::Country) {
+                    "is empty and so is country; give one of them (LIC, LMC, UMC, HIC)"
+                } else {
+                    "is empty; expected one of LIC, LMC, UMC, HIC"
+                };
+                return Err(ctx.err(row, Col::IncomeSetting, "", msg, None));
+            }
+        },
+    };
+
+    let (rating, mut harm) = match text(Col::Rating) {
+        Some(s) => {
+            let p = Rating::parse(&s).map_err(|e| ctx.vocab(row, Col::Rating, e))?;
+            (Some(p.rating), p.harmful)
+        }
+        None => (None, false),
+    };
+    if let Some(h) = text(Col::Harm) {
+        let b = parse_bool(&h).ok_or_else(|| {
+            ctx.err(
+                row,
+                Col::Harm,
+                &h,
+                "expected true/false (also yes/no, 1/0, ja/nee)",
+                None,
+            )
+        })?;
+        harm |= b;
+    }
+
+    let strategy = text(Col::Strategy)
+        .map(|s| Strategy::parse(&s).map_err(|e| ctx.vocab(row, Col::Strategy, e)))
+        .transpose()?;
+    let design = text(Col::Design)
+        .map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e)))
+        .transpose()?;
+    let risk_of_bias = text(Col::RiskOfBias)
+        .map(|s| RiskOfBias::parse(&s).map_err(|e| ctx.vocab(row, Col::RiskOfBias, e)))
+        .transpose()?;
+
+    let sample_size = match ctx.number(row, Col::SampleSize)? {
+        None => None,
+        Some(n) if n >= 0.5 => Some(n.round() as u64),
+        Some(n) => {
+            return Err(ctx.err(
+                row,
+                Col::SampleSize,
+                &n.to_string(),
+                "must be a positive number of participants",
+                None,
+            ))
+        }
+    };
+
+    let effect = read_effect(ctx, row)?;
+    let record_id = text(Col::RecordId).unwrap_or_else(|| format!("{}:{}", ctx.stem, row.line));
+    let fields = RecordFields {
+        record_id,
+        study_id: text(Col::StudyId),
+        intervention,
+        target_group,
+        income_setting,
+        income_derived,
+        rating,
+        harm,
+        strategy,
+        country,
+        design,
+        sample_size,
+        year,
+        outcome: text(Col::Outcome),
+        risk_of_bias,
+        source: text(Col::Source),
+        effect,
+        provenance: Provenance {
+            file: ctx.file_idx,
+            line: row.line,
+        },
+    };
+    let rec = EvaluationRecord::new(fields).map_err(|e| {
+        let col = Col::from_name(e.column).unwrap_or(Col::Rating);
+        let mut err = ctx.err(row, col, &e.value, e.message, None);
+        if !ctx.resolved.has(col) {
+            err.column = Some(e.column.to_string());
+        }
+        err
+    })?;
+    Ok((rec, note))
+}
+
+/// The effect-size cells of a row (numbers only; consistency is checked by
+/// the record constructor and by `meta::effect`).
+///
+/// # Errors
+/// A cell that is not a number.
+pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
+    let n = |c| ctx.number(row, c);
+    let mut e = EffectInput {
+        effect_size: n(Col::EffectSize)?,
+        se: n(Col::Se)?,
+        variance: n(Col::Variance)?,
+        ci_lower: n(Col::CiLower)?,
+        ci_upper: n(Col::CiUpper)?,
+        yi: n(Col::Yi)?,
+        vi: n(Col::Vi)?,
+        measure: ctx
+            .text(row, Col::Measure)
+            .map(|m| m.trim().to_ascii_uppercase()),
+        events_t: n(Col::EventsT)?,
+        n_t: n(Col::NT)?,
+        events_c: n(Col::EventsC)?,
+        n_c: n(Col::NC)?,
+        mean_t: n(Col::MeanT)?,
+        sd_t: n(Col::SdT)?,
+        mean_c: n(Col::MeanC)?,
+        sd_c: n(Col::SdC)?,
+    };
+    // metafor's bi/di (non-events) complete the group sizes.
+    if e.n_t.is_none() {
+        if let (Some(a), Some(b)) = (e.events_t, n(Col::NonEventsT)?) {
+            e.n_t = Some(a + b);
+        }
+    }
+    if e.n_c.is_none() {
+        if let (Some(c), Some(d)) = (e.events_c, n(Col::NonEventsC)?) {
+            e.n_c = Some(c + d);
+        }
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number("0.35", false), Some(0.35));
+        assert_eq!(parse_number("0,35", true), Some(0.35));
+        assert_eq!(parse_number("-1.234,5", true), Some(-1234.5));
+        assert_eq!(parse_number("0.35", true), Some(0.35));
+        assert_eq!(parse_number("1.23,5", true), None);
+        assert_eq!(parse_number("0,35", false), None);
+        assert_eq!(parse_number("abc", false), None);
+        assert_eq!(parse_number("inf", false), None);
+        assert_eq!(parse_number(" 12 ", false), Some(12.0));
+    }
+
+    #[test]
+    fn bools() {
+        assert_eq!(parse_bool("Ja"), Some(true));
+        assert_eq!(parse_bool("FALSE"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+}

@@ -1,0 +1,444 @@
+//! Reading evaluation records from the files M&E specialists have.
+//!
+//! Flow: file -> [`table::read_table`] (decode, sniff, split into text cells)
+//! -> [`columns::resolve_headers`] (contract columns, aliases, mapping)
+//! -> [`convert`] (cells -> validated [`EvaluationRecord`]s or row errors)
+//! -> cross-row checks (duplicate ids, studies mixing interventions,
+//! near-duplicate target groups). Every data row ends up accepted or
+//! rejected; [`Ingested::rows_read`] equals `accepted + rejected`.
+
+pub mod columns;
+pub mod convert;
+pub mod decode;
+pub mod table;
+pub mod worldbank;
+
+pub use columns::{Col, ColumnMapping};
+pub use table::InputFormat;
+
+use crate::model::{edit_distance, EvaluationRecord};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Fatal input problems: the file as a whole cannot be used (exit code 2).
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("{path}: cannot read: {message}")]
+    Io { path: String, message: String },
+    #[error("{path}: the file is empty; expected a header row and at least one data row")]
+    Empty { path: String },
+    #[error("{path}: has a header but no data rows")]
+    NoRows { path: String },
+    #[error(
+        "{path}: unknown input format ({found}); expected one of {}; use --input-format to choose",
+        InputFormat::NAMES
+    )]
+    UnknownFormat { path: String, found: String },
+    #[error("{path}: cannot read Parquet: {message}")]
+    Parquet { path: String, message: String },
+    #[error("{path}: missing required column{} {}; {hint}headers present: {found}", if .missing.len() > 1 { "s" } else { "" }, .missing.join(", "))]
+    MissingColumns {
+        path: String,
+        missing: Vec<String>,
+        found: String,
+        hint: String,
+    },
+    #[error("{path}: {message}")]
+    AmbiguousHeader { path: String, message: String },
+    #[error("{path}: column mapping: {message}")]
+    Mapping { path: String, message: String },
+}
+
+/// A rejected row: where, which column, which value, why, and what to do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowError {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub message: String,
+    pub suggestion: Option<String>,
+    /// The row as it appeared in the input.
+    #[serde(skip)]
+    pub raw: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        match (&self.column, &self.value) {
+            (Some(c), Some(v)) if !v.is_empty() => {
+                write!(f, "column '{c}': value '{v}': {}", self.message)?
+            }
+            (Some(c), _) => write!(f, "column '{c}': {}", self.message)?,
+            (None, _) => write!(f, "row {}", self.message)?,
+        }
+        if let Some(s) = &self.suggestion {
+            write!(f, " (did you mean '{s}'?)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Something worth a look that did not reject a row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(l)) => write!(f, "{file}:{l}: {}", self.message),
+            (Some(file), None) => write!(f, "{file}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Per-file summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub format: InputFormat,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub sha256: String,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// Which columns a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Contract {
+    /// intervention, target_group, income_setting (or country), rating (or effect sizes).
+    #[default]
+    Scoring,
+    /// Effect-size columns only (for `evidex meta`).
+    Effects,
+}
+
+/// Ingest options, validated before any file is opened.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub mapping: ColumnMapping,
+    pub format: Option<InputFormat>,
+    pub contract: Contract,
+}
+
+/// The outcome of reading one or more files.
+#[derive(Debug, Clone, Default)]
+pub struct Ingested {
+    pub files: Vec<FileSummary>,
+    pub records: Vec<EvaluationRecord>,
+    pub rejected: Vec<RowError>,
+    pub warnings: Vec<Warning>,
+    /// Names of pass-through columns per record (`records[i].extra` aligns).
+    pub extra_columns: Vec<String>,
+}
+
+impl Ingested {
+    pub fn rows_read(&self) -> u64 {
+        self.files.iter().map(|f| f.rows_read).sum()
+    }
+    pub fn accepted(&self) -> u64 {
+        self.records.len() as u64
+    }
+    pub fn rejected_count(&self) -> u64 {
+        self.rejected.len() as u64
+    }
+    pub fn file_name(&self, idx: u32) -> &str {
+        self.files
+            .get(idx as usize)
+            .map_or("?", |f| f.path.as_str())
+    }
+}
+
+/// Read, validate and convert all `paths`, in order.
+///
+/// # Errors
+/// The first fatal [`IngestError`]; row-level problems are collected in
+/// [`Ingested::rejected`] instead.
+pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, IngestError> {
+    let mut out = Ingested::default();
+    let mut extra_index: HashMap<String, usize> = HashMap::new();
+    for (file_idx, path) in paths.iter().enumerate() {
+        let format = match opts.format {
+            Some(f) => f,
+            None => InputFormat::from_path(path)?,
+        };
+        let display = path.display().to_string();
+        let table = table::read_table(path, format)?;
+        if table.rows_read() == 0 {
+            return Err(IngestError::NoRows { path: display });
+        }
+        let resolved = columns::resolve_headers(&display, &table.headers, &opts.mapping)?;
+        convert::check_required(&display, &table.headers, &resolved, opts.contract)?;
+        if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
+            let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
+            out.warnings.push(Warning {
+                file: Some(display.clone()),
+                line: None,
+                message: format!(
+                    "{} column{} not in the input contract, kept as pass-through: {}",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ),
+            });
+        }
+        if table.blank_rows > 0 {
+            out.warnings.push(Warning {
+                file: Some(display.clone()),
+                line: None,
+                message: format!(
+                    "{} blank row(s) skipped (not counted as data rows)",
+                    table.blank_rows
+                ),
+            });
+        }
+        let extra_slots: Vec<(usize, usize)> = resolved
+            .extra
+            .iter()
+            .map(|(i, name)| {
+                let n = extra_index.len();
+                let slot = *extra_index.entry(name.clone()).or_insert(n);
+                if slot == out.extra_columns.len() {
+                    out.extra_columns.push(name.clone());
+                }
+                (*i, slot)
+            })
+            .collect();
+        let decimal_comma = table.delimiter == Some(b';');
+        let ctx = convert::RowContext {
+            file: &display,
+            file_idx: file_idx as u32,
+            resolved: &resolved,
+            mapping: &opts.mapping,
+            decimal_comma,
+            stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
+        };
+        let mut accepted = 0u64;
+        let mut rejected = 0u64;
+        let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for m in &table.malformed {
+            rejected += 1;
+            out.rejected.push(RowError {
+                file: display.clone(),
+                line: m.line,
+                column: None,
+                value: None,
+                message: m.message.clone(),
+                suggestion: None,
+                raw: table.raw_text(m.span, None),
+            });
+        }
+        for row in &table.rows {
+            match convert::convert_row(&ctx, row) {
+                Ok((mut rec, note)) => {
+                    if let Some(n) = note {
+                        let e = notes.entry(n).or_insert((0, row.line));
+                        e.0 += 1;
+                    }
+                    if !extra_slots.is_empty() {
+                        rec.extra = vec![None; out.extra_columns.len()];
+                        for (i, slot) in &extra_slots {
+                            let v = row.cells[*i].trim();
+                            if !v.is_empty() {
+                                rec.extra[*slot] = Some(v.to_string());
+                            }
+                        }
+                    }
+                    accepted += 1;
+                    out.records.push(rec);
+                }
+                Err(mut e) => {
+                    e.raw = table.raw_text(row.span, Some(&row.cells));
+                    rejected += 1;
+                    out.rejected.push(e);
+                }
+            }
+        }
+        for (msg, (n, first_line)) in notes {
+            out.warnings.push(Warning {
+                file: Some(display.clone()),
+                line: Some(first_line),
+                message: format!(
+                    "{msg} ({n} row{}, first shown)",
+                    if n == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|e| IngestError::Io {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        out.files.push(FileSummary {
+            path: display,
+            format: table.format,
+            encoding: table.encoding.map(|e| e.name().to_string()),
+            delimiter: table.delimiter.map(|d| {
+                if d == b'\t' {
+                    "tab".into()
+                } else {
+                    (d as char).to_string()
+                }
+            }),
+            sha256: sha256_hex(&bytes),
+            rows_read: table.rows_read(),
+            accepted,
+            rejected,
+        });
+    }
+    cross_row_checks(&mut out);
+    out.rejected.sort_by(|a, b| {
+        (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line))
+    });
+    Ok(out)
+}
+
+fn file_pos(files: &[FileSummary], path: &str) -> usize {
+    files
+        .iter()
+        .position(|f| f.path == path)
+        .unwrap_or(usize::MAX)
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Duplicate record ids (later ones rejected), studies that mix
+/// interventions (warning), target-group spellings that normalise alike or
+/// nearly alike (warning; one spelling is chosen per key, the
+/// lexicographically smallest, so output does not depend on row order).
+fn cross_row_checks(out: &mut Ingested) {
+    // Duplicate record_id: keep the first, reject the rest.
+    let mut first: HashMap<String, (u32, u64)> = HashMap::with_capacity(out.records.len());
+    let mut keep = Vec::with_capacity(out.records.len());
+    let mut dups = Vec::new();
+    for rec in std::mem::take(&mut out.records) {
+        match first.get(&rec.record_id) {
+            Some(&(f, l)) => dups.push((rec, f, l)),
+            None => {
+                first.insert(
+                    rec.record_id.clone(),
+                    (rec.provenance.file, rec.provenance.line),
+                );
+                keep.push(rec);
+            }
+        }
+    }
+    out.records = keep;
+    for (rec, f, l) in dups {
+        let file = out.file_name(rec.provenance.file).to_string();
+        let first_at = format!("{}:{}", out.file_name(f), l);
+        out.files[rec.provenance.file as usize].accepted -= 1;
+        out.files[rec.provenance.file as usize].rejected += 1;
+        out.rejected.push(RowError {
+            file,
+            line: rec.provenance.line,
+            column: Some("record_id".into()),
+            value: Some(rec.record_id.clone()),
+            message: format!(
+                "duplicate record_id; first used at {first_at}; record ids must be unique"
+            ),
+            suggestion: None,
+            raw: String::new(),
+        });
+    }
+
+    // Studies that mix interventions.
+    let mut by_study: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
+    for r in &out.records {
+        if let Some(s) = r.study_id.as_deref() {
+            let e = by_study
+                .entry(s)
+                .or_insert((r.intervention.as_str(), Vec::new()));
+            if e.0 != r.intervention && !e.1.contains(&r.intervention.as_str()) {
+                e.1.push(r.intervention.as_str());
+            }
+        }
+    }
+    for (s, (a, others)) in by_study {
+        if !others.is_empty() {
+            out.warnings.push(Warning {
+                file: None,
+                line: None,
+                message: format!(
+                    "study_id '{s}' mixes interventions ({a}, {}); its findings are clustered per intervention cell",
+                    others.join(", ")
+                ),
+            });
+        }
+    }
+
+    // Target-group spellings.
+    let mut spellings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &out.records {
+        let v = spellings
+            .entry(r.target_group.key().to_string())
+            .or_default();
+        if !v.iter().any(|d| d == r.target_group.display()) {
+            v.push(r.target_group.display().to_string());
+        }
+    }
+    for v in spellings.values_mut() {
+        v.sort();
+    }
+    for (key, v) in &spellings {
+        if v.len() > 1 {
+            out.warnings.push(Warning {
+                file: None,
+                line: None,
+                message: format!(
+                    "target group spelled {} ways ({}); treated as one group '{}'",
+                    v.len(),
+                    v.join(" / "),
+                    v[0]
+                ),
+            });
+        }
+        let _ = key;
+    }
+    let keys: Vec<&String> = spellings.keys().collect();
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            let singular = |s: &str| s.strip_suffix('s').unwrap_or(s).to_string();
+            let close = edit_distance(a, b) <= 1 || singular(a) == singular(b);
+            if close && a.len() > 3 {
+                out.warnings.push(Warning {
+                    file: None,
+                    line: None,
+                    message: format!(
+                        "target groups '{}' and '{}' look alike; if they are the same group, use one spelling",
+                        spellings[*a][0], spellings[*b][0]
+                    ),
+                });
+            }
+        }
+    }
+    for r in &mut out.records {
+        let canon = &spellings[r.target_group.key()][0];
+        if r.target_group.display() != canon {
+            r.target_group = r.target_group.with_display(canon);
+        }
+    }
+}
+
+/// Convenience for tests and callers with one file.
+///
+/// # Errors
+/// As [`ingest`].
+pub fn ingest_one(path: &Path, opts: &IngestOptions) -> Result<Ingested, IngestError> {
+    ingest(&[path.to_path_buf()], opts)
+}

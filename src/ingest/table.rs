@@ -1,0 +1,482 @@
+//! Readers that turn a file into a [`RawTable`]: header names plus rows of
+//! text cells, each with its line (or row) number. CSV/TSV, JSON Lines and
+//! Parquet all end up in this one shape, so column resolution and record
+//! conversion are written once.
+
+use super::decode::{decode, sniff_delimiter, TextEncoding};
+use super::IngestError;
+use std::path::Path;
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+}
+
+impl InputFormat {
+    pub const NAMES: &'static str = "csv, tsv, jsonl, parquet";
+
+    /// Parse a `--input-format` value.
+    pub fn parse(s: &str) -> Option<InputFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" | "txt" => Some(InputFormat::Csv),
+            "tsv" | "tab" => Some(InputFormat::Tsv),
+            "jsonl" | "ndjson" | "json" => Some(InputFormat::Jsonl),
+            "parquet" | "pq" => Some(InputFormat::Parquet),
+            _ => None,
+        }
+    }
+
+    /// Choose by file extension.
+    ///
+    /// # Errors
+    /// [`IngestError::UnknownFormat`] naming the extension and the formats known.
+    pub fn from_path(path: &Path) -> Result<InputFormat, IngestError> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        InputFormat::parse(ext).ok_or_else(|| IngestError::UnknownFormat {
+            path: path.display().to_string(),
+            found: if ext.is_empty() {
+                "no extension".into()
+            } else {
+                format!("extension '.{ext}'")
+            },
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Csv => "csv",
+            InputFormat::Tsv => "tsv",
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// One data row as text cells aligned with the header.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    /// 1-based physical line where the row starts (CSV, JSONL) or the 1-based
+    /// data row number (Parquet, where the header is not a line).
+    pub line: u64,
+    pub cells: Vec<String>,
+    /// Byte range of the row in the decoded text (text formats only).
+    pub span: Option<(usize, usize)>,
+}
+
+/// A row that could not be split into cells (wrong field count, invalid JSON).
+#[derive(Debug, Clone)]
+pub struct MalformedRow {
+    pub line: u64,
+    pub message: String,
+    pub span: Option<(usize, usize)>,
+}
+
+/// A whole file as text cells.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub format: InputFormat,
+    pub headers: Vec<String>,
+    pub rows: Vec<RawRow>,
+    pub malformed: Vec<MalformedRow>,
+    pub encoding: Option<TextEncoding>,
+    pub delimiter: Option<u8>,
+    /// Fully blank rows skipped (not counted as data rows).
+    pub blank_rows: u64,
+    text: String,
+}
+
+impl RawTable {
+    /// The row as it appeared in the input (for the rejects file).
+    pub fn raw_text(&self, span: Option<(usize, usize)>, cells: Option<&[String]>) -> String {
+        match (span, cells) {
+            (Some((a, b)), _) => self.text[a..b].trim_end_matches(['\r', '\n']).to_string(),
+            (None, Some(cells)) => cells.join(","),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Number of data rows seen (parsed + malformed).
+    pub fn rows_read(&self) -> u64 {
+        (self.rows.len() + self.malformed.len()) as u64
+    }
+}
+
+/// Read a file in the given format.
+///
+/// # Errors
+/// I/O errors, an empty file, a Parquet file polars cannot read.
+pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestError> {
+    let display = path.display().to_string();
+    if format == InputFormat::Parquet {
+        return read_parquet(path);
+    }
+    let bytes = std::fs::read(path).map_err(|e| IngestError::Io {
+        path: display.clone(),
+        message: e.to_string(),
+    })?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(IngestError::Empty { path: display });
+    }
+    let (text, encoding) = decode(&bytes);
+    let text = text.into_owned();
+    match format {
+        InputFormat::Jsonl => Ok(read_jsonl(text, encoding)),
+        InputFormat::Csv | InputFormat::Tsv => {
+            let delim = if format == InputFormat::Tsv {
+                b'\t'
+            } else {
+                sniff_delimiter(&text)
+            };
+            read_delimited(text, encoding, delim, &display)
+        }
+        InputFormat::Parquet => unreachable!("handled above"),
+    }
+}
+
+/// Parse delimited text that is already decoded.
+///
+/// # Errors
+/// [`IngestError::Empty`] when there is no header.
+pub fn read_delimited(
+    text: String,
+    encoding: TextEncoding,
+    delim: u8,
+    path: &str,
+) -> Result<RawTable, IngestError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut headers: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    let mut malformed = Vec::new();
+    let mut blank_rows = 0;
+    let mut pending: Option<(u64, usize, csv::StringRecord)> = None;
+    let mut rec = csv::StringRecord::new();
+    // Line numbers are counted from byte offsets: csv's own counter lags by
+    // one after CRLF terminators.
+    let bytes = text.as_bytes();
+    let mut counted_to = 0usize;
+    let mut newlines = 0u64;
+    let mut line_at = |mut pos: usize| -> (u64, usize) {
+        while pos < bytes.len() && (bytes[pos] == b'\r' || bytes[pos] == b'\n') {
+            pos += 1;
+        }
+        if pos > counted_to {
+            newlines += bytes[counted_to..pos]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = pos;
+        }
+        (newlines + 1, pos)
+    };
+    // Each record's span ends where the next begins, so rows are finalised
+    // one step late.
+    let mut finish = |pending: Option<(u64, usize, csv::StringRecord)>,
+                      end: usize,
+                      headers: &mut Option<Vec<String>>,
+                      rows: &mut Vec<RawRow>,
+                      malformed: &mut Vec<MalformedRow>| {
+        let Some((line, start, r)) = pending else {
+            return;
+        };
+        let span = Some((start, end));
+        if headers.is_none() {
+            *headers = Some(r.iter().map(|s| s.to_string()).collect());
+            return;
+        }
+        if r.iter().all(|c| c.trim().is_empty()) {
+            blank_rows += 1;
+            return;
+        }
+        let n = headers.as_ref().map_or(0, |h| h.len());
+        if r.len() != n {
+            malformed.push(MalformedRow {
+                line,
+                message: format!(
+                    "has {} fields but the header has {n}; check for an unquoted '{}' inside a value",
+                    r.len(),
+                    delim as char
+                ),
+                span,
+            });
+        } else {
+            rows.push(RawRow {
+                line,
+                cells: r.iter().map(|s| s.to_string()).collect(),
+                span,
+            });
+        }
+    };
+    loop {
+        let start = rdr.position().byte() as usize;
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {
+                let raw_start = rec.position().map_or(start, |p| p.byte() as usize);
+                let (line, start_of_this) = line_at(raw_start);
+                finish(
+                    pending.take(),
+                    start_of_this,
+                    &mut headers,
+                    &mut rows,
+                    &mut malformed,
+                );
+                pending = Some((line, start_of_this, rec.clone()));
+            }
+            Ok(false) => break,
+            Err(e) => {
+                let (line, start) = line_at(e.position().map_or(start, |p| p.byte() as usize));
+                finish(
+                    pending.take(),
+                    start,
+                    &mut headers,
+                    &mut rows,
+                    &mut malformed,
+                );
+                malformed.push(MalformedRow {
+                    line,
+                    message: format!("cannot be parsed: {e}"),
+                    span: None,
+                });
+            }
+        }
+    }
+    finish(
+        pending.take(),
+        text.len(),
+        &mut headers,
+        &mut rows,
+        &mut malformed,
+    );
+    let Some(headers) = headers else {
+        return Err(IngestError::Empty {
+            path: path.to_string(),
+        });
+    };
+    let format = if delim == b'\t' {
+        InputFormat::Tsv
+    } else {
+        InputFormat::Csv
+    };
+    Ok(RawTable {
+        format,
+        headers,
+        rows,
+        malformed,
+        encoding: Some(encoding),
+        delimiter: Some(delim),
+        blank_rows,
+        text,
+    })
+}
+
+fn read_jsonl(text: String, encoding: TextEncoding) -> RawTable {
+    let mut headers: Vec<String> = Vec::new();
+    let mut objects = Vec::new();
+    let mut malformed = Vec::new();
+    let mut blank_rows = 0;
+    let mut offset = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let span = Some((offset, offset + line.len()));
+        offset += line.len();
+        let lineno = i as u64 + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            blank_rows += 1;
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(trimmed) {
+            Ok(serde_json::Value::Object(map)) => {
+                for k in map.keys() {
+                    if !headers.iter().any(|h| h == k) {
+                        headers.push(k.clone());
+                    }
+                }
+                objects.push((lineno, map, span));
+            }
+            Ok(other) => malformed.push(MalformedRow {
+                line: lineno,
+                message: format!(
+                    "is a JSON {} but each line must be one JSON object",
+                    json_kind(&other)
+                ),
+                span,
+            }),
+            Err(e) => malformed.push(MalformedRow {
+                line: lineno,
+                message: format!("is not valid JSON: {e}"),
+                span,
+            }),
+        }
+    }
+    let rows = objects
+        .into_iter()
+        .map(|(line, map, span)| {
+            let cells = headers
+                .iter()
+                .map(|h| map.get(h).map(json_cell).unwrap_or_default())
+                .collect();
+            RawRow { line, cells, span }
+        })
+        .collect();
+    RawTable {
+        format: InputFormat::Jsonl,
+        headers,
+        rows,
+        malformed,
+        encoding: Some(encoding),
+        delimiter: None,
+        blank_rows,
+        text,
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+fn json_cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn read_parquet(path: &Path) -> Result<RawTable, IngestError> {
+    use polars::prelude::*;
+    let display = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| IngestError::Io {
+        path: display.clone(),
+        message: e.to_string(),
+    })?;
+    if meta.len() == 0 {
+        return Err(IngestError::Empty { path: display });
+    }
+    let file = std::fs::File::open(path).map_err(|e| IngestError::Io {
+        path: display.clone(),
+        message: e.to_string(),
+    })?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| IngestError::Parquet {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+    let headers: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let height = df.height();
+    let mut columns: Vec<Vec<String>> = Vec::with_capacity(headers.len());
+    for col in df.columns() {
+        let s = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(|e| IngestError::Parquet {
+                path: display.clone(),
+                message: e.to_string(),
+            })?;
+        let ca = s.str().map_err(|e| IngestError::Parquet {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        columns.push(ca.iter().map(|v| v.unwrap_or("").to_string()).collect());
+    }
+    let mut rows = Vec::with_capacity(height);
+    for i in 0..height {
+        let cells = columns
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c[i]))
+            .collect();
+        rows.push(RawRow {
+            line: i as u64 + 1,
+            cells,
+            span: None,
+        });
+    }
+    Ok(RawTable {
+        format: InputFormat::Parquet,
+        headers,
+        rows,
+        malformed: Vec::new(),
+        encoding: None,
+        delimiter: None,
+        blank_rows: 0,
+        text: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> RawTable {
+        read_delimited(
+            text.to_string(),
+            TextEncoding::Utf8,
+            sniff_delimiter(text),
+            "t.csv",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn quoted_newlines_keep_line_numbers() {
+        let t = csv("a,b\n1,\"x\ny\"\n2,z\n");
+        assert_eq!(t.headers, ["a", "b"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0].line, 2);
+        assert_eq!(t.rows[0].cells[1], "x\ny");
+        assert_eq!(t.rows[1].line, 4);
+        assert_eq!(t.raw_text(t.rows[1].span, None), "2,z");
+    }
+
+    // Regression: csv's line counter lagged by one with CRLF line ends.
+    #[test]
+    fn crlf_line_numbers() {
+        let t = csv("a;b\r\n1;2\r\n3;\"x\r\ny\"\r\n5;6\r\n");
+        let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 5]);
+        assert_eq!(t.raw_text(t.rows[0].span, None), "1;2");
+    }
+
+    #[test]
+    fn wrong_field_count_is_malformed_not_lost() {
+        let t = csv("a,b\n1,2\n1,2,3\n\n4,5\n");
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.malformed.len(), 1);
+        assert_eq!(t.malformed[0].line, 3);
+        assert_eq!(t.rows_read(), 3);
+        assert_eq!(t.raw_text(t.malformed[0].span, None), "1,2,3");
+    }
+
+    #[test]
+    fn jsonl_rows() {
+        let t = read_jsonl(
+            "{\"a\":1,\"b\":\"x\"}\n[1]\n{\"b\":null,\"c\":true}\nnot json\n".into(),
+            TextEncoding::Utf8,
+        );
+        assert_eq!(t.headers, ["a", "b", "c"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].cells, ["", "", "true"]);
+        assert_eq!(t.rows[1].line, 3);
+        assert_eq!(t.malformed.len(), 2);
+        assert_eq!(t.malformed[1].line, 4);
+    }
+}

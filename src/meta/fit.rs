@@ -1,0 +1,455 @@
+//! Equal- and random-effects models for `yi`, `vi` (intercept only), with
+//! the tau^2 estimators and inference of metafor's `rma.uni()`.
+
+use serde::Serialize;
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
+use std::fmt;
+
+/// Estimator of the between-study variance tau^2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Method {
+    /// Equal (fixed) effect: tau^2 = 0.
+    EE,
+    /// DerSimonian-Laird.
+    DL,
+    /// Hedges (variance-component / Cochran ANOVA).
+    HE,
+    /// Sidik-Jonkman.
+    SJ,
+    /// Maximum likelihood (Fisher scoring).
+    ML,
+    /// Restricted maximum likelihood (Fisher scoring), metafor's default.
+    REML,
+    /// Paule-Mandel (generalised Q = k - 1).
+    PM,
+}
+
+impl Method {
+    pub const NAMES: &'static str = "EE, DL, HE, SJ, ML, REML, PM";
+
+    pub fn parse(s: &str) -> Option<Method> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "EE" | "FE" => Some(Method::EE),
+            "DL" => Some(Method::DL),
+            "HE" => Some(Method::HE),
+            "SJ" => Some(Method::SJ),
+            "ML" => Some(Method::ML),
+            "REML" => Some(Method::REML),
+            "PM" => Some(Method::PM),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Test statistic for the pooled estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    /// Normal (z) test.
+    Z,
+    /// Knapp-Hartung / Hartung-Knapp-Sidik-Jonkman: t with k - 1 df.
+    Knha,
+}
+
+impl fmt::Display for TestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TestKind::Z => "z",
+            TestKind::Knha => "knha",
+        })
+    }
+}
+
+/// Fitting options. Defaults: REML, z-test, 95% level, tolerance 1e-10 on
+/// tau^2 change, at most 1000 Fisher-scoring iterations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    pub method: Method,
+    pub test: TestKind,
+    pub level: f64,
+    pub tol: f64,
+    pub max_iter: usize,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            method: Method::REML,
+            test: TestKind::Z,
+            level: 0.95,
+            tol: 1e-10,
+            max_iter: 1000,
+        }
+    }
+}
+
+/// Fitting failures; each is a reported result, never a panic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetaError {
+    #[error("no studies to pool")]
+    Empty,
+    #[error("yi and vi have different lengths ({0} and {1})")]
+    Length(usize, usize),
+    #[error("study {index}: sampling variance {vi} must be finite and > 0")]
+    BadVariance { index: usize, vi: f64 },
+    #[error("study {index}: effect {yi} is not finite")]
+    BadEffect { index: usize, yi: f64 },
+    #[error("{method} did not converge in {iterations} iterations (last tau^2 change {change:e})")]
+    NotConverged {
+        method: Method,
+        iterations: usize,
+        change: f64,
+    },
+}
+
+/// Results of one fit, named as in metafor's output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetaFit {
+    pub k: usize,
+    pub method: Method,
+    pub test: TestKind,
+    pub estimate: f64,
+    pub se: f64,
+    pub ci_lower: f64,
+    pub ci_upper: f64,
+    /// z or t statistic.
+    pub stat: f64,
+    /// Degrees of freedom of the t-test (Knapp-Hartung), `None` for z.
+    pub df: Option<f64>,
+    pub pval: f64,
+    pub tau2: f64,
+    pub tau: f64,
+    /// Q-profile CI for tau^2 (`None` when k < 2).
+    pub tau2_ci_lower: Option<f64>,
+    pub tau2_ci_upper: Option<f64>,
+    /// I^2 in percent.
+    pub i2: f64,
+    pub h2: f64,
+    pub q: f64,
+    pub q_df: usize,
+    pub q_pval: f64,
+    pub pi_lower: f64,
+    pub pi_upper: f64,
+    /// Model weights in percent, in input order.
+    pub weights: Vec<f64>,
+    /// Fisher-scoring iterations (ML/REML), else 0.
+    pub iterations: usize,
+    /// Why the fit differs from what was asked (e.g. k < 2).
+    pub notes: Vec<String>,
+}
+
+/// Fit the model.
+///
+/// # Formula
+/// Weights `w_i = 1/(v_i + tau^2)`; estimate `sum w y / sum w`; `se =
+/// sqrt(1/sum w)`; Q uses `w_i = 1/v_i`. tau^2 estimators as in
+/// Viechtbauer (2005) and metafor's `rma.uni()`; I^2 = tau^2/(tau^2 + s^2)
+/// with `s^2 = (k-1) sum w / ((sum w)^2 - sum w^2)` (Higgins & Thompson
+/// 2002); prediction interval `estimate -/+ crit sqrt(se^2 + tau^2)`;
+/// tau^2 CI by the Q-profile method (Viechtbauer 2007). Full derivations in
+/// `docs/meta-analysis.md`.
+///
+/// With k = 1 a random-effects fit is reported as EE with a note.
+///
+/// # Errors
+/// [`MetaError`] for empty or invalid input and non-convergence.
+pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaError> {
+    validate(yi, vi)?;
+    let k = yi.len();
+    let mut notes = Vec::new();
+    let mut method = opts.method;
+    if k < 2 && method != Method::EE {
+        notes.push(format!("k = {k}: a random-effects model ({method}) needs at least 2 studies; reporting the equal-effects (EE) fit"));
+        method = Method::EE;
+    }
+    let (tau2, iterations) = estimate_tau2(yi, vi, method, opts)?;
+    let (q, q_df) = cochran_q(yi, vi);
+    let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
+    let sw: f64 = w.iter().sum();
+    let est = dot(&w, yi) / sw;
+    let mut se = (1.0 / sw).sqrt();
+    let mut test = opts.test;
+    if test == TestKind::Knha && k < 2 {
+        notes.push(
+            "k < 2: the Knapp-Hartung test needs k - 1 >= 1 degrees of freedom; using the z-test"
+                .into(),
+        );
+        test = TestKind::Z;
+    }
+    let alpha = 1.0 - opts.level;
+    let (crit, df) = match test {
+        TestKind::Z => (normal_quantile(1.0 - alpha / 2.0), None),
+        TestKind::Knha => {
+            let df = (k - 1) as f64;
+            let s2 = w
+                .iter()
+                .zip(yi)
+                .map(|(wi, y)| wi * (y - est).powi(2))
+                .sum::<f64>()
+                / df;
+            se = (s2 / sw).sqrt();
+            (t_quantile(1.0 - alpha / 2.0, df), Some(df))
+        }
+    };
+    let stat = est / se;
+    let pval = match df {
+        None => 2.0 * normal_sf(stat.abs()),
+        Some(d) => 2.0 * t_sf(stat.abs(), d),
+    };
+    let (i2, h2) = if method == Method::EE {
+        if q_df > 0 && q > 0.0 {
+            ((100.0 * (q - q_df as f64) / q).max(0.0), q / q_df as f64)
+        } else {
+            (0.0, 1.0)
+        }
+    } else {
+        let s2 = typical_variance(vi);
+        (100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2)
+    };
+    let pi_half = crit * (se * se + tau2).sqrt();
+    let (tau2_ci_lower, tau2_ci_upper) = if k >= 2 {
+        let (lo, hi) = q_profile_ci(yi, vi, opts.level);
+        (Some(lo), Some(hi))
+    } else {
+        (None, None)
+    };
+    Ok(MetaFit {
+        k,
+        method,
+        test,
+        estimate: est,
+        se,
+        ci_lower: est - crit * se,
+        ci_upper: est + crit * se,
+        stat,
+        df,
+        pval,
+        tau2,
+        tau: tau2.sqrt(),
+        tau2_ci_lower,
+        tau2_ci_upper,
+        i2,
+        h2,
+        q,
+        q_df,
+        q_pval: if q_df > 0 {
+            chisq_sf(q, q_df as f64)
+        } else {
+            1.0
+        },
+        pi_lower: est - pi_half,
+        pi_upper: est + pi_half,
+        weights: w.iter().map(|wi| 100.0 * wi / sw).collect(),
+        iterations,
+        notes,
+    })
+}
+
+fn validate(yi: &[f64], vi: &[f64]) -> Result<(), MetaError> {
+    if yi.len() != vi.len() {
+        return Err(MetaError::Length(yi.len(), vi.len()));
+    }
+    if yi.is_empty() {
+        return Err(MetaError::Empty);
+    }
+    for (index, (&y, &v)) in yi.iter().zip(vi).enumerate() {
+        if !y.is_finite() {
+            return Err(MetaError::BadEffect { index, yi: y });
+        }
+        if !(v.is_finite() && v > 0.0) {
+            return Err(MetaError::BadVariance { index, vi: v });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Cochran's Q with inverse-variance weights, and its df.
+pub fn cochran_q(yi: &[f64], vi: &[f64]) -> (f64, usize) {
+    let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
+    let sw: f64 = w.iter().sum();
+    let mu = dot(&w, yi) / sw;
+    (
+        w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum(),
+        yi.len().saturating_sub(1),
+    )
+}
+
+/// Generalised Q at a given tau^2: `sum w_i (y_i - mu(tau^2))^2`.
+pub fn generalised_q(yi: &[f64], vi: &[f64], tau2: f64) -> f64 {
+    let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
+    let sw: f64 = w.iter().sum();
+    let mu = dot(&w, yi) / sw;
+    w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum()
+}
+
+/// metafor's "typical" within-study variance s^2 used for I^2 and H^2.
+fn typical_variance(vi: &[f64]) -> f64 {
+    let k = vi.len() as f64;
+    let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
+    let sw: f64 = w.iter().sum();
+    let sw2: f64 = w.iter().map(|x| x * x).sum();
+    (k - 1.0) * sw / (sw * sw - sw2)
+}
+
+fn estimate_tau2(
+    yi: &[f64],
+    vi: &[f64],
+    method: Method,
+    opts: &FitOptions,
+) -> Result<(f64, usize), MetaError> {
+    let k = yi.len() as f64;
+    let mean = yi.iter().sum::<f64>() / k;
+    let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
+    let tau2 = match method {
+        Method::EE => 0.0,
+        Method::DL => {
+            let (q, _) = cochran_q(yi, vi);
+            let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
+            let sw: f64 = w.iter().sum();
+            let sw2: f64 = w.iter().map(|x| x * x).sum();
+            ((q - (k - 1.0)) / (sw - sw2 / sw)).max(0.0)
+        }
+        Method::HE => (ss / (k - 1.0) - vi.iter().sum::<f64>() / k).max(0.0),
+        Method::SJ => {
+            let t0 = ss / k;
+            if t0 <= 0.0 {
+                0.0
+            } else {
+                t0 * generalised_q(yi, vi, t0) / (k - 1.0)
+            }
+        }
+        Method::ML | Method::REML => return fisher_scoring(yi, vi, method, opts),
+        Method::PM => paule_mandel(yi, vi),
+    };
+    Ok((tau2, 0))
+}
+
+/// Fisher scoring for ML and REML, started at the HE estimate (0 if
+/// negative), with step halving to stay non-negative.
+fn fisher_scoring(
+    yi: &[f64],
+    vi: &[f64],
+    method: Method,
+    opts: &FitOptions,
+) -> Result<(f64, usize), MetaError> {
+    let k = yi.len() as f64;
+    let mean = yi.iter().sum::<f64>() / k;
+    let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
+    let mut tau2 = (ss / (k - 1.0) - vi.iter().sum::<f64>() / k).max(0.0);
+    let mut change = f64::INFINITY;
+    for it in 1..=opts.max_iter {
+        let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
+        let sw: f64 = w.iter().sum();
+        let sw2: f64 = w.iter().map(|x| x * x).sum();
+        let sw3: f64 = w.iter().map(|x| x * x * x).sum();
+        let mu = dot(&w, yi) / sw;
+        // P y = W (y - mu); y'PPy = sum w^2 (y - mu)^2.
+        let ypy2: f64 = w.iter().zip(yi).map(|(w, y)| (w * (y - mu)).powi(2)).sum();
+        let adj = match method {
+            Method::ML => (ypy2 - sw) / sw2,
+            _ => {
+                let tr_p = sw - sw2 / sw;
+                let tr_pp = sw2 - 2.0 * sw3 / sw + (sw2 / sw).powi(2);
+                (ypy2 - tr_p) / tr_pp
+            }
+        };
+        let mut step = adj;
+        while tau2 + step < 0.0 {
+            step /= 2.0;
+            if step.abs() < 1e-300 {
+                step = -tau2;
+                break;
+            }
+        }
+        let new = (tau2 + step).max(0.0);
+        change = (new - tau2).abs();
+        tau2 = new;
+        if change < opts.tol {
+            return Ok((tau2, it));
+        }
+    }
+    Err(MetaError::NotConverged {
+        method,
+        iterations: opts.max_iter,
+        change,
+    })
+}
+
+/// Paule-Mandel: the tau^2 at which the generalised Q equals k - 1 (0 when
+/// Q(0) <= k - 1), found by bisection to machine precision.
+fn paule_mandel(yi: &[f64], vi: &[f64]) -> f64 {
+    let target = (yi.len() - 1) as f64;
+    solve_q(yi, vi, target).unwrap_or(0.0)
+}
+
+/// The tau^2 >= 0 where the (decreasing) generalised Q equals `target`;
+/// `None` when Q(0) <= target.
+fn solve_q(yi: &[f64], vi: &[f64], target: f64) -> Option<f64> {
+    if generalised_q(yi, vi, 0.0) <= target {
+        return None;
+    }
+    let mut hi = 1.0_f64.max(vi.iter().cloned().fold(0.0, f64::max));
+    while generalised_q(yi, vi, hi) > target {
+        hi *= 2.0;
+        if hi > 1e12 {
+            return Some(hi);
+        }
+    }
+    let mut lo = 0.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if generalised_q(yi, vi, mid) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-15 * hi.max(1e-300) {
+            break;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+/// Q-profile confidence interval for tau^2 (Viechtbauer 2007): the tau^2
+/// values where the generalised Q equals the chi-square(k-1) quantiles
+/// 1 - alpha/2 (lower bound) and alpha/2 (upper bound), truncated at 0.
+pub fn q_profile_ci(yi: &[f64], vi: &[f64], level: f64) -> (f64, f64) {
+    let df = (yi.len() - 1) as f64;
+    let alpha = 1.0 - level;
+    let chi = ChiSquared::new(df).expect("df >= 1");
+    let lo = solve_q(yi, vi, chi.inverse_cdf(1.0 - alpha / 2.0)).unwrap_or(0.0);
+    let hi = solve_q(yi, vi, chi.inverse_cdf(alpha / 2.0)).unwrap_or(0.0);
+    (lo, hi)
+}
+
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    Normal::new(0.0, 1.0)
+        .expect("standard normal")
+        .inverse_cdf(p)
+}
+
+pub(crate) fn normal_sf(x: f64) -> f64 {
+    Normal::new(0.0, 1.0).expect("standard normal").sf(x)
+}
+
+pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df).expect("df > 0").inverse_cdf(p)
+}
+
+pub(crate) fn t_sf(x: f64, df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df).expect("df > 0").sf(x)
+}
+
+pub(crate) fn chisq_sf(x: f64, df: f64) -> f64 {
+    ChiSquared::new(df).expect("df > 0").sf(x)
+}

@@ -1,0 +1,16 @@
+//! Meta-analysis: effect sizes from whatever a row provides ([`effect`]),
+//! pooling with the usual tau^2 estimators and inference ([`fit`]),
+//! small-study and sensitivity analyses ([`bias`]), subgroups and
+//! cluster-robust inference ([`extra`]). Formulas and sources are in
+//! `docs/meta-analysis.md`; results agree with R's metafor.
+
+pub mod effect;
+pub mod extra;
+pub mod fit;
+
+pub use effect::{compute_effect, Effect, EffectSource, Measure};
+pub use extra::{
+    aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test, Composite,
+    Egger, LeaveOneOut, Robust, SubgroupTest,
+};
+pub use fit::{fit, FitOptions, MetaError, MetaFit, Method, TestKind};

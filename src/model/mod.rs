@@ -1,0 +1,53 @@
+//! Domain types. Every type here validates on construction: once a value of
+//! these types exists, the rest of evidex never re-checks it.
+//!
+//! Data flow: `ingest` turns raw cells into these types (collecting row
+//! errors), `score` and `meta` consume them.
+
+mod design;
+mod income;
+mod rating;
+mod record;
+mod strategy;
+mod suggest;
+mod target;
+
+pub use design::{RiskOfBias, StudyDesign};
+pub use income::IncomeSetting;
+pub use rating::{ParsedRating, Rating};
+pub use record::{
+    current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError,
+    RecordFields,
+};
+pub use strategy::Strategy;
+pub use suggest::{did_you_mean, edit_distance, normalise_label};
+pub use target::TargetGroup;
+
+use thiserror::Error;
+
+/// A label that is not part of a controlled vocabulary.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("unknown value '{value}'; expected one of {allowed}{}", suggestion_suffix(.suggestion))]
+pub struct VocabError {
+    pub value: String,
+    pub allowed: String,
+    pub suggestion: Option<String>,
+}
+
+fn suggestion_suffix(s: &Option<String>) -> String {
+    match s {
+        Some(s) => format!(" (did you mean '{s}'?)"),
+        None => String::new(),
+    }
+}
+
+impl VocabError {
+    /// Build the error for `value`, suggesting the closest of `labels`.
+    pub fn new(value: &str, allowed: &[&str], labels: &[&str]) -> Self {
+        VocabError {
+            value: value.to_string(),
+            allowed: allowed.join(", "),
+            suggestion: did_you_mean(value, labels),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The UNICEF (2020) five-level rating scale, with English and Dutch labels.
+
+use super::{normalise_label, VocabError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A rating on the UNICEF scale. Ordered best first: `Effective < Promising <
+/// ... < Ineffective` in `Ord`, so sorting ascending puts the best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Effective,
+    Promising,
+    Prudent,
+    NeedsResearch,
+    Ineffective,
+}
+
+/// A parsed rating label: the level, and whether the label said *harmful*.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedRating {
+    pub rating: Rating,
+    pub harmful: bool,
+}
+
+const LABELS: &[(&str, Rating, bool)] = &[
+    ("effective", Rating::Effective, false),
+    ("effectief", Rating::Effective, false),
+    ("promising", Rating::Promising, false),
+    ("veelbelovend", Rating::Promising, false),
+    ("prudent", Rating::Prudent, false),
+    ("voorzichtig", Rating::Prudent, false),
+    ("needs research", Rating::NeedsResearch, false),
+    ("needs more research", Rating::NeedsResearch, false),
+    ("more research needed", Rating::NeedsResearch, false),
+    ("pioneering", Rating::NeedsResearch, false),
+    ("insufficient evidence", Rating::NeedsResearch, false),
+    ("inconclusive", Rating::NeedsResearch, false),
+    ("meer onderzoek nodig", Rating::NeedsResearch, false),
+    ("ineffective", Rating::Ineffective, false),
+    ("no effect", Rating::Ineffective, false),
+    ("ineffectief", Rating::Ineffective, false),
+    ("harmful", Rating::Ineffective, true),
+    ("negative effects", Rating::Ineffective, true),
+    ("negative effect", Rating::Ineffective, true),
+    ("ineffective/harmful", Rating::Ineffective, true),
+    ("ineffective / harmful", Rating::Ineffective, true),
+    ("schadelijk", Rating::Ineffective, true),
+    ("ineffectief/schadelijk", Rating::Ineffective, true),
+    ("ineffectief / schadelijk", Rating::Ineffective, true),
+];
+
+impl Rating {
+    pub const ALL: [Rating; 5] = [
+        Rating::Effective,
+        Rating::Promising,
+        Rating::Prudent,
+        Rating::NeedsResearch,
+        Rating::Ineffective,
+    ];
+
+    /// Canonical key, as written in outputs.
+    pub fn key(self) -> &'static str {
+        match self {
+            Rating::Effective => "effective",
+            Rating::Promising => "promising",
+            Rating::Prudent => "prudent",
+            Rating::NeedsResearch => "needs_research",
+            Rating::Ineffective => "ineffective",
+        }
+    }
+
+    /// 0 = effective ... 4 = ineffective.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Parse any English or Dutch label (case, whitespace, `_` and `-`
+    /// insensitive). A label meaning *harmful* sets `harmful`.
+    ///
+    /// # Errors
+    /// Unknown labels give a [`VocabError`] with the closest label suggested.
+    ///
+    /// # Examples
+    /// ```
+    /// use evidex::model::Rating;
+    /// let p = Rating::parse("Ineffectief/Schadelijk").unwrap();
+    /// assert_eq!(p.rating, Rating::Ineffective);
+    /// assert!(p.harmful);
+    /// assert_eq!(Rating::parse("veelbelovend").unwrap().rating, Rating::Promising);
+    /// ```
+    pub fn parse(s: &str) -> Result<ParsedRating, VocabError> {
+        let n = normalise_label(s);
+        let n_slash: String = n.replace(" / ", "/");
+        for (label, rating, harmful) in LABELS {
+            if n == *label || n_slash == *label {
+                return Ok(ParsedRating {
+                    rating: *rating,
+                    harmful: *harmful,
+                });
+            }
+        }
+        // Canonical keys with underscores normalise to spaces; also accept them.
+        let keys: Vec<&str> = Rating::ALL.iter().map(|r| r.key()).collect();
+        let labels: Vec<&str> = LABELS
+            .iter()
+            .map(|l| l.0)
+            .chain(keys.iter().copied())
+            .collect();
+        Err(VocabError::new(s, &keys, &labels))
+    }
+}
+
+impl fmt::Display for Rating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_label_parses() {
+        let cases = [
+            ("effective", Rating::Effective, false),
+            ("Effectief", Rating::Effective, false),
+            ("promising", Rating::Promising, false),
+            ("VEELBELOVEND", Rating::Promising, false),
+            ("prudent", Rating::Prudent, false),
+            ("voorzichtig", Rating::Prudent, false),
+            ("needs_research", Rating::NeedsResearch, false),
+            ("needs more research", Rating::NeedsResearch, false),
+            ("More research needed", Rating::NeedsResearch, false),
+            ("pioneering", Rating::NeedsResearch, false),
+            ("insufficient evidence", Rating::NeedsResearch, false),
+            ("inconclusive", Rating::NeedsResearch, false),
+            (" meer  onderzoek nodig ", Rating::NeedsResearch, false),
+            ("ineffective", Rating::Ineffective, false),
+            ("no effect", Rating::Ineffective, false),
+            ("ineffectief", Rating::Ineffective, false),
+            ("harmful", Rating::Ineffective, true),
+            ("Ineffective/Harmful", Rating::Ineffective, true),
+            ("ineffective / harmful", Rating::Ineffective, true),
+            ("negative effects", Rating::Ineffective, true),
+            ("schadelijk", Rating::Ineffective, true),
+            ("ineffectief/schadelijk", Rating::Ineffective, true),
+        ];
+        for (label, rating, harmful) in cases {
+            let p = Rating::parse(label).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!((p.rating, p.harmful), (rating, harmful), "{label}");
+        }
+    }
+
+    #[test]
+    fn unknown_label_suggests() {
+        let e = Rating::parse("promissing").unwrap_err();
+        assert_eq!(e.suggestion.as_deref(), Some("promising"));
+        assert!(e.to_string().contains(
+            "expected one of effective, promising, prudent, needs_research, ineffective"
+        ));
+        let e = Rating::parse("veelbelovent").unwrap_err();
+        assert_eq!(e.suggestion.as_deref(), Some("veelbelovend"));
+    }
+
+    #[test]
+    fn order_is_best_first() {
+        assert!(Rating::Effective < Rating::Promising);
+        assert!(Rating::NeedsResearch < Rating::Ineffective);
+    }
+}

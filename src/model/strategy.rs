@@ -1,0 +1,145 @@
+//! The seven INSPIRE strategies (WHO et al., 2016).
+
+use super::{normalise_label, VocabError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Laws,
+    Norms,
+    SafeEnvironments,
+    ParentSupport,
+    Economic,
+    ResponseServices,
+    EducationLifeSkills,
+}
+
+const STRATEGY_ALIASES: &[(&str, Strategy)] = &[
+    ("implementation and enforcement of laws", Strategy::Laws),
+    ("laws", Strategy::Laws),
+    ("i", Strategy::Laws),
+    ("wetgeving", Strategy::Laws),
+    ("norms and values", Strategy::Norms),
+    ("norms", Strategy::Norms),
+    ("n", Strategy::Norms),
+    ("normen en waarden", Strategy::Norms),
+    ("safe environments", Strategy::SafeEnvironments),
+    ("s", Strategy::SafeEnvironments),
+    ("veilige omgevingen", Strategy::SafeEnvironments),
+    ("parent and caregiver support", Strategy::ParentSupport),
+    ("parent support", Strategy::ParentSupport),
+    ("parenting", Strategy::ParentSupport),
+    ("p", Strategy::ParentSupport),
+    ("ouderondersteuning", Strategy::ParentSupport),
+    ("income and economic strengthening", Strategy::Economic),
+    ("economic", Strategy::Economic),
+    ("economic strengthening", Strategy::Economic),
+    ("e", Strategy::Economic),
+    ("economische versterking", Strategy::Economic),
+    ("response and support services", Strategy::ResponseServices),
+    ("response services", Strategy::ResponseServices),
+    ("r", Strategy::ResponseServices),
+    ("hulpverlening", Strategy::ResponseServices),
+    ("education and life skills", Strategy::EducationLifeSkills),
+    ("education life skills", Strategy::EducationLifeSkills),
+    ("education", Strategy::EducationLifeSkills),
+    ("life skills", Strategy::EducationLifeSkills),
+    (
+        "onderwijs en levensvaardigheden",
+        Strategy::EducationLifeSkills,
+    ),
+];
+
+impl Strategy {
+    pub const ALL: [Strategy; 7] = [
+        Strategy::Laws,
+        Strategy::Norms,
+        Strategy::SafeEnvironments,
+        Strategy::ParentSupport,
+        Strategy::Economic,
+        Strategy::ResponseServices,
+        Strategy::EducationLifeSkills,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Strategy::Laws => "laws",
+            Strategy::Norms => "norms",
+            Strategy::SafeEnvironments => "safe_environments",
+            Strategy::ParentSupport => "parent_support",
+            Strategy::Economic => "economic",
+            Strategy::ResponseServices => "response_services",
+            Strategy::EducationLifeSkills => "education_life_skills",
+        }
+    }
+
+    /// Human-readable INSPIRE name.
+    pub fn title(self) -> &'static str {
+        match self {
+            Strategy::Laws => "Implementation and enforcement of laws",
+            Strategy::Norms => "Norms and values",
+            Strategy::SafeEnvironments => "Safe environments",
+            Strategy::ParentSupport => "Parent and caregiver support",
+            Strategy::Economic => "Income and economic strengthening",
+            Strategy::ResponseServices => "Response and support services",
+            Strategy::EducationLifeSkills => "Education and life skills",
+        }
+    }
+
+    /// # Errors
+    /// [`VocabError`] with a suggestion.
+    pub fn parse(s: &str) -> Result<Strategy, VocabError> {
+        let n = normalise_label(s);
+        for v in Strategy::ALL {
+            if n == normalise_label(v.key()) {
+                return Ok(v);
+            }
+        }
+        for (label, v) in STRATEGY_ALIASES {
+            if n == *label {
+                return Ok(*v);
+            }
+        }
+        let keys: Vec<&str> = Strategy::ALL.iter().map(|d| d.key()).collect();
+        let labels: Vec<&str> = STRATEGY_ALIASES
+            .iter()
+            .map(|a| a.0)
+            .filter(|l| l.len() > 1)
+            .chain(keys.iter().copied())
+            .collect();
+        Err(VocabError::new(s, &keys, &labels))
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_titles_and_letters() {
+        for s in Strategy::ALL {
+            assert_eq!(Strategy::parse(s.key()).unwrap(), s);
+            assert_eq!(Strategy::parse(s.title()).unwrap(), s);
+        }
+        assert_eq!(Strategy::parse("E").unwrap(), Strategy::Economic);
+        assert_eq!(
+            Strategy::parse("safe-environments").unwrap(),
+            Strategy::SafeEnvironments
+        );
+        assert_eq!(
+            Strategy::parse("parnet_support")
+                .unwrap_err()
+                .suggestion
+                .as_deref(),
+            Some("parent_support")
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Rendering of ingest results (`evidex validate`) and the rejects file.
+
+use super::csv_field;
+use crate::ingest::Ingested;
+use serde_json::json;
+use std::fmt::Write;
+
+/// One JSON object: counts, files, errors and warnings.
+pub fn validate_json(ing: &Ingested) -> String {
+    let v = json!({
+        "rows_read": ing.rows_read(),
+        "accepted": ing.accepted(),
+        "rejected": ing.rejected_count(),
+        "files": ing.files,
+        "errors": ing.rejected,
+        "warnings": ing.warnings,
+    });
+    let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// Human-readable summary, errors and warnings.
+pub fn validate_text(ing: &Ingested, max_errors: usize) -> String {
+    let mut s = String::new();
+    for f in &ing.files {
+        let enc = f
+            .encoding
+            .as_deref()
+            .map(|e| format!(", {e}"))
+            .unwrap_or_default();
+        let del = f
+            .delimiter
+            .as_deref()
+            .map(|d| format!(", delimiter '{d}'"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{} ({}{enc}{del}): {} rows read, {} accepted, {} rejected",
+            f.path,
+            f.format.name(),
+            f.rows_read,
+            f.accepted,
+            f.rejected
+        );
+    }
+    if ing.files.len() > 1 {
+        let _ = writeln!(
+            s,
+            "total: {} rows read, {} accepted, {} rejected",
+            ing.rows_read(),
+            ing.accepted(),
+            ing.rejected_count()
+        );
+    }
+    if !ing.rejected.is_empty() {
+        let _ = writeln!(s, "\nrejected rows:");
+        for e in ing.rejected.iter().take(max_errors) {
+            let _ = writeln!(s, "  {e}");
+        }
+        if ing.rejected.len() > max_errors {
+            let _ = writeln!(
+                s,
+                "  ... and {} more (use --rejects FILE or --format json for all)",
+                ing.rejected.len() - max_errors
+            );
+        }
+    }
+    if !ing.warnings.is_empty() {
+        let _ = writeln!(s, "\nwarnings:");
+        for w in &ing.warnings {
+            let _ = writeln!(s, "  {w}");
+        }
+    }
+    s
+}
+
+/// The rejects file: every rejected row with file, line, column, value,
+/// reason and the row verbatim.
+pub fn rejects_csv(ing: &Ingested) -> String {
+    let mut s = String::from("file,line,column,value,reason,row\n");
+    for e in &ing.rejected {
+        let reason = match &e.suggestion {
+            Some(sug) => format!("{} (did you mean '{sug}'?)", e.message),
+            None => e.message.clone(),
+        };
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{}",
+            csv_field(&e.file),
+            e.line,
+            csv_field(e.column.as_deref().unwrap_or("")),
+            csv_field(e.value.as_deref().unwrap_or("")),
+            csv_field(&reason),
+            csv_field(&e.raw)
+        );
+    }
+    s
+}
