@@ -390,6 +390,56 @@ pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, Ro
     Ok(e)
 }
 
+/// A row read under the effects-only contract (`evidex meta`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectRow {
+    /// study_id, else record_id, else `file-stem:line`.
+    pub label: String,
+    pub study_id: Option<String>,
+    pub effect: EffectInput,
+    pub design: Option<StudyDesign>,
+    /// Every cell by normalised header (for `--by` and `--cluster`).
+    pub cells: std::collections::BTreeMap<String, String>,
+    pub provenance: Provenance,
+}
+
+/// Convert one row under the effects-only contract.
+///
+/// # Errors
+/// A non-numeric effect cell or an unknown design.
+pub fn convert_effect_row(
+    ctx: &RowContext<'_>,
+    row: &RawRow,
+    headers: &[String],
+) -> Result<EffectRow, RowError> {
+    let effect = read_effect(ctx, row)?;
+    let design = ctx
+        .text(row, Col::Design)
+        .map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e)))
+        .transpose()?;
+    let study_id = ctx.text(row, Col::StudyId);
+    let label = study_id
+        .clone()
+        .or_else(|| ctx.text(row, Col::RecordId))
+        .unwrap_or_else(|| format!("{}:{}", ctx.stem, row.line));
+    let cells = headers
+        .iter()
+        .zip(&row.cells)
+        .map(|(h, v)| (super::columns::normalise_header(h), v.trim().to_string()))
+        .collect();
+    Ok(EffectRow {
+        label,
+        study_id,
+        effect,
+        design,
+        cells,
+        provenance: Provenance {
+            file: ctx.file_idx,
+            line: row.line,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,6 +142,8 @@ pub struct Ingested {
     pub warnings: Vec<Warning>,
     /// Names of pass-through columns per record (`records[i].extra` aligns).
     pub extra_columns: Vec<String>,
+    /// Rows read under [`Contract::Effects`] (empty otherwise).
+    pub effect_rows: Vec<convert::EffectRow>,
 }
 
 impl Ingested {
@@ -149,7 +151,7 @@ impl Ingested {
         self.files.iter().map(|f| f.rows_read).sum()
     }
     pub fn accepted(&self) -> u64 {
-        self.records.len() as u64
+        (self.records.len() + self.effect_rows.len()) as u64
     }
     pub fn rejected_count(&self) -> u64 {
         self.rejected.len() as u64
@@ -241,6 +243,20 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             });
         }
         for row in &table.rows {
+            if opts.contract == Contract::Effects {
+                match convert::convert_effect_row(&ctx, row, &table.headers) {
+                    Ok(r) => {
+                        accepted += 1;
+                        out.effect_rows.push(r);
+                    }
+                    Err(mut e) => {
+                        e.raw = table.raw_text(row.span, Some(&row.cells));
+                        rejected += 1;
+                        out.rejected.push(e);
+                    }
+                }
+                continue;
+            }
             match convert::convert_row(&ctx, row) {
                 Ok((mut rec, note)) => {
                     if let Some(n) = note {

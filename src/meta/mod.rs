@@ -7,6 +7,7 @@
 pub mod effect;
 pub mod extra;
 pub mod fit;
+pub mod run;
 
 pub use effect::{compute_effect, Effect, EffectSource, Measure};
 pub use extra::{
@@ -14,3 +15,6 @@ pub use extra::{
     Egger, LeaveOneOut, Robust, SubgroupTest,
 };
 pub use fit::{fit, FitOptions, MetaError, MetaFit, Method, TestKind};
+pub use run::{
+    run_meta, Excluded, GroupResult, MetaOptions, MetaReport, MetaRunError, StudyEffect,
+};

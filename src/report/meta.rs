@@ -1,0 +1,390 @@
+//! Rendering of meta-analysis results: JSON (keys as in the issue/metafor),
+//! CSV (one row per analysis) and a metafor-like text table.
+
+use super::csv_field;
+use crate::meta::{GroupResult, MetaReport};
+use serde_json::{json, Map, Value};
+use std::fmt::Write;
+
+fn num(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// One analysis as a JSON object.
+pub fn group_json(rep: &MetaReport, g: &GroupResult, files: &[String]) -> Value {
+    let mut o = Map::new();
+    if !g.group.is_empty() {
+        let grp: Map<String, Value> = g.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        o.insert("group".into(), Value::Object(grp));
+    }
+    o.insert("k".into(), json!(g.studies.len()));
+    o.insert("records".into(), json!(g.records));
+    o.insert("records_combined".into(), json!(g.records_combined));
+    o.insert("measure".into(), json!(rep.measure.name()));
+    if let Some(f) = &g.fit {
+        o.insert("method".into(), json!(f.method.to_string()));
+        o.insert("test".into(), json!(f.test.to_string()));
+        for (k, v) in [
+            ("estimate", f.estimate),
+            ("se", f.se),
+            ("ci_lower", f.ci_lower),
+            ("ci_upper", f.ci_upper),
+            ("stat", f.stat),
+            ("pval", f.pval),
+            ("tau2", f.tau2),
+            ("tau", f.tau),
+        ] {
+            o.insert(k.into(), num(v));
+        }
+        o.insert("df".into(), f.df.map_or(Value::Null, num));
+        o.insert(
+            "tau2_ci_lower".into(),
+            f.tau2_ci_lower.map_or(Value::Null, num),
+        );
+        o.insert(
+            "tau2_ci_upper".into(),
+            f.tau2_ci_upper.map_or(Value::Null, num),
+        );
+        for (k, v) in [("i2", f.i2), ("h2", f.h2), ("q", f.q)] {
+            o.insert(k.into(), num(v));
+        }
+        o.insert("q_df".into(), json!(f.q_df));
+        o.insert("q_pval".into(), num(f.q_pval));
+        o.insert("pi_lower".into(), num(f.pi_lower));
+        o.insert("pi_upper".into(), num(f.pi_upper));
+        if rep.measure.is_ratio() {
+            o.insert(
+                "exp".into(),
+                json!({
+                    "estimate": num(f.estimate.exp()),
+                    "ci_lower": num(f.ci_lower.exp()),
+                    "ci_upper": num(f.ci_upper.exp()),
+                    "pi_lower": num(f.pi_lower.exp()),
+                    "pi_upper": num(f.pi_upper.exp()),
+                }),
+            );
+        }
+        o.insert("iterations".into(), json!(f.iterations));
+        o.insert("notes".into(), json!(f.notes));
+    } else {
+        o.insert("error".into(), json!(g.error));
+    }
+    if let Some(e) = &g.egger {
+        o.insert("egger".into(), json!({"stat": num(e.stat), "df": e.df, "pval": num(e.pval), "intercept": num(e.intercept), "slope": num(e.slope)}));
+    }
+    if let Some(r) = &g.robust {
+        o.insert(
+            "robust".into(),
+            json!({"type": "CR1", "clusters": r.clusters, "estimate": num(r.estimate), "se": num(r.se), "stat": num(r.stat),
+                   "df": r.df, "pval": num(r.pval), "ci_lower": num(r.ci_lower), "ci_upper": num(r.ci_upper)}),
+        );
+    }
+    let studies: Vec<Value> = g
+        .studies
+        .iter()
+        .map(|s| json!({"study": s.study, "yi": num(s.yi), "vi": num(s.vi), "records": s.records, "weight": num(s.weight)}))
+        .collect();
+    o.insert("studies".into(), Value::Array(studies));
+    if !g.leave_one_out.is_empty() {
+        let l: Vec<Value> = g
+            .leave_one_out
+            .iter()
+            .map(|l| {
+                json!({"omitted": g.studies[l.omitted].study, "estimate": num(l.fit.estimate), "ci_lower": num(l.fit.ci_lower),
+                       "ci_upper": num(l.fit.ci_upper), "tau2": num(l.fit.tau2), "i2": num(l.fit.i2)})
+            })
+            .collect();
+        o.insert("leave_one_out".into(), Value::Array(l));
+    }
+    let _ = files;
+    Value::Object(o)
+}
+
+/// The whole report as JSON: one object, or with subgroups an object with
+/// `overall`, `subgroups` and `subgroup_test`.
+pub fn meta_json(rep: &MetaReport, files: &[String], run: Option<Value>) -> String {
+    let excluded: Vec<Value> = rep
+        .excluded
+        .iter()
+        .map(|e| json!({"file": files.get(e.file as usize), "line": e.line, "study": e.study, "reason": e.reason}))
+        .collect();
+    let mut top = if rep.subgroups.is_empty() {
+        group_json(rep, &rep.overall, files)
+    } else {
+        let subs: Vec<Value> = rep
+            .subgroups
+            .iter()
+            .map(|g| group_json(rep, g, files))
+            .collect();
+        let mut o = Map::new();
+        o.insert("overall".into(), group_json(rep, &rep.overall, files));
+        o.insert("subgroups".into(), Value::Array(subs));
+        o.insert(
+            "subgroup_test".into(),
+            rep.subgroup_test.as_ref().map_or(
+                Value::Null,
+                |t| json!({"q_between": num(t.q_between), "df": t.df, "pval": num(t.pval)}),
+            ),
+        );
+        Value::Object(o)
+    };
+    if let Value::Object(o) = &mut top {
+        o.insert("excluded".into(), Value::Array(excluded));
+        if let Some(r) = run {
+            o.insert("run".into(), r);
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&top).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+const CSV_COLS: &[&str] = &[
+    "group",
+    "k",
+    "records",
+    "measure",
+    "method",
+    "test",
+    "estimate",
+    "se",
+    "ci_lower",
+    "ci_upper",
+    "stat",
+    "pval",
+    "tau2",
+    "tau",
+    "tau2_ci_lower",
+    "tau2_ci_upper",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_pval",
+    "pi_lower",
+    "pi_upper",
+    "egger_stat",
+    "egger_pval",
+];
+
+/// One CSV row per analysis (overall first).
+pub fn meta_csv(rep: &MetaReport, files: &[String]) -> String {
+    let mut s = CSV_COLS.join(",");
+    s.push('\n');
+    for g in std::iter::once(&rep.overall).chain(&rep.subgroups) {
+        let v = group_json(rep, g, files);
+        let grp = if g.group.is_empty() {
+            "overall".to_string()
+        } else {
+            g.group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let cells: Vec<String> = CSV_COLS
+            .iter()
+            .map(|c| match *c {
+                "group" => csv_field(&grp),
+                "egger_stat" => v.pointer("/egger/stat").map(cell).unwrap_or_default(),
+                "egger_pval" => v.pointer("/egger/pval").map(cell).unwrap_or_default(),
+                other => v.get(other).map(cell).unwrap_or_default(),
+            })
+            .collect();
+        s.push_str(&cells.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => csv_field(s),
+        other => other.to_string(),
+    }
+}
+
+fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
+    if !g.group.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n== {} ==",
+            g.group
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let Some(f) = &g.fit else {
+        let _ = writeln!(
+            out,
+            "no fit: {}",
+            g.error.as_deref().unwrap_or("unknown reason")
+        );
+        return;
+    };
+    let model = if f.method == crate::meta::Method::EE {
+        "Equal-effects model"
+    } else {
+        "Random-effects model"
+    };
+    let _ = writeln!(
+        out,
+        "{model} (k = {}; tau^2 estimator: {}; measure: {})",
+        f.k, f.method, rep.measure
+    );
+    if g.records_combined > 0 {
+        let _ = writeln!(
+            out,
+            "{} records from {} units ({} records merged into within-study composites)",
+            g.records, f.k, g.records_combined
+        );
+    }
+    for n in &f.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "tau^2 = {:.4} [{}, {}] (Q-profile), tau = {:.4}, I^2 = {:.2}%, H^2 = {:.2}",
+        f.tau2,
+        f.tau2_ci_lower.map_or("-".into(), |x| format!("{x:.4}")),
+        f.tau2_ci_upper.map_or("-".into(), |x| format!("{x:.4}")),
+        f.tau,
+        f.i2,
+        f.h2
+    );
+    let _ = writeln!(out, "Q({}) = {:.4}, p = {}", f.q_df, f.q, pfmt(f.q_pval));
+    let stat_name = if f.df.is_some() { "t" } else { "z" };
+    let df = f.df.map(|d| format!(" (df = {d})")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\n  estimate      se   {stat_name}val{df}   pval    ci.lb    ci.ub"
+    );
+    let _ = writeln!(
+        out,
+        "  {:>8.4} {:>7.4} {:>7.4}   {:>7} {:>8.4} {:>8.4}",
+        f.estimate,
+        f.se,
+        f.stat,
+        pfmt(f.pval),
+        f.ci_lower,
+        f.ci_upper
+    );
+    let _ = writeln!(
+        out,
+        "prediction interval: [{:.4}, {:.4}]",
+        f.pi_lower, f.pi_upper
+    );
+    if rep.measure.is_ratio() {
+        let _ = writeln!(
+            out,
+            "on the ratio scale: {} {:.4} [{:.4}, {:.4}], prediction interval [{:.4}, {:.4}]",
+            rep.measure,
+            f.estimate.exp(),
+            f.ci_lower.exp(),
+            f.ci_upper.exp(),
+            f.pi_lower.exp(),
+            f.pi_upper.exp()
+        );
+    }
+    if let Some(r) = &g.robust {
+        let _ = writeln!(
+            out,
+            "cluster-robust (CR1, {} clusters): se = {:.4}, t({}) = {:.4}, p = {}, CI [{:.4}, {:.4}]",
+            r.clusters,
+            r.se,
+            r.df,
+            r.stat,
+            pfmt(r.pval),
+            r.ci_lower,
+            r.ci_upper
+        );
+    }
+    if let Some(e) = &g.egger {
+        let _ = writeln!(
+            out,
+            "Egger's test for funnel asymmetry: t({}) = {:.4}, p = {}",
+            e.df,
+            e.stat,
+            pfmt(e.pval)
+        );
+    }
+    if !g.leave_one_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nleave-one-out:\n  {:<24} {:>9} {:>9} {:>9} {:>8}",
+            "omitted", "estimate", "ci.lb", "ci.ub", "I^2"
+        );
+        for l in &g.leave_one_out {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>9.4} {:>9.4} {:>9.4} {:>7.2}%",
+                truncate(&g.studies[l.omitted].study, 24),
+                l.fit.estimate,
+                l.fit.ci_lower,
+                l.fit.ci_upper,
+                l.fit.i2
+            );
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n - 1).collect();
+        format!("{t}…")
+    }
+}
+
+/// p-values as metafor prints them.
+pub fn pfmt(p: f64) -> String {
+    if p < 1e-4 {
+        "<.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// Text report.
+pub fn meta_text(rep: &MetaReport, files: &[String]) -> String {
+    let mut out = String::new();
+    text_group(&mut out, rep, &rep.overall);
+    for g in &rep.subgroups {
+        text_group(&mut out, rep, g);
+    }
+    if let Some(t) = &rep.subgroup_test {
+        let _ = writeln!(
+            out,
+            "\ntest for subgroup differences: Q_between({}) = {:.4}, p = {}",
+            t.df,
+            t.q_between,
+            pfmt(t.pval)
+        );
+    }
+    if !rep.excluded.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} row(s) excluded from pooling:",
+            rep.excluded.len()
+        );
+        for e in &rep.excluded {
+            let _ = writeln!(
+                out,
+                "  {}:{}: {}: {}",
+                files.get(e.file as usize).map_or("?", |s| s.as_str()),
+                e.line,
+                e.study,
+                e.reason
+            );
+        }
+    }
+    out
+}
