@@ -1,8 +1,8 @@
 //! Stage two and wiring: validated settings, library calls, rendering.
 
 use super::args::{
-    Cli, Command, InputArgs, InputFormatArg, MeasureArg, MetaArgs, MetaOpts, MethodArg,
-    TableCsvJson, TestArg, TextOrJson, ValidateArgs,
+    Cli, Command, InputArgs, InputFormatArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, TableCsvJson, TestArg,
+    TextOrJson, ValidateArgs,
 };
 use super::{out, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
@@ -33,11 +33,7 @@ pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<Inges
         InputFormatArg::Jsonl => InputFormat::Jsonl,
         InputFormatArg::Parquet => InputFormat::Parquet,
     });
-    Ok(IngestOptions {
-        mapping,
-        format,
-        contract,
-    })
+    Ok(IngestOptions { mapping, format, contract })
 }
 
 /// Read inputs and write the rejects file when asked.
@@ -57,26 +53,16 @@ fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
         TextOrJson::Json => out(&rv::validate_json(&ing))?,
         TextOrJson::Text => out(&rv::validate_text(&ing, a.max_errors))?,
     }
-    Ok(if ing.rejected.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(if ing.rejected.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 /// Stage two for meta options.
 pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
     if !(m.level > 0.0 && m.level < 100.0) {
-        anyhow::bail!(
-            "--level must be between 0 and 100 (percent), got {}",
-            m.level
-        );
+        anyhow::bail!("--level must be between 0 and 100 (percent), got {}", m.level);
     }
     if !(-1.0..=1.0).contains(&m.rho) {
-        anyhow::bail!(
-            "--rho is a correlation and must be between -1 and 1, got {}",
-            m.rho
-        );
+        anyhow::bail!("--rho is a correlation and must be between -1 and 1, got {}", m.rho);
     }
     let measure = m.measure.map(|x| match x {
         MeasureArg::Rr => Measure::RR,
@@ -101,12 +87,7 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
     };
     Ok(MetaOptions {
         measure,
-        fit: FitOptions {
-            method,
-            test,
-            level: m.level / 100.0,
-            ..FitOptions::default()
-        },
+        fit: FitOptions { method, test, level: m.level / 100.0, ..FitOptions::default() },
         by: m.by.clone(),
         cluster: m.cluster.clone(),
         rho: m.rho,
@@ -117,8 +98,7 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
 /// Write to `--out` atomically, or to stdout.
 pub fn emit(out_path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match out_path {
-        Some(p) => report::write_atomic(p, text.as_bytes())
-            .with_context(|| format!("cannot write {}", p.display())),
+        Some(p) => report::write_atomic(p, text.as_bytes()).with_context(|| format!("cannot write {}", p.display())),
         None => out(text),
     }
 }

@@ -284,18 +284,11 @@ impl ColumnMapping {
     /// contract column.
     pub fn load(path: &std::path::Path) -> Result<ColumnMapping, IngestError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| IngestError::Io {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
-        let m: ColumnMapping = toml::from_str(&text).map_err(|e| IngestError::Mapping {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
-        m.validate().map_err(|message| IngestError::Mapping {
-            path: display,
-            message,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
+        let m: ColumnMapping = toml::from_str(&text)
+            .map_err(|e| IngestError::Mapping { path: display.clone(), message: e.to_string() })?;
+        m.validate().map_err(|message| IngestError::Mapping { path: display, message })?;
         Ok(m)
     }
 
@@ -310,31 +303,18 @@ impl ColumnMapping {
                 message: format!("'{pair}' is not of the form source=target"),
             });
         };
-        self.columns
-            .insert(src.trim().to_string(), dst.trim().to_string());
-        self.validate().map_err(|message| IngestError::Mapping {
-            path: "--map".into(),
-            message,
-        })
+        self.columns.insert(src.trim().to_string(), dst.trim().to_string());
+        self.validate().map_err(|message| IngestError::Mapping { path: "--map".into(), message })
     }
 
     fn validate(&self) -> Result<(), String> {
-        let targets = self
-            .columns
-            .values()
-            .chain(self.coalesce.keys())
-            .chain(self.values.keys())
-            .chain(self.constants.keys());
+        let targets =
+            self.columns.values().chain(self.coalesce.keys()).chain(self.values.keys()).chain(self.constants.keys());
         for t in targets {
             if Col::from_name(t).is_none() {
                 let names: Vec<&str> = Col::ALL.iter().map(|c| c.name()).collect();
-                let hint = did_you_mean(t, &names)
-                    .map(|s| format!(" (did you mean '{s}'?)"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "'{t}' is not a contract column{hint}; contract columns are {}",
-                    names.join(", ")
-                ));
+                let hint = did_you_mean(t, &names).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
+                return Err(format!("'{t}' is not a contract column{hint}; contract columns are {}", names.join(", ")));
             }
         }
         Ok(())
@@ -345,11 +325,7 @@ impl ColumnMapping {
         self.values
             .iter()
             .find(|(k, _)| Col::from_name(k) == Some(col))
-            .map(|(_, m)| {
-                m.iter()
-                    .map(|(k, v)| (normalise_label(k), v.clone()))
-                    .collect()
-            })
+            .map(|(_, m)| m.iter().map(|(k, v)| (normalise_label(k), v.clone())).collect())
     }
 }
 
@@ -378,10 +354,7 @@ impl Resolved {
 
     /// The name to show for a column in messages: the file's own header.
     pub fn shown(&self, c: Col) -> String {
-        self.header_of
-            .get(&c)
-            .cloned()
-            .unwrap_or_else(|| c.name().to_string())
+        self.header_of.get(&c).cloned().unwrap_or_else(|| c.name().to_string())
     }
 }
 
@@ -391,11 +364,7 @@ impl Resolved {
 ///
 /// # Errors
 /// [`IngestError::AmbiguousHeader`] or [`IngestError::Mapping`].
-pub fn resolve_headers(
-    path: &str,
-    headers: &[String],
-    mapping: &ColumnMapping,
-) -> Result<Resolved, IngestError> {
+pub fn resolve_headers(path: &str, headers: &[String], mapping: &ColumnMapping) -> Result<Resolved, IngestError> {
     let norm: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
     let mut res = Resolved::default();
     let mut used = vec![false; headers.len()];
@@ -422,10 +391,7 @@ pub fn resolve_headers(
         if res.sources.contains_key(&col) {
             return Err(IngestError::AmbiguousHeader {
                 path: path.into(),
-                message: format!(
-                    "two sources are mapped to '{}' (one is '{src}')",
-                    col.name()
-                ),
+                message: format!("two sources are mapped to '{}' (one is '{src}')", col.name()),
             });
         }
         used[i] = true;
@@ -455,10 +421,7 @@ pub fn resolve_headers(
                 });
             }
         } else {
-            Col::ALL
-                .into_iter()
-                .find(|c| c.name() == n)
-                .or_else(|| ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
+            Col::ALL.into_iter().find(|c| c.name() == n).or_else(|| ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
         };
         match col {
             Some(c) if res.sources.contains_key(&c) => {
@@ -474,24 +437,21 @@ pub fn resolve_headers(
     }
     for (target, value) in &mapping.constants {
         let col = Col::from_name(target).expect("validated mapping");
-        res.sources
-            .entry(col)
-            .or_insert_with(|| Source::Constant(value.clone()));
-        res.header_of
-            .entry(col)
-            .or_insert_with(|| format!("{} (constant)", col.name()));
+        res.sources.entry(col).or_insert_with(|| Source::Constant(value.clone()));
+        res.header_of.entry(col).or_insert_with(|| format!("{} (constant)", col.name()));
     }
     Ok(res)
 }
 
 fn missing_mapped(path: &str, src: &str, headers: &[String]) -> IngestError {
     let hs: Vec<&str> = headers.iter().map(|s| s.as_str()).collect();
-    let hint = did_you_mean(src, &hs)
-        .map(|s| format!(" (did you mean '{s}'?)"))
-        .unwrap_or_default();
+    let hint = did_you_mean(src, &hs).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
     IngestError::Mapping {
         path: path.into(),
-        message: format!("the mapping names column '{src}', which is not in the header{hint}; headers present: {}", hs.join(", ")),
+        message: format!(
+            "the mapping names column '{src}', which is not in the header{hint}; headers present: {}",
+            hs.join(", ")
+        ),
     }
 }
 
@@ -512,12 +472,7 @@ mod tests {
 
     #[test]
     fn metafor_headers_resolve() {
-        let r = resolve_headers(
-            "x",
-            &h(&["study", "ai", "n1i", "ci", "n2i"]),
-            &ColumnMapping::default(),
-        )
-        .unwrap();
+        let r = resolve_headers("x", &h(&["study", "ai", "n1i", "ci", "n2i"]), &ColumnMapping::default()).unwrap();
         assert_eq!(r.sources[&Col::EventsC], Source::Columns(vec![3]));
         assert_eq!(r.sources[&Col::NT], Source::Columns(vec![2]));
         assert_eq!(r.sources[&Col::StudyId], Source::Columns(vec![0]));
@@ -527,12 +482,7 @@ mod tests {
 
     #[test]
     fn lone_ci_is_ambiguous() {
-        let e = resolve_headers(
-            "x.csv",
-            &h(&["effect_size", "ci"]),
-            &ColumnMapping::default(),
-        )
-        .unwrap_err();
+        let e = resolve_headers("x.csv", &h(&["effect_size", "ci"]), &ColumnMapping::default()).unwrap_err();
         assert!(e.to_string().contains("ambiguous"), "{e}");
     }
 
@@ -544,12 +494,7 @@ mod tests {
             &ColumnMapping::default(),
         )
         .unwrap();
-        for c in [
-            Col::Intervention,
-            Col::TargetGroup,
-            Col::IncomeSetting,
-            Col::Rating,
-        ] {
+        for c in [Col::Intervention, Col::TargetGroup, Col::IncomeSetting, Col::Rating] {
             assert!(r.has(c), "{c:?}");
         }
     }

@@ -6,8 +6,8 @@ use super::columns::{Col, ColumnMapping, Resolved, Source};
 use super::table::RawRow;
 use super::{worldbank, Contract, IngestError, RowError};
 use crate::model::{
-    did_you_mean, normalise_label, EffectInput, EvaluationRecord, IncomeSetting, Provenance,
-    Rating, RecordFields, RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
+    did_you_mean, normalise_label, EffectInput, EvaluationRecord, IncomeSetting, Provenance, Rating, RecordFields,
+    RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
 };
 
 /// Tokens read as a missing value (case-insensitive), besides the empty cell.
@@ -17,12 +17,7 @@ pub const NULL_TOKENS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", ".",
 ///
 /// # Errors
 /// [`IngestError::MissingColumns`] naming what is missing and the headers found.
-pub fn check_required(
-    path: &str,
-    headers: &[String],
-    r: &Resolved,
-    contract: Contract,
-) -> Result<(), IngestError> {
+pub fn check_required(path: &str, headers: &[String], r: &Resolved, contract: Contract) -> Result<(), IngestError> {
     let mut missing = Vec::new();
     let has_effect = Col::ALL.iter().any(|c| c.is_effect() && r.has(*c));
     match contract {
@@ -41,7 +36,8 @@ pub fn check_required(
         }
         Contract::Effects => {
             if !has_effect {
-                missing.push("effect-size columns (yi + vi, effect_size + se or CI, 2x2 counts, or means/SDs/ns)".into());
+                missing
+                    .push("effect-size columns (yi + vi, effect_size + se or CI, 2x2 counts, or means/SDs/ns)".into());
             }
         }
     }
@@ -53,22 +49,11 @@ pub fn check_required(
     for m in &missing {
         let base = m.split(' ').next().unwrap_or(m);
         if let Some(s) = did_you_mean(base, &hs) {
-            hints.push(format!(
-                "'{s}' looks like '{base}' (map it with --map \"{s}={base}\")"
-            ));
+            hints.push(format!("'{s}' looks like '{base}' (map it with --map \"{s}={base}\")"));
         }
     }
-    let hint = if hints.is_empty() {
-        String::new()
-    } else {
-        format!("{}; ", hints.join("; "))
-    };
-    Err(IngestError::MissingColumns {
-        path: path.into(),
-        missing,
-        found: hs.join(", "),
-        hint,
-    })
+    let hint = if hints.is_empty() { String::new() } else { format!("{}; ", hints.join("; ")) };
+    Err(IngestError::MissingColumns { path: path.into(), missing, found: hs.join(", "), hint })
 }
 
 /// Per-file context for converting rows.
@@ -111,10 +96,7 @@ impl RowContext<'_> {
     pub fn text(&self, row: &RawRow, col: Col) -> Option<String> {
         let raw = match self.resolved.sources.get(&col)? {
             Source::Constant(v) => v.trim(),
-            Source::Columns(idx) => idx
-                .iter()
-                .map(|&i| row.cells[i].trim())
-                .find(|v| !self.is_null(v))?,
+            Source::Columns(idx) => idx.iter().map(|&i| row.cells[i].trim()).find(|v| !self.is_null(v))?,
         };
         if self.is_null(raw) {
             return None;
@@ -130,11 +112,7 @@ impl RowContext<'_> {
     fn is_null(&self, v: &str) -> bool {
         v.is_empty()
             || NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t))
-            || self
-                .mapping
-                .null_values
-                .iter()
-                .any(|t| v.eq_ignore_ascii_case(t.trim()))
+            || self.mapping.null_values.iter().any(|t| v.eq_ignore_ascii_case(t.trim()))
     }
 
     /// A number; with `decimal_comma` (`;`-delimited files) `0,35` is 0.35.
@@ -142,16 +120,14 @@ impl RowContext<'_> {
         let Some(t) = self.text(row, col) else {
             return Ok(None);
         };
-        parse_number(&t, self.decimal_comma)
-            .map(Some)
-            .ok_or_else(|| {
-                let hint = if !self.decimal_comma && t.contains(',') {
-                    "; a decimal comma is only read in ';'-delimited files"
-                } else {
-                    ""
-                };
-                self.err(row, col, &t, format!("is not a number{hint}"), None)
-            })
+        parse_number(&t, self.decimal_comma).map(Some).ok_or_else(|| {
+            let hint = if !self.decimal_comma && t.contains(',') {
+                "; a decimal comma is only read in ';'-delimited files"
+            } else {
+                ""
+            };
+            self.err(row, col, &t, format!("is not a number{hint}"), None)
+        })
     }
 }
 
@@ -166,9 +142,7 @@ pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
         let (int, frac) = t.rsplit_once(',')?;
         let int_clean = if int.contains('.') {
             let groups: Vec<&str> = int.trim_start_matches(['-', '+']).split('.').collect();
-            let ok = groups.len() > 1
-                && groups[0].len() <= 3
-                && groups[1..].iter().all(|g| g.len() == 3);
+            let ok = groups.len() > 1 && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
             if !ok {
                 return None;
             }
@@ -196,66 +170,32 @@ fn parse_bool(s: &str) -> Option<bool> {
 ///
 /// # Errors
 /// The first problem found in the row.
-pub fn convert_row(
-    ctx: &RowContext<'_>,
-    row: &RawRow,
-) -> Result<(EvaluationRecord, Option<String>), RowError> {
+pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationRecord, Option<String>), RowError> {
     let text = |c| ctx.text(row, c);
-    let intervention = text(Col::Intervention).ok_or_else(|| {
-        ctx.err(
-            row,
-            Col::Intervention,
-            "",
-            "is empty; every row must name an intervention",
-            None,
-        )
-    })?;
+    let intervention = text(Col::Intervention)
+        .ok_or_else(|| ctx.err(row, Col::Intervention, "", "is empty; every row must name an intervention", None))?;
     let target_group = text(Col::TargetGroup)
         .and_then(|t| TargetGroup::new(&t))
-        .ok_or_else(|| {
-            ctx.err(
-                row,
-                Col::TargetGroup,
-                "",
-                "is empty; every row must name a target group",
-                None,
-            )
-        })?;
+        .ok_or_else(|| ctx.err(row, Col::TargetGroup, "", "is empty; every row must name a target group", None))?;
 
     let year = match ctx.number(row, Col::Year)? {
         None => None,
         Some(y) if y.fract() == 0.0 && (-1e6..1e6).contains(&y) => Some(y as i32),
-        Some(y) => {
-            return Err(ctx.err(
-                row,
-                Col::Year,
-                &y.to_string(),
-                "must be a whole year such as 2015",
-                None,
-            ))
-        }
+        Some(y) => return Err(ctx.err(row, Col::Year, &y.to_string(), "must be a whole year such as 2015", None)),
     };
 
     let country = match text(Col::Country) {
         None => None,
-        Some(c) => {
-            Some(worldbank::country_code(&c).map_err(|m| ctx.err(row, Col::Country, &c, m, None))?)
-        }
+        Some(c) => Some(worldbank::country_code(&c).map_err(|m| ctx.err(row, Col::Country, &c, m, None))?),
     };
 
     let mut note = None;
     let (income_setting, income_derived) = match text(Col::IncomeSetting) {
-        Some(s) => (
-            IncomeSetting::parse(&s).map_err(|e| ctx.vocab(row, Col::IncomeSetting, e))?,
-            false,
-        ),
+        Some(s) => (IncomeSetting::parse(&s).map_err(|e| ctx.vocab(row, Col::IncomeSetting, e))?, false),
         None => match &country {
             Some(iso) => {
-                let c = worldbank::classify(iso, year)
-                    .map_err(|m| ctx.err(row, Col::Country, iso, m, None))?;
-                note = c
-                    .note
-                    .map(|n| format!("income setting derived from country: {n}"));
+                let c = worldbank::classify(iso, year).map_err(|m| ctx.err(row, Col::Country, iso, m, None))?;
+                note = c.note.map(|n| format!("income setting derived from country: {n}"));
                 (c.setting, true)
             }
             None => {
@@ -277,24 +217,15 @@ pub fn convert_row(
         None => (None, false),
     };
     if let Some(h) = text(Col::Harm) {
-        let b = parse_bool(&h).ok_or_else(|| {
-            ctx.err(
-                row,
-                Col::Harm,
-                &h,
-                "expected true/false (also yes/no, 1/0, ja/nee)",
-                None,
-            )
-        })?;
+        let b = parse_bool(&h)
+            .ok_or_else(|| ctx.err(row, Col::Harm, &h, "expected true/false (also yes/no, 1/0, ja/nee)", None))?;
         harm |= b;
     }
 
-    let strategy = text(Col::Strategy)
-        .map(|s| Strategy::parse(&s).map_err(|e| ctx.vocab(row, Col::Strategy, e)))
-        .transpose()?;
-    let design = text(Col::Design)
-        .map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e)))
-        .transpose()?;
+    let strategy =
+        text(Col::Strategy).map(|s| Strategy::parse(&s).map_err(|e| ctx.vocab(row, Col::Strategy, e))).transpose()?;
+    let design =
+        text(Col::Design).map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e))).transpose()?;
     let risk_of_bias = text(Col::RiskOfBias)
         .map(|s| RiskOfBias::parse(&s).map_err(|e| ctx.vocab(row, Col::RiskOfBias, e)))
         .transpose()?;
@@ -333,10 +264,7 @@ pub fn convert_row(
         risk_of_bias,
         source: text(Col::Source),
         effect,
-        provenance: Provenance {
-            file: ctx.file_idx,
-            line: row.line,
-        },
+        provenance: Provenance { file: ctx.file_idx, line: row.line },
     };
     let rec = EvaluationRecord::new(fields).map_err(|e| {
         let col = Col::from_name(e.column).unwrap_or(Col::Rating);
@@ -364,9 +292,7 @@ pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, Ro
         ci_upper: n(Col::CiUpper)?,
         yi: n(Col::Yi)?,
         vi: n(Col::Vi)?,
-        measure: ctx
-            .text(row, Col::Measure)
-            .map(|m| m.trim().to_ascii_uppercase()),
+        measure: ctx.text(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase()),
         events_t: n(Col::EventsT)?,
         n_t: n(Col::NT)?,
         events_c: n(Col::EventsC)?,
@@ -407,11 +333,7 @@ pub struct EffectRow {
 ///
 /// # Errors
 /// A non-numeric effect cell or an unknown design.
-pub fn convert_effect_row(
-    ctx: &RowContext<'_>,
-    row: &RawRow,
-    headers: &[String],
-) -> Result<EffectRow, RowError> {
+pub fn convert_effect_row(ctx: &RowContext<'_>, row: &RawRow, headers: &[String]) -> Result<EffectRow, RowError> {
     let effect = read_effect(ctx, row)?;
     let design = ctx
         .text(row, Col::Design)
@@ -433,10 +355,7 @@ pub fn convert_effect_row(
         effect,
         design,
         cells,
-        provenance: Provenance {
-            file: ctx.file_idx,
-            line: row.line,
-        },
+        provenance: Provenance { file: ctx.file_idx, line: row.line },
     })
 }
 

@@ -70,10 +70,7 @@ pub fn sniff_delimiter(text: &str) -> u8 {
         if header == 0 {
             continue;
         }
-        let consistent = lines[1..]
-            .iter()
-            .filter(|l| count_outside_quotes(l, cand) == header)
-            .count();
+        let consistent = lines[1..].iter().filter(|l| count_outside_quotes(l, cand) == header).count();
         // Prefer consistency with the header, then more fields.
         if (consistent, header) > (best.1, best.2) {
             best = (cand, consistent, header);
@@ -147,10 +144,7 @@ mod tests {
         for u in "a;b".encode_utf16() {
             b.extend_from_slice(&u.to_le_bytes());
         }
-        assert_eq!(
-            decode(&b),
-            (Cow::Owned::<str>("a;b".into()), TextEncoding::Utf16Le)
-        );
+        assert_eq!(decode(&b), (Cow::Owned::<str>("a;b".into()), TextEncoding::Utf16Le));
     }
 
     #[test]

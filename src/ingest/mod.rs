@@ -41,12 +41,7 @@ pub enum IngestError {
     #[error("{path}: cannot read Parquet: {message}")]
     Parquet { path: String, message: String },
     #[error("{path}: missing required column{} {}; {hint}headers present: {found}", if .missing.len() > 1 { "s" } else { "" }, .missing.join(", "))]
-    MissingColumns {
-        path: String,
-        missing: Vec<String>,
-        found: String,
-        hint: String,
-    },
+    MissingColumns { path: String, missing: Vec<String>, found: String, hint: String },
     #[error("{path}: {message}")]
     AmbiguousHeader { path: String, message: String },
     #[error("{path}: column mapping: {message}")]
@@ -71,9 +66,7 @@ impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: ", self.file, self.line)?;
         match (&self.column, &self.value) {
-            (Some(c), Some(v)) if !v.is_empty() => {
-                write!(f, "column '{c}': value '{v}': {}", self.message)?
-            }
+            (Some(c), Some(v)) if !v.is_empty() => write!(f, "column '{c}': value '{v}': {}", self.message)?,
             (Some(c), _) => write!(f, "column '{c}': {}", self.message)?,
             (None, _) => write!(f, "row {}", self.message)?,
         }
@@ -157,9 +150,7 @@ impl Ingested {
         self.rejected.len() as u64
     }
     pub fn file_name(&self, idx: u32) -> &str {
-        self.files
-            .get(idx as usize)
-            .map_or("?", |f| f.path.as_str())
+        self.files.get(idx as usize).map_or("?", |f| f.path.as_str())
     }
 }
 
@@ -200,10 +191,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             out.warnings.push(Warning {
                 file: Some(display.clone()),
                 line: None,
-                message: format!(
-                    "{} blank row(s) skipped (not counted as data rows)",
-                    table.blank_rows
-                ),
+                message: format!("{} blank row(s) skipped (not counted as data rows)", table.blank_rows),
             });
         }
         let extra_slots: Vec<(usize, usize)> = resolved
@@ -286,27 +274,16 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             out.warnings.push(Warning {
                 file: Some(display.clone()),
                 line: Some(first_line),
-                message: format!(
-                    "{msg} ({n} row{}, first shown)",
-                    if n == 1 { "" } else { "s" }
-                ),
+                message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
             });
         }
-        let bytes = std::fs::read(path).map_err(|e| IngestError::Io {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
+        let bytes =
+            std::fs::read(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
         out.files.push(FileSummary {
             path: display,
             format: table.format,
             encoding: table.encoding.map(|e| e.name().to_string()),
-            delimiter: table.delimiter.map(|d| {
-                if d == b'\t' {
-                    "tab".into()
-                } else {
-                    (d as char).to_string()
-                }
-            }),
+            delimiter: table.delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
             sha256: sha256_hex(&bytes),
             rows_read: table.rows_read(),
             accepted,
@@ -314,17 +291,12 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         });
     }
     cross_row_checks(&mut out);
-    out.rejected.sort_by(|a, b| {
-        (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line))
-    });
+    out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
 }
 
 fn file_pos(files: &[FileSummary], path: &str) -> usize {
-    files
-        .iter()
-        .position(|f| f.path == path)
-        .unwrap_or(usize::MAX)
+    files.iter().position(|f| f.path == path).unwrap_or(usize::MAX)
 }
 
 /// Lower-case hex SHA-256.
@@ -346,10 +318,7 @@ fn cross_row_checks(out: &mut Ingested) {
         match first.get(&rec.record_id) {
             Some(&(f, l)) => dups.push((rec, f, l)),
             None => {
-                first.insert(
-                    rec.record_id.clone(),
-                    (rec.provenance.file, rec.provenance.line),
-                );
+                first.insert(rec.record_id.clone(), (rec.provenance.file, rec.provenance.line));
                 keep.push(rec);
             }
         }
@@ -365,9 +334,7 @@ fn cross_row_checks(out: &mut Ingested) {
             line: rec.provenance.line,
             column: Some("record_id".into()),
             value: Some(rec.record_id.clone()),
-            message: format!(
-                "duplicate record_id; first used at {first_at}; record ids must be unique"
-            ),
+            message: format!("duplicate record_id; first used at {first_at}; record ids must be unique"),
             suggestion: None,
             raw: String::new(),
         });
@@ -377,9 +344,7 @@ fn cross_row_checks(out: &mut Ingested) {
     let mut by_study: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
     for r in &out.records {
         if let Some(s) = r.study_id.as_deref() {
-            let e = by_study
-                .entry(s)
-                .or_insert((r.intervention.as_str(), Vec::new()));
+            let e = by_study.entry(s).or_insert((r.intervention.as_str(), Vec::new()));
             if e.0 != r.intervention && !e.1.contains(&r.intervention.as_str()) {
                 e.1.push(r.intervention.as_str());
             }
@@ -401,9 +366,7 @@ fn cross_row_checks(out: &mut Ingested) {
     // Target-group spellings.
     let mut spellings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &out.records {
-        let v = spellings
-            .entry(r.target_group.key().to_string())
-            .or_default();
+        let v = spellings.entry(r.target_group.key().to_string()).or_default();
         if !v.iter().any(|d| d == r.target_group.display()) {
             v.push(r.target_group.display().to_string());
         }

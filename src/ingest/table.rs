@@ -39,11 +39,7 @@ impl InputFormat {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         InputFormat::parse(ext).ok_or_else(|| IngestError::UnknownFormat {
             path: path.display().to_string(),
-            found: if ext.is_empty() {
-                "no extension".into()
-            } else {
-                format!("extension '.{ext}'")
-            },
+            found: if ext.is_empty() { "no extension".into() } else { format!("extension '.{ext}'") },
         })
     }
 
@@ -115,10 +111,7 @@ pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestEr
     if format == InputFormat::Parquet {
         return read_parquet(path);
     }
-    let bytes = std::fs::read(path).map_err(|e| IngestError::Io {
-        path: display.clone(),
-        message: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty { path: display });
     }
@@ -127,11 +120,7 @@ pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestEr
     match format {
         InputFormat::Jsonl => Ok(read_jsonl(text, encoding)),
         InputFormat::Csv | InputFormat::Tsv => {
-            let delim = if format == InputFormat::Tsv {
-                b'\t'
-            } else {
-                sniff_delimiter(&text)
-            };
+            let delim = if format == InputFormat::Tsv { b'\t' } else { sniff_delimiter(&text) };
             read_delimited(text, encoding, delim, &display)
         }
         InputFormat::Parquet => unreachable!("handled above"),
@@ -142,17 +131,9 @@ pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestEr
 ///
 /// # Errors
 /// [`IngestError::Empty`] when there is no header.
-pub fn read_delimited(
-    text: String,
-    encoding: TextEncoding,
-    delim: u8,
-    path: &str,
-) -> Result<RawTable, IngestError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+pub fn read_delimited(text: String, encoding: TextEncoding, delim: u8, path: &str) -> Result<RawTable, IngestError> {
+    let mut rdr =
+        csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut headers: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     let mut malformed = Vec::new();
@@ -169,10 +150,7 @@ pub fn read_delimited(
             pos += 1;
         }
         if pos > counted_to {
-            newlines += bytes[counted_to..pos]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            newlines += bytes[counted_to..pos].iter().filter(|&&b| b == b'\n').count() as u64;
             counted_to = pos;
         }
         (newlines + 1, pos)
@@ -208,11 +186,7 @@ pub fn read_delimited(
                 span,
             });
         } else {
-            rows.push(RawRow {
-                line,
-                cells: r.iter().map(|s| s.to_string()).collect(),
-                span,
-            });
+            rows.push(RawRow { line, cells: r.iter().map(|s| s.to_string()).collect(), span });
         }
     };
     loop {
@@ -221,50 +195,22 @@ pub fn read_delimited(
             Ok(true) => {
                 let raw_start = rec.position().map_or(start, |p| p.byte() as usize);
                 let (line, start_of_this) = line_at(raw_start);
-                finish(
-                    pending.take(),
-                    start_of_this,
-                    &mut headers,
-                    &mut rows,
-                    &mut malformed,
-                );
+                finish(pending.take(), start_of_this, &mut headers, &mut rows, &mut malformed);
                 pending = Some((line, start_of_this, rec.clone()));
             }
             Ok(false) => break,
             Err(e) => {
                 let (line, start) = line_at(e.position().map_or(start, |p| p.byte() as usize));
-                finish(
-                    pending.take(),
-                    start,
-                    &mut headers,
-                    &mut rows,
-                    &mut malformed,
-                );
-                malformed.push(MalformedRow {
-                    line,
-                    message: format!("cannot be parsed: {e}"),
-                    span: None,
-                });
+                finish(pending.take(), start, &mut headers, &mut rows, &mut malformed);
+                malformed.push(MalformedRow { line, message: format!("cannot be parsed: {e}"), span: None });
             }
         }
     }
-    finish(
-        pending.take(),
-        text.len(),
-        &mut headers,
-        &mut rows,
-        &mut malformed,
-    );
+    finish(pending.take(), text.len(), &mut headers, &mut rows, &mut malformed);
     let Some(headers) = headers else {
-        return Err(IngestError::Empty {
-            path: path.to_string(),
-        });
+        return Err(IngestError::Empty { path: path.to_string() });
     };
-    let format = if delim == b'\t' {
-        InputFormat::Tsv
-    } else {
-        InputFormat::Csv
-    };
+    let format = if delim == b'\t' { InputFormat::Tsv } else { InputFormat::Csv };
     Ok(RawTable {
         format,
         headers,
@@ -303,26 +249,16 @@ fn read_jsonl(text: String, encoding: TextEncoding) -> RawTable {
             }
             Ok(other) => malformed.push(MalformedRow {
                 line: lineno,
-                message: format!(
-                    "is a JSON {} but each line must be one JSON object",
-                    json_kind(&other)
-                ),
+                message: format!("is a JSON {} but each line must be one JSON object", json_kind(&other)),
                 span,
             }),
-            Err(e) => malformed.push(MalformedRow {
-                line: lineno,
-                message: format!("is not valid JSON: {e}"),
-                span,
-            }),
+            Err(e) => malformed.push(MalformedRow { line: lineno, message: format!("is not valid JSON: {e}"), span }),
         }
     }
     let rows = objects
         .into_iter()
         .map(|(line, map, span)| {
-            let cells = headers
-                .iter()
-                .map(|h| map.get(h).map(json_cell).unwrap_or_default())
-                .collect();
+            let cells = headers.iter().map(|h| map.get(h).map(json_cell).unwrap_or_default()).collect();
             RawRow { line, cells, span }
         })
         .collect();
@@ -360,55 +296,31 @@ fn json_cell(v: &serde_json::Value) -> String {
 fn read_parquet(path: &Path) -> Result<RawTable, IngestError> {
     use polars::prelude::*;
     let display = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| IngestError::Io {
-        path: display.clone(),
-        message: e.to_string(),
-    })?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
     if meta.len() == 0 {
         return Err(IngestError::Empty { path: display });
     }
-    let file = std::fs::File::open(path).map_err(|e| IngestError::Io {
-        path: display.clone(),
-        message: e.to_string(),
-    })?;
+    let file =
+        std::fs::File::open(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
     let df = ParquetReader::new(file)
         .finish()
-        .map_err(|e| IngestError::Parquet {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
-    let headers: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
+    let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let height = df.height();
     let mut columns: Vec<Vec<String>> = Vec::with_capacity(headers.len());
     for col in df.columns() {
         let s = col
             .as_materialized_series()
             .cast(&DataType::String)
-            .map_err(|e| IngestError::Parquet {
-                path: display.clone(),
-                message: e.to_string(),
-            })?;
-        let ca = s.str().map_err(|e| IngestError::Parquet {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
+            .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
+        let ca = s.str().map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
         columns.push(ca.iter().map(|v| v.unwrap_or("").to_string()).collect());
     }
     let mut rows = Vec::with_capacity(height);
     for i in 0..height {
-        let cells = columns
-            .iter_mut()
-            .map(|c| std::mem::take(&mut c[i]))
-            .collect();
-        rows.push(RawRow {
-            line: i as u64 + 1,
-            cells,
-            span: None,
-        });
+        let cells = columns.iter_mut().map(|c| std::mem::take(&mut c[i])).collect();
+        rows.push(RawRow { line: i as u64 + 1, cells, span: None });
     }
     Ok(RawTable {
         format: InputFormat::Parquet,
@@ -427,13 +339,7 @@ mod tests {
     use super::*;
 
     fn csv(text: &str) -> RawTable {
-        read_delimited(
-            text.to_string(),
-            TextEncoding::Utf8,
-            sniff_delimiter(text),
-            "t.csv",
-        )
-        .unwrap()
+        read_delimited(text.to_string(), TextEncoding::Utf8, sniff_delimiter(text), "t.csv").unwrap()
     }
 
     #[test]
@@ -468,10 +374,8 @@ mod tests {
 
     #[test]
     fn jsonl_rows() {
-        let t = read_jsonl(
-            "{\"a\":1,\"b\":\"x\"}\n[1]\n{\"b\":null,\"c\":true}\nnot json\n".into(),
-            TextEncoding::Utf8,
-        );
+        let t =
+            read_jsonl("{\"a\":1,\"b\":\"x\"}\n[1]\n{\"b\":null,\"c\":true}\nnot json\n".into(), TextEncoding::Utf8);
         assert_eq!(t.headers, ["a", "b", "c"]);
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.rows[1].cells, ["", "", "true"]);

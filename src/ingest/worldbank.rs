@@ -34,14 +34,8 @@ fn wb() -> &'static Wb {
             let rec = rec.expect("bundled World Bank table is valid CSV");
             let iso3 = rec[0].to_string();
             let fy: i32 = rec[2].parse().expect("bundled fiscal year");
-            let g = if rec[4].is_empty() {
-                None
-            } else {
-                IncomeSetting::parse(&rec[4]).ok()
-            };
-            let v = groups
-                .entry(iso3.clone())
-                .or_insert_with(|| vec![None; (LAST_FY - FIRST_FY + 1) as usize]);
+            let g = if rec[4].is_empty() { None } else { IncomeSetting::parse(&rec[4]).ok() };
+            let v = groups.entry(iso3.clone()).or_insert_with(|| vec![None; (LAST_FY - FIRST_FY + 1) as usize]);
             v[(fy - FIRST_FY) as usize] = g;
             let key = country_key(&rec[1]);
             if !names.contains_key(&key) {
@@ -52,11 +46,7 @@ fn wb() -> &'static Wb {
         for (alias, iso3) in COUNTRY_ALIASES {
             names.insert(country_key(alias), iso3.to_string());
         }
-        Wb {
-            groups,
-            names,
-            display_names,
-        }
+        Wb { groups, names, display_names }
     })
 }
 
@@ -106,10 +96,7 @@ const COUNTRY_ALIASES: &[(&str, &str)] = &[
 
 fn country_key(s: &str) -> String {
     let n = normalise_label(s).replace("st.", "saint").replace('.', "");
-    n.replace(['\'', ','], "")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    n.replace(['\'', ','], "").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A country resolved to its World Bank code.
@@ -123,10 +110,10 @@ pub fn country_code(s: &str) -> Result<String, String> {
         return Ok(iso.clone());
     }
     let names: Vec<&str> = w.display_names.iter().map(|s| s.as_str()).collect();
-    let hint = did_you_mean(t, &names)
-        .map(|s| format!(" (did you mean '{s}'?)"))
-        .unwrap_or_default();
-    Err(format!("unknown country '{t}'; expected an ISO3 code or an English country name as the World Bank spells it{hint}"))
+    let hint = did_you_mean(t, &names).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
+    Err(format!(
+        "unknown country '{t}'; expected an ISO3 code or an English country name as the World Bank spells it{hint}"
+    ))
 }
 
 /// Outcome of a lookup, with a note when a fallback year was used.
@@ -140,47 +127,32 @@ pub struct Classified {
 /// Classify `iso3` for a study year (`None`: latest classification).
 pub fn classify(iso3: &str, study_year: Option<i32>) -> Result<Classified, String> {
     let w = wb();
-    let hist = w
-        .groups
-        .get(iso3)
-        .ok_or_else(|| format!("country code '{iso3}' is not in the World Bank table"))?;
+    let hist = w.groups.get(iso3).ok_or_else(|| format!("country code '{iso3}' is not in the World Bank table"))?;
     let wanted = study_year.map_or(LAST_FY, |y| y + 2);
     let clamped = wanted.clamp(FIRST_FY, LAST_FY);
     let mut note = match study_year {
-        None => Some(format!(
-            "no study year; used the latest classification (FY{LAST_FY})"
-        )),
-        Some(y) if clamped != wanted => Some(format!(
-            "study year {y} is outside the table; used FY{clamped}"
-        )),
+        None => Some(format!("no study year; used the latest classification (FY{LAST_FY})")),
+        Some(y) if clamped != wanted => Some(format!("study year {y} is outside the table; used FY{clamped}")),
         _ => None,
     };
     let at = |fy: i32| hist[(fy - FIRST_FY) as usize];
     if let Some(g) = at(clamped) {
-        return Ok(Classified {
-            setting: g,
-            fiscal_year: clamped,
-            note,
-        });
+        return Ok(Classified { setting: g, fiscal_year: clamped, note });
     }
     // Nearest classified fiscal year, preferring the earlier one on ties.
     for d in 1..=(LAST_FY - FIRST_FY) {
         for fy in [clamped - d, clamped + d] {
             if (FIRST_FY..=LAST_FY).contains(&fy) {
                 if let Some(g) = at(fy) {
-                    note = Some(format!("{iso3} is unclassified in FY{clamped}; used FY{fy}, the nearest classified year"));
-                    return Ok(Classified {
-                        setting: g,
-                        fiscal_year: fy,
-                        note,
-                    });
+                    note = Some(format!(
+                        "{iso3} is unclassified in FY{clamped}; used FY{fy}, the nearest classified year"
+                    ));
+                    return Ok(Classified { setting: g, fiscal_year: fy, note });
                 }
             }
         }
     }
-    Err(format!(
-        "{iso3} has no income classification in any year of the table"
-    ))
+    Err(format!("{iso3} has no income classification in any year of the table"))
 }
 
 #[cfg(test)]
@@ -207,9 +179,7 @@ mod tests {
         assert_eq!(country_code("St. Lucia").unwrap(), "LCA");
         assert_eq!(country_code("Scotland").unwrap(), "GBR");
         assert_eq!(country_code("Congo, Dem. Rep.").unwrap(), "COD");
-        assert!(country_code("Kenia")
-            .unwrap_err()
-            .contains("did you mean 'Kenya'"));
+        assert!(country_code("Kenia").unwrap_err().contains("did you mean 'Kenya'"));
     }
 
     #[test]

@@ -120,24 +120,19 @@ pub struct EffectError(pub String);
 /// a measure that contradicts the row's own, missing inputs.
 pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect, EffectError> {
     let row_measure = match e.measure.as_deref() {
-        Some(m) => Some(Measure::parse(m).ok_or_else(|| {
-            EffectError(format!(
-                "unknown measure '{m}'; expected one of {}",
-                Measure::NAMES
-            ))
-        })?),
+        Some(m) => Some(
+            Measure::parse(m)
+                .ok_or_else(|| EffectError(format!("unknown measure '{m}'; expected one of {}", Measure::NAMES)))?,
+        ),
         None => None,
     };
     if let (Some(w), Some(r)) = (wanted, row_measure) {
         if w != r {
-            return Err(EffectError(format!(
-                "row's measure is {r} but the analysis uses {w}"
-            )));
+            return Err(EffectError(format!("row's measure is {r} but the analysis uses {w}")));
         }
     }
     let m = wanted.or(row_measure);
-    let ratio_given =
-        e.measure.as_deref().is_some_and(is_ratio_measure) || m.is_some_and(Measure::is_ratio);
+    let ratio_given = e.measure.as_deref().is_some_and(is_ratio_measure) || m.is_some_and(Measure::is_ratio);
 
     if let Some(yi) = e.yi {
         let vi = match (e.vi, e.se) {
@@ -150,9 +145,7 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
     if let Some(es) = e.effect_size {
         let yi = if ratio_given {
             if es <= 0.0 {
-                return Err(EffectError(format!(
-                    "effect_size {es} must be > 0 for a ratio measure"
-                )));
+                return Err(EffectError(format!("effect_size {es} must be > 0 for a ratio measure")));
             }
             es.ln()
         } else {
@@ -164,26 +157,17 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
         if let (Some(lo), Some(hi)) = (e.ci_lower, e.ci_upper) {
             let se = if ratio_given {
                 if lo <= 0.0 || hi <= 0.0 {
-                    return Err(EffectError(format!(
-                        "ratio-scale CI [{lo}, {hi}] must have positive bounds"
-                    )));
+                    return Err(EffectError(format!("ratio-scale CI [{lo}, {hi}] must have positive bounds")));
                 }
                 (hi.ln() - lo.ln()) / (2.0 * Z975)
             } else {
                 (hi - lo) / (2.0 * Z975)
             };
-            return finish(
-                yi,
-                se * se,
-                m.unwrap_or(Measure::GEN),
-                EffectSource::GivenCi,
-            );
+            return finish(yi, se * se, m.unwrap_or(Measure::GEN), EffectSource::GivenCi);
         }
     }
     if let (Some(a), Some(n1), Some(c), Some(n2)) = (e.events_t, e.n_t, e.events_c, e.n_c) {
-        let m = m.ok_or_else(|| {
-            EffectError("2x2 counts need a measure: RR, OR or RD (--measure)".into())
-        })?;
+        let m = m.ok_or_else(|| EffectError("2x2 counts need a measure: RR, OR or RD (--measure)".into()))?;
         return counts(a, n1, c, n2, m);
     }
     if let (Some(m1), Some(s1), Some(n1), Some(m2), Some(s2), Some(n2)) =
@@ -192,7 +176,8 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
         return means(m1, s1, n1, m2, s2, n2, m.unwrap_or(Measure::SMD));
     }
     Err(EffectError(
-        "no usable effect size: give effect_size with se/variance or a 95% CI, yi with vi, 2x2 counts, or means/SDs/ns".into(),
+        "no usable effect size: give effect_size with se/variance or a 95% CI, yi with vi, 2x2 counts, or means/SDs/ns"
+            .into(),
     ))
 }
 
@@ -201,29 +186,18 @@ fn finish(yi: f64, vi: f64, measure: Measure, source: EffectSource) -> Result<Ef
         return Err(EffectError(format!("effect {yi} is not finite")));
     }
     if !(vi.is_finite() && vi > 0.0) {
-        return Err(EffectError(format!(
-            "sampling variance {vi} must be finite and > 0"
-        )));
+        return Err(EffectError(format!("sampling variance {vi} must be finite and > 0")));
     }
-    Ok(Effect {
-        yi,
-        vi,
-        measure,
-        source,
-    })
+    Ok(Effect { yi, vi, measure, source })
 }
 
 fn counts(a: f64, n1: f64, c: f64, n2: f64, m: Measure) -> Result<Effect, EffectError> {
     if !matches!(m, Measure::RR | Measure::OR | Measure::RD) {
-        return Err(EffectError(format!(
-            "2x2 counts give RR, OR or RD, not {m}"
-        )));
+        return Err(EffectError(format!("2x2 counts give RR, OR or RD, not {m}")));
     }
     let (b, d) = (n1 - a, n2 - c);
     if a < 0.0 || b < 0.0 || c < 0.0 || d < 0.0 {
-        return Err(EffectError(format!(
-            "events exceed group size (events_t {a}, n_t {n1}, events_c {c}, n_c {n2})"
-        )));
+        return Err(EffectError(format!("events exceed group size (events_t {a}, n_t {n1}, events_c {c}, n_c {n2})")));
     }
     if m != Measure::RD && ((a == 0.0 && c == 0.0) || (b == 0.0 && d == 0.0)) {
         let what = if a == 0.0 { "no events" } else { "only events" };
@@ -233,26 +207,14 @@ fn counts(a: f64, n1: f64, c: f64, n2: f64, m: Measure) -> Result<Effect, Effect
     }
     let zero = a == 0.0 || b == 0.0 || c == 0.0 || d == 0.0;
     let (a, b, c, d, src) = if zero {
-        (
-            a + 0.5,
-            b + 0.5,
-            c + 0.5,
-            d + 0.5,
-            EffectSource::CountsCorrected,
-        )
+        (a + 0.5, b + 0.5, c + 0.5, d + 0.5, EffectSource::CountsCorrected)
     } else {
         (a, b, c, d, EffectSource::Counts)
     };
     let (n1, n2) = (a + b, c + d);
     let (yi, vi) = match m {
-        Measure::RR => (
-            ((a / n1) / (c / n2)).ln(),
-            1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2,
-        ),
-        Measure::OR => (
-            ((a * d) / (b * c)).ln(),
-            1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d,
-        ),
+        Measure::RR => (((a / n1) / (c / n2)).ln(), 1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2),
+        Measure::OR => (((a * d) / (b * c)).ln(), 1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d),
         _ => {
             let (p1, p2) = (a / n1, c / n2);
             (p1 - p2, p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2)
@@ -266,15 +228,7 @@ pub fn hedges_j(m: f64) -> f64 {
     (ln_gamma(m / 2.0) - (m / 2.0).sqrt().ln() - ln_gamma((m - 1.0) / 2.0)).exp()
 }
 
-fn means(
-    m1: f64,
-    s1: f64,
-    n1: f64,
-    m2: f64,
-    s2: f64,
-    n2: f64,
-    m: Measure,
-) -> Result<Effect, EffectError> {
+fn means(m1: f64, s1: f64, n1: f64, m2: f64, s2: f64, n2: f64, m: Measure) -> Result<Effect, EffectError> {
     match m {
         Measure::MD => finish(m1 - m2, s1 * s1 / n1 + s2 * s2 / n2, m, EffectSource::Means),
         Measure::SMD => {
@@ -289,16 +243,9 @@ fn means(
                 return Err(EffectError("both SDs are 0: the SMD is undefined".into()));
             }
             let g = hedges_j(df) * (m1 - m2) / sp;
-            finish(
-                g,
-                1.0 / n1 + 1.0 / n2 + g * g / (2.0 * (n1 + n2)),
-                m,
-                EffectSource::Means,
-            )
+            finish(g, 1.0 / n1 + 1.0 / n2 + g * g / (2.0 * (n1 + n2)), m, EffectSource::Means)
         }
-        other => Err(EffectError(format!(
-            "means and SDs give MD or SMD, not {other}"
-        ))),
+        other => Err(EffectError(format!("means and SDs give MD or SMD, not {other}"))),
     }
 }
 
@@ -331,11 +278,7 @@ mod tests {
         let r = compute_effect(&e, Some(Measure::RR)).unwrap();
         let yi = ((4.0 / 123.0) / (11.0 / 139.0_f64)).ln();
         assert!(close(r.yi, yi, 1e-12));
-        assert!(close(
-            r.vi,
-            1.0 / 4.0 - 1.0 / 123.0 + 1.0 / 11.0 - 1.0 / 139.0,
-            1e-12
-        ));
+        assert!(close(r.vi, 1.0 / 4.0 - 1.0 / 123.0 + 1.0 / 11.0 - 1.0 / 139.0, 1e-12));
         // metafor escalc(measure="RR") for this trial: yi = -0.8893, vi = 0.3256
         assert!((r.yi - -0.8893).abs() < 5e-5 && (r.vi - 0.3256).abs() < 5e-5);
     }
@@ -359,10 +302,7 @@ mod tests {
             n_c: Some(12.0),
             ..Default::default()
         };
-        assert!(compute_effect(&e, Some(Measure::RR))
-            .unwrap_err()
-            .0
-            .contains("no events in both arms"));
+        assert!(compute_effect(&e, Some(Measure::RR)).unwrap_err().0.contains("no events in both arms"));
         assert!(compute_effect(&e, Some(Measure::RD)).is_ok());
     }
 
@@ -394,30 +334,16 @@ mod tests {
         };
         let r = compute_effect(&e, Some(Measure::MD)).unwrap();
         assert!(close(r.yi, -20.0, 1e-12));
-        assert!(close(
-            r.vi,
-            47.0 * 47.0 / 155.0 + 64.0 * 64.0 / 156.0,
-            1e-12
-        ));
+        assert!(close(r.vi, 47.0 * 47.0 / 155.0 + 64.0 * 64.0 / 156.0, 1e-12));
         let r = compute_effect(&e, Some(Measure::SMD)).unwrap();
         let sp = ((154.0 * 47.0 * 47.0 + 155.0 * 64.0 * 64.0) / 309.0_f64).sqrt();
         let g = hedges_j(309.0) * -20.0 / sp;
         assert!(close(r.yi, g, 1e-12));
         let mut e1 = e.clone();
         e1.n_t = Some(1.0);
-        assert!(compute_effect(&e1, Some(Measure::SMD))
-            .unwrap_err()
-            .0
-            .contains("more than 1"));
-        let mixed = EffectInput {
-            effect_size: Some(0.2),
-            se: Some(0.1),
-            measure: Some("OR".into()),
-            ..Default::default()
-        };
-        assert!(compute_effect(&mixed, Some(Measure::SMD))
-            .unwrap_err()
-            .0
-            .contains("uses SMD"));
+        assert!(compute_effect(&e1, Some(Measure::SMD)).unwrap_err().0.contains("more than 1"));
+        let mixed =
+            EffectInput { effect_size: Some(0.2), se: Some(0.1), measure: Some("OR".into()), ..Default::default() };
+        assert!(compute_effect(&mixed, Some(Measure::SMD)).unwrap_err().0.contains("uses SMD"));
     }
 }

@@ -42,22 +42,11 @@ pub fn egger_test(yi: &[f64], vi: &[f64]) -> Option<Egger> {
     let b1 = (sw * swxy - swx * swy) / det;
     let b0 = (swy - b1 * swx) / sw;
     let df = (k - 2) as f64;
-    let rss: f64 = w
-        .iter()
-        .zip(&x)
-        .zip(yi)
-        .map(|((w, x), y)| w * (y - b0 - b1 * x).powi(2))
-        .sum();
+    let rss: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * (y - b0 - b1 * x).powi(2)).sum();
     let phi = rss / df;
     let se_b1 = (phi * sw / det).sqrt();
     let stat = b1 / se_b1;
-    Some(Egger {
-        intercept: b0,
-        slope: b1,
-        stat,
-        df,
-        pval: 2.0 * t_sf(stat.abs(), df),
-    })
+    Some(Egger { intercept: b0, slope: b1, stat, df, pval: 2.0 * t_sf(stat.abs(), df) })
 }
 
 /// One row of the leave-one-out table: the fit without study `omitted`.
@@ -71,32 +60,15 @@ pub struct LeaveOneOut {
 ///
 /// # Errors
 /// A refit that fails (e.g. non-convergence) is returned as the error.
-pub fn leave_one_out(
-    yi: &[f64],
-    vi: &[f64],
-    opts: &FitOptions,
-) -> Result<Vec<LeaveOneOut>, MetaError> {
+pub fn leave_one_out(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<Vec<LeaveOneOut>, MetaError> {
     if yi.len() < 2 {
         return Ok(Vec::new());
     }
     (0..yi.len())
         .map(|i| {
-            let y: Vec<f64> = yi
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, v)| *v)
-                .collect();
-            let v: Vec<f64> = vi
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, v)| *v)
-                .collect();
-            Ok(LeaveOneOut {
-                omitted: i,
-                fit: fit(&y, &v, opts)?,
-            })
+            let y: Vec<f64> = yi.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, v)| *v).collect();
+            let v: Vec<f64> = vi.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, v)| *v).collect();
+            Ok(LeaveOneOut { omitted: i, fit: fit(&y, &v, opts)? })
         })
         .collect()
 }
@@ -121,11 +93,7 @@ pub fn subgroup_test(fits: &[&MetaFit]) -> Option<SubgroupTest> {
     let mu = dot(&w, &est) / w.iter().sum::<f64>();
     let q: f64 = w.iter().zip(&est).map(|(w, e)| w * (e - mu).powi(2)).sum();
     let df = fits.len() - 1;
-    Some(SubgroupTest {
-        q_between: q,
-        df,
-        pval: chisq_sf(q, df as f64),
-    })
+    Some(SubgroupTest { q_between: q, df, pval: chisq_sf(q, df as f64) })
 }
 
 /// A study's composite effect after aggregating its effect sizes.
@@ -142,12 +110,7 @@ pub struct Composite {
 /// effect, with variance `(1/m^2) (sum v_i + sum_{i != j} r sqrt(v_i v_j))`
 /// for an assumed within-study correlation `r` (Borenstein et al. 2009,
 /// ch. 24). Studies keep the order of their first appearance.
-pub fn aggregate_within_studies(
-    studies: &[String],
-    yi: &[f64],
-    vi: &[f64],
-    r: f64,
-) -> Vec<Composite> {
+pub fn aggregate_within_studies(studies: &[String], yi: &[f64], vi: &[f64], r: f64) -> Vec<Composite> {
     let mut order: Vec<&String> = Vec::new();
     let mut groups: BTreeMap<&String, Vec<usize>> = BTreeMap::new();
     for (i, s) in studies.iter().enumerate() {
@@ -168,19 +131,10 @@ pub fn aggregate_within_studies(
             let mut v = 0.0;
             for &i in idx {
                 for &j in idx {
-                    v += if i == j {
-                        vi[i]
-                    } else {
-                        r * (vi[i] * vi[j]).sqrt()
-                    };
+                    v += if i == j { vi[i] } else { r * (vi[i] * vi[j]).sqrt() };
                 }
             }
-            Composite {
-                study: s.clone(),
-                yi: y,
-                vi: v / (m * m),
-                combined: idx.len(),
-            }
+            Composite { study: s.clone(), yi: y, vi: v / (m * m), combined: idx.len() }
         })
         .collect()
 }
@@ -203,13 +157,7 @@ pub struct Robust {
 /// `V = n_c/(n_c - 1) * sum_c (sum_{i in c} w_i e_i)^2 / (sum w)^2`,
 /// t-test on `n_c - 1` df (metafor `robust(x, cluster, adjust = TRUE)`;
 /// Hedges, Tipton & Johnson 2010).
-pub fn robust_cr1(
-    yi: &[f64],
-    vi: &[f64],
-    tau2: f64,
-    clusters: &[String],
-    level: f64,
-) -> Option<Robust> {
+pub fn robust_cr1(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Option<Robust> {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
     let b = dot(&w, yi) / sw;

@@ -79,13 +79,7 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions {
-            method: Method::REML,
-            test: TestKind::Z,
-            level: 0.95,
-            tol: 1e-10,
-            max_iter: 1000,
-        }
+        FitOptions { method: Method::REML, test: TestKind::Z, level: 0.95, tol: 1e-10, max_iter: 1000 }
     }
 }
 
@@ -101,11 +95,7 @@ pub enum MetaError {
     #[error("study {index}: effect {yi} is not finite")]
     BadEffect { index: usize, yi: f64 },
     #[error("{method} did not converge in {iterations} iterations (last tau^2 change {change:e})")]
-    NotConverged {
-        method: Method,
-        iterations: usize,
-        change: f64,
-    },
+    NotConverged { method: Method, iterations: usize, change: f64 },
 }
 
 /// Results of one fit, named as in metafor's output.
@@ -165,7 +155,9 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     let mut notes = Vec::new();
     let mut method = opts.method;
     if k < 2 && method != Method::EE {
-        notes.push(format!("k = {k}: a random-effects model ({method}) needs at least 2 studies; reporting the equal-effects (EE) fit"));
+        notes.push(format!(
+            "k = {k}: a random-effects model ({method}) needs at least 2 studies; reporting the equal-effects (EE) fit"
+        ));
         method = Method::EE;
     }
     let (tau2, iterations) = estimate_tau2(yi, vi, method, opts)?;
@@ -176,10 +168,7 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     let mut se = (1.0 / sw).sqrt();
     let mut test = opts.test;
     if test == TestKind::Knha && k < 2 {
-        notes.push(
-            "k < 2: the Knapp-Hartung test needs k - 1 >= 1 degrees of freedom; using the z-test"
-                .into(),
-        );
+        notes.push("k < 2: the Knapp-Hartung test needs k - 1 >= 1 degrees of freedom; using the z-test".into());
         test = TestKind::Z;
     }
     let alpha = 1.0 - opts.level;
@@ -187,12 +176,7 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
         TestKind::Z => (normal_quantile(1.0 - alpha / 2.0), None),
         TestKind::Knha => {
             let df = (k - 1) as f64;
-            let s2 = w
-                .iter()
-                .zip(yi)
-                .map(|(wi, y)| wi * (y - est).powi(2))
-                .sum::<f64>()
-                / df;
+            let s2 = w.iter().zip(yi).map(|(wi, y)| wi * (y - est).powi(2)).sum::<f64>() / df;
             se = (s2 / sw).sqrt();
             (t_quantile(1.0 - alpha / 2.0, df), Some(df))
         }
@@ -238,11 +222,7 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
         h2,
         q,
         q_df,
-        q_pval: if q_df > 0 {
-            chisq_sf(q, q_df as f64)
-        } else {
-            1.0
-        },
+        q_pval: if q_df > 0 { chisq_sf(q, q_df as f64) } else { 1.0 },
         pi_lower: est - pi_half,
         pi_upper: est + pi_half,
         weights: w.iter().map(|wi| 100.0 * wi / sw).collect(),
@@ -278,10 +258,7 @@ pub fn cochran_q(yi: &[f64], vi: &[f64]) -> (f64, usize) {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
     let sw: f64 = w.iter().sum();
     let mu = dot(&w, yi) / sw;
-    (
-        w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum(),
-        yi.len().saturating_sub(1),
-    )
+    (w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum(), yi.len().saturating_sub(1))
 }
 
 /// Generalised Q at a given tau^2: `sum w_i (y_i - mu(tau^2))^2`.
@@ -301,12 +278,7 @@ fn typical_variance(vi: &[f64]) -> f64 {
     (k - 1.0) * sw / (sw * sw - sw2)
 }
 
-fn estimate_tau2(
-    yi: &[f64],
-    vi: &[f64],
-    method: Method,
-    opts: &FitOptions,
-) -> Result<(f64, usize), MetaError> {
+fn estimate_tau2(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> Result<(f64, usize), MetaError> {
     let k = yi.len() as f64;
     let mean = yi.iter().sum::<f64>() / k;
     let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
@@ -335,13 +307,8 @@ fn estimate_tau2(
 }
 
 /// Fisher scoring for ML and REML, started at the HE estimate (0 if
-/// negative), with step halving to stay non-negative.
-fn fisher_scoring(
-    yi: &[f64],
-    vi: &[f64],
-    method: Method,
-    opts: &FitOptions,
-) -> Result<(f64, usize), MetaError> {
+/// negative); a step below 0 is truncated at 0.
+fn fisher_scoring(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> Result<(f64, usize), MetaError> {
     let k = yi.len() as f64;
     let mean = yi.iter().sum::<f64>() / k;
     let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
@@ -363,26 +330,15 @@ fn fisher_scoring(
                 (ypy2 - tr_p) / tr_pp
             }
         };
-        let mut step = adj;
-        while tau2 + step < 0.0 {
-            step /= 2.0;
-            if step.abs() < 1e-300 {
-                step = -tau2;
-                break;
-            }
-        }
-        let new = (tau2 + step).max(0.0);
+        // Truncate at 0 (the boundary optimum is then reached exactly).
+        let new = (tau2 + adj).max(0.0);
         change = (new - tau2).abs();
         tau2 = new;
         if change < opts.tol {
             return Ok((tau2, it));
         }
     }
-    Err(MetaError::NotConverged {
-        method,
-        iterations: opts.max_iter,
-        change,
-    })
+    Err(MetaError::NotConverged { method, iterations: opts.max_iter, change })
 }
 
 /// Paule-Mandel: the tau^2 at which the generalised Q equals k - 1 (0 when
@@ -433,9 +389,7 @@ pub fn q_profile_ci(yi: &[f64], vi: &[f64], level: f64) -> (f64, f64) {
 }
 
 pub(crate) fn normal_quantile(p: f64) -> f64 {
-    Normal::new(0.0, 1.0)
-        .expect("standard normal")
-        .inverse_cdf(p)
+    Normal::new(0.0, 1.0).expect("standard normal").inverse_cdf(p)
 }
 
 pub(crate) fn normal_sf(x: f64) -> f64 {

@@ -11,10 +11,8 @@ pub mod run;
 
 pub use effect::{compute_effect, Effect, EffectSource, Measure};
 pub use extra::{
-    aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test, Composite,
-    Egger, LeaveOneOut, Robust, SubgroupTest,
+    aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test, Composite, Egger, LeaveOneOut,
+    Robust, SubgroupTest,
 };
 pub use fit::{fit, FitOptions, MetaError, MetaFit, Method, TestKind};
-pub use run::{
-    run_meta, Excluded, GroupResult, MetaOptions, MetaReport, MetaRunError, StudyEffect,
-};
+pub use run::{run_meta, Excluded, GroupResult, MetaOptions, MetaReport, MetaRunError, StudyEffect};

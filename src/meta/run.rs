@@ -4,9 +4,7 @@
 //! is in `report::meta`.
 
 use super::effect::{compute_effect, Measure};
-use super::extra::{
-    aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test,
-};
+use super::extra::{aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test};
 use super::{Egger, FitOptions, LeaveOneOut, MetaFit, Robust, SubgroupTest};
 use crate::ingest::columns::normalise_header;
 use crate::ingest::convert::EffectRow;
@@ -120,27 +118,18 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
         let c = normalise_header(col);
         let known = c == "study_id" || rows.first().is_some_and(|r| r.cells.contains_key(&c));
         if !known {
-            let present: Vec<String> = rows
-                .first()
-                .map(|r| r.cells.keys().cloned().collect())
-                .unwrap_or_default();
+            let present: Vec<String> = rows.first().map(|r| r.cells.keys().cloned().collect()).unwrap_or_default();
             return Err(MetaRunError::UnknownColumn(col.clone(), present.join(", ")));
         }
     }
     let mut measure = opts.measure;
     if measure.is_none() {
-        let declared: BTreeSet<String> = rows
-            .iter()
-            .filter_map(|r| r.effect.measure.clone())
-            .collect();
+        let declared: BTreeSet<String> = rows.iter().filter_map(|r| r.effect.measure.clone()).collect();
         if declared.len() > 1 {
-            return Err(MetaRunError::MixedMeasures(
-                declared.into_iter().collect::<Vec<_>>().join(", "),
-            ));
+            return Err(MetaRunError::MixedMeasures(declared.into_iter().collect::<Vec<_>>().join(", ")));
         }
-        let needs = rows.iter().any(|r| {
-            r.effect.effect_size.is_none() && r.effect.yi.is_none() && r.effect.events_t.is_some()
-        });
+        let needs =
+            rows.iter().any(|r| r.effect.effect_size.is_none() && r.effect.yi.is_none() && r.effect.events_t.is_some());
         if needs && declared.is_empty() {
             return Err(MetaRunError::CountsNeedMeasure);
         }
@@ -163,19 +152,10 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
         }
     }
     if found.len() > 1 {
-        return Err(MetaRunError::MixedMeasures(
-            found
-                .iter()
-                .map(|m| m.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ));
+        return Err(MetaRunError::MixedMeasures(found.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")));
     }
     let Some(&m) = found.iter().next() else {
-        let first = excluded
-            .first()
-            .map(|e| e.reason.clone())
-            .unwrap_or_default();
+        let first = excluded.first().map(|e| e.reason.clone()).unwrap_or_default();
         return Err(MetaRunError::NoEffects(excluded.len(), first));
     };
     measure = Some(m);
@@ -185,11 +165,8 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
     if !opts.by.is_empty() {
         let mut groups: BTreeMap<Vec<String>, Vec<(&EffectRow, f64, f64)>> = BTreeMap::new();
         for u in &usable {
-            let key: Vec<String> = opts
-                .by
-                .iter()
-                .map(|c| column_value(u.0, c).unwrap_or_else(|| "(missing)".into()))
-                .collect();
+            let key: Vec<String> =
+                opts.by.iter().map(|c| column_value(u.0, c).unwrap_or_else(|| "(missing)".into())).collect();
             groups.entry(key).or_default().push(*u);
         }
         for (key, members) in groups {
@@ -198,25 +175,11 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
         }
     }
     let fits: Vec<&MetaFit> = subgroups.iter().filter_map(|g| g.fit.as_ref()).collect();
-    let subgroup_test = if fits.len() == subgroups.len() {
-        subgroup_test(&fits)
-    } else {
-        None
-    };
-    Ok(MetaReport {
-        measure: measure.unwrap_or(Measure::GEN),
-        overall,
-        subgroups,
-        subgroup_test,
-        excluded,
-    })
+    let subgroup_test = if fits.len() == subgroups.len() { subgroup_test(&fits) } else { None };
+    Ok(MetaReport { measure: measure.unwrap_or(Measure::GEN), overall, subgroups, subgroup_test, excluded })
 }
 
-fn analyse(
-    members: &[(&EffectRow, f64, f64)],
-    opts: &MetaOptions,
-    group: Vec<(String, String)>,
-) -> GroupResult {
+fn analyse(members: &[(&EffectRow, f64, f64)], opts: &MetaOptions, group: Vec<(String, String)>) -> GroupResult {
     let records = members.len();
     let (studies, combined): (Vec<StudyEffect>, usize) = match &opts.cluster {
         Some(col) => (
@@ -228,10 +191,7 @@ fn analyse(
                     vi: *v,
                     records: 1,
                     weight: 0.0,
-                    cluster: Some(
-                        column_value(r, col)
-                            .unwrap_or_else(|| format!("row {}", r.provenance.line)),
-                    ),
+                    cluster: Some(column_value(r, col).unwrap_or_else(|| format!("row {}", r.provenance.line))),
                 })
                 .collect(),
             0,
@@ -241,11 +201,7 @@ fn analyse(
             let y: Vec<f64> = members.iter().map(|m| m.1).collect();
             let v: Vec<f64> = members.iter().map(|m| m.2).collect();
             let comps = aggregate_within_studies(&labels, &y, &v, opts.rho);
-            let combined = comps
-                .iter()
-                .filter(|c| c.combined > 1)
-                .map(|c| c.combined)
-                .sum();
+            let combined = comps.iter().filter(|c| c.combined > 1).map(|c| c.combined).sum();
             (
                 comps
                     .into_iter()
@@ -282,11 +238,7 @@ fn analyse(
             }
             res.egger = egger_test(&y, &v);
             if opts.cluster.is_some() {
-                let cl: Vec<String> = res
-                    .studies
-                    .iter()
-                    .map(|s| s.cluster.clone().unwrap_or_default())
-                    .collect();
+                let cl: Vec<String> = res.studies.iter().map(|s| s.cluster.clone().unwrap_or_default()).collect();
                 res.robust = robust_cr1(&y, &v, f.tau2, &cl, opts.fit.level);
             }
             if opts.leave_one_out {

@@ -21,14 +21,8 @@ pub enum StudyDesign {
 const DESIGN_ALIASES: &[(&str, StudyDesign)] = &[
     ("systematic review", StudyDesign::SystematicReview),
     ("meta analysis", StudyDesign::SystematicReview),
-    (
-        "systematic review / meta analysis",
-        StudyDesign::SystematicReview,
-    ),
-    (
-        "systematic review/meta analysis",
-        StudyDesign::SystematicReview,
-    ),
+    ("systematic review / meta analysis", StudyDesign::SystematicReview),
+    ("systematic review/meta analysis", StudyDesign::SystematicReview),
     ("sr", StudyDesign::SystematicReview),
     ("rct", StudyDesign::Rct),
     ("randomized controlled trial", StudyDesign::Rct),
@@ -115,11 +109,7 @@ impl StudyDesign {
             }
         }
         let keys: Vec<&str> = StudyDesign::ALL.iter().map(|d| d.key()).collect();
-        let labels: Vec<&str> = DESIGN_ALIASES
-            .iter()
-            .map(|a| a.0)
-            .chain(keys.iter().copied())
-            .collect();
+        let labels: Vec<&str> = keys.iter().copied().chain(DESIGN_ALIASES.iter().map(|a| a.0)).collect();
         Err(VocabError::new(s, &keys, &labels))
     }
 }
@@ -156,16 +146,13 @@ impl RiskOfBias {
         let n = normalise_label(s);
         let v = match n.as_str() {
             "low" | "low risk" | "laag" => RiskOfBias::Low,
-            "some concerns" | "some" | "moderate" | "unclear" | "medium" | "enige zorgen"
-            | "matig" => RiskOfBias::SomeConcerns,
+            "some concerns" | "some" | "moderate" | "unclear" | "medium" | "enige zorgen" | "matig" => {
+                RiskOfBias::SomeConcerns
+            }
             "high" | "high risk" | "hoog" | "serious" | "critical" => RiskOfBias::High,
             _ => {
                 let keys: Vec<&str> = RiskOfBias::ALL.iter().map(|r| r.key()).collect();
-                return Err(VocabError::new(
-                    s,
-                    &keys,
-                    &["low", "some concerns", "high", "moderate", "unclear"],
-                ));
+                return Err(VocabError::new(s, &keys, &["low", "some concerns", "high", "moderate", "unclear"]));
             }
         };
         Ok(v)
@@ -184,26 +171,11 @@ mod tests {
 
     #[test]
     fn design_aliases_and_order() {
-        assert_eq!(
-            StudyDesign::parse("Randomized Controlled Trial").unwrap(),
-            StudyDesign::Rct
-        );
-        assert_eq!(
-            StudyDesign::parse("Quasi-Experimental").unwrap(),
-            StudyDesign::QuasiExperimental
-        );
-        assert_eq!(
-            StudyDesign::parse("pre_post").unwrap(),
-            StudyDesign::PrePost
-        );
-        assert_eq!(
-            StudyDesign::parse("systematic_review").unwrap(),
-            StudyDesign::SystematicReview
-        );
-        assert_eq!(
-            StudyDesign::parse("Expert opinion").unwrap(),
-            StudyDesign::ExpertOpinion
-        );
+        assert_eq!(StudyDesign::parse("Randomized Controlled Trial").unwrap(), StudyDesign::Rct);
+        assert_eq!(StudyDesign::parse("Quasi-Experimental").unwrap(), StudyDesign::QuasiExperimental);
+        assert_eq!(StudyDesign::parse("pre_post").unwrap(), StudyDesign::PrePost);
+        assert_eq!(StudyDesign::parse("systematic_review").unwrap(), StudyDesign::SystematicReview);
+        assert_eq!(StudyDesign::parse("Expert opinion").unwrap(), StudyDesign::ExpertOpinion);
         for d in StudyDesign::ALL {
             assert_eq!(StudyDesign::parse(d.key()).unwrap(), d);
         }
@@ -211,28 +183,16 @@ mod tests {
         assert!(StudyDesign::QuasiExperimental.is_rigorous());
         assert!(!StudyDesign::PrePost.is_rigorous());
         assert_eq!(
-            StudyDesign::parse("qausi experimental")
-                .unwrap_err()
-                .suggestion
-                .as_deref(),
-            Some("quasi experimental")
+            StudyDesign::parse("qausi experimental").unwrap_err().suggestion.as_deref(),
+            Some("quasi_experimental")
         );
     }
 
     #[test]
     fn risk_of_bias() {
-        assert_eq!(
-            RiskOfBias::parse("Some concerns").unwrap(),
-            RiskOfBias::SomeConcerns
-        );
-        assert_eq!(
-            RiskOfBias::parse("some_concerns").unwrap(),
-            RiskOfBias::SomeConcerns
-        );
+        assert_eq!(RiskOfBias::parse("Some concerns").unwrap(), RiskOfBias::SomeConcerns);
+        assert_eq!(RiskOfBias::parse("some_concerns").unwrap(), RiskOfBias::SomeConcerns);
         assert_eq!(RiskOfBias::parse("HIGH").unwrap(), RiskOfBias::High);
-        assert_eq!(
-            RiskOfBias::parse("lwo").unwrap_err().suggestion.as_deref(),
-            Some("low")
-        );
+        assert_eq!(RiskOfBias::parse("lwo").unwrap_err().suggestion.as_deref(), Some("low"));
     }
 }

@@ -57,12 +57,8 @@ const ALIASES: &[(&str, IncomeSetting)] = &[
 ];
 
 impl IncomeSetting {
-    pub const ALL: [IncomeSetting; 4] = [
-        IncomeSetting::Lic,
-        IncomeSetting::Lmc,
-        IncomeSetting::Umc,
-        IncomeSetting::Hic,
-    ];
+    pub const ALL: [IncomeSetting; 4] =
+        [IncomeSetting::Lic, IncomeSetting::Lmc, IncomeSetting::Umc, IncomeSetting::Hic];
 
     pub fn key(self) -> &'static str {
         match self {

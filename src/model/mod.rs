@@ -16,8 +16,7 @@ pub use design::{RiskOfBias, StudyDesign};
 pub use income::IncomeSetting;
 pub use rating::{ParsedRating, Rating};
 pub use record::{
-    current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError,
-    RecordFields,
+    current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
 pub use strategy::Strategy;
 pub use suggest::{did_you_mean, edit_distance, normalise_label};
@@ -44,10 +43,6 @@ fn suggestion_suffix(s: &Option<String>) -> String {
 impl VocabError {
     /// Build the error for `value`, suggesting the closest of `labels`.
     pub fn new(value: &str, allowed: &[&str], labels: &[&str]) -> Self {
-        VocabError {
-            value: value.to_string(),
-            allowed: allowed.join(", "),
-            suggestion: did_you_mean(value, labels),
-        }
+        VocabError { value: value.to_string(), allowed: allowed.join(", "), suggestion: did_you_mean(value, labels) }
     }
 }

@@ -51,13 +51,8 @@ const LABELS: &[(&str, Rating, bool)] = &[
 ];
 
 impl Rating {
-    pub const ALL: [Rating; 5] = [
-        Rating::Effective,
-        Rating::Promising,
-        Rating::Prudent,
-        Rating::NeedsResearch,
-        Rating::Ineffective,
-    ];
+    pub const ALL: [Rating; 5] =
+        [Rating::Effective, Rating::Promising, Rating::Prudent, Rating::NeedsResearch, Rating::Ineffective];
 
     /// Canonical key, as written in outputs.
     pub fn key(self) -> &'static str {
@@ -94,19 +89,12 @@ impl Rating {
         let n_slash: String = n.replace(" / ", "/");
         for (label, rating, harmful) in LABELS {
             if n == *label || n_slash == *label {
-                return Ok(ParsedRating {
-                    rating: *rating,
-                    harmful: *harmful,
-                });
+                return Ok(ParsedRating { rating: *rating, harmful: *harmful });
             }
         }
         // Canonical keys with underscores normalise to spaces; also accept them.
         let keys: Vec<&str> = Rating::ALL.iter().map(|r| r.key()).collect();
-        let labels: Vec<&str> = LABELS
-            .iter()
-            .map(|l| l.0)
-            .chain(keys.iter().copied())
-            .collect();
+        let labels: Vec<&str> = LABELS.iter().map(|l| l.0).chain(keys.iter().copied()).collect();
         Err(VocabError::new(s, &keys, &labels))
     }
 }
@@ -157,9 +145,7 @@ mod tests {
     fn unknown_label_suggests() {
         let e = Rating::parse("promissing").unwrap_err();
         assert_eq!(e.suggestion.as_deref(), Some("promising"));
-        assert!(e.to_string().contains(
-            "expected one of effective, promising, prudent, needs_research, ineffective"
-        ));
+        assert!(e.to_string().contains("expected one of effective, promising, prudent, needs_research, ineffective"));
         let e = Rating::parse("veelbelovent").unwrap_err();
         assert_eq!(e.suggestion.as_deref(), Some("veelbelovend"));
     }

@@ -42,15 +42,11 @@ impl EffectInput {
     /// uncertainty (the condition for accepting a row without a rating).
     pub fn is_usable(&self) -> bool {
         let point = self.effect_size.is_some();
-        let spread = self.se.is_some()
-            || self.variance.is_some()
-            || (self.ci_lower.is_some() && self.ci_upper.is_some());
+        let spread =
+            self.se.is_some() || self.variance.is_some() || (self.ci_lower.is_some() && self.ci_upper.is_some());
         (point && spread)
             || (self.yi.is_some() && (self.vi.is_some() || self.se.is_some()))
-            || (self.events_t.is_some()
-                && self.n_t.is_some()
-                && self.events_c.is_some()
-                && self.n_c.is_some())
+            || (self.events_t.is_some() && self.n_t.is_some() && self.events_c.is_some() && self.n_c.is_some())
             || (self.mean_t.is_some()
                 && self.sd_t.is_some()
                 && self.n_t.is_some()
@@ -71,11 +67,7 @@ pub struct RecordError {
 
 impl RecordError {
     pub fn new(column: &'static str, value: impl ToString, message: impl Into<String>) -> Self {
-        RecordError {
-            column,
-            value: value.to_string(),
-            message: message.into(),
-        }
+        RecordError { column, value: value.to_string(), message: message.into() }
     }
 }
 
@@ -135,10 +127,7 @@ pub struct RecordFields {
 
 /// The current calendar year from the system clock (UTC).
 pub fn current_year() -> i32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     // Civil-from-days (H. Hinnant), enough for a year.
     let z = (secs / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);
@@ -161,27 +150,15 @@ impl EvaluationRecord {
     /// negative counts or SDs, or no rating and no usable effect size.
     pub fn new(f: RecordFields) -> Result<EvaluationRecord, RecordError> {
         if f.intervention.trim().is_empty() {
-            return Err(RecordError::new(
-                "intervention",
-                "",
-                "is empty; every row must name an intervention",
-            ));
+            return Err(RecordError::new("intervention", "", "is empty; every row must name an intervention"));
         }
         if f.sample_size == Some(0) {
-            return Err(RecordError::new(
-                "sample_size",
-                "0",
-                "must be a positive whole number",
-            ));
+            return Err(RecordError::new("sample_size", "0", "must be a positive whole number"));
         }
         if let Some(y) = f.year {
             let max = current_year() + 1;
             if !(1950..=max).contains(&y) {
-                return Err(RecordError::new(
-                    "year",
-                    y,
-                    format!("must be between 1950 and {max}"),
-                ));
+                return Err(RecordError::new("year", y, format!("must be between 1950 and {max}")));
             }
         }
         validate_effect(&f.effect)?;
@@ -223,10 +200,7 @@ impl EvaluationRecord {
 
 /// Measures whose reported effect and CI are ratios (analysed on log scale).
 pub fn is_ratio_measure(m: &str) -> bool {
-    matches!(
-        m.to_ascii_uppercase().as_str(),
-        "RR" | "OR" | "HR" | "IRR" | "PETO" | "ROM"
-    )
+    matches!(m.to_ascii_uppercase().as_str(), "RR" | "OR" | "HR" | "IRR" | "PETO" | "ROM")
 }
 
 fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
@@ -236,31 +210,17 @@ fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
             _ => Ok(()),
         }
     };
-    for (c, v) in [
-        ("effect_size", e.effect_size),
-        ("yi", e.yi),
-        ("ci_lower", e.ci_lower),
-        ("ci_upper", e.ci_upper),
-    ] {
+    for (c, v) in [("effect_size", e.effect_size), ("yi", e.yi), ("ci_lower", e.ci_lower), ("ci_upper", e.ci_upper)] {
         finite(c, v)?;
     }
     for (c, v) in [("se", e.se), ("variance", e.variance), ("vi", e.vi)] {
         if let Some(x) = v {
             if !(x.is_finite() && x > 0.0) {
-                return Err(RecordError::new(
-                    c,
-                    x,
-                    "must be a finite number greater than 0",
-                ));
+                return Err(RecordError::new(c, x, "must be a finite number greater than 0"));
             }
         }
     }
-    for (c, v) in [
-        ("events_t", e.events_t),
-        ("events_c", e.events_c),
-        ("sd_t", e.sd_t),
-        ("sd_c", e.sd_c),
-    ] {
+    for (c, v) in [("events_t", e.events_t), ("events_c", e.events_c), ("sd_t", e.sd_t), ("sd_c", e.sd_c)] {
         if let Some(x) = v {
             if !(x.is_finite() && x >= 0.0) {
                 return Err(RecordError::new(c, x, "must be a finite number >= 0"));
@@ -270,25 +230,14 @@ fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
     for (c, v) in [("n_t", e.n_t), ("n_c", e.n_c)] {
         if let Some(x) = v {
             if !(x.is_finite() && x > 0.0) {
-                return Err(RecordError::new(
-                    c,
-                    x,
-                    "must be a group size greater than 0",
-                ));
+                return Err(RecordError::new(c, x, "must be a group size greater than 0"));
             }
         }
     }
-    for (ev, n, c) in [
-        (e.events_t, e.n_t, "events_t"),
-        (e.events_c, e.n_c, "events_c"),
-    ] {
+    for (ev, n, c) in [(e.events_t, e.n_t, "events_t"), (e.events_c, e.n_c, "events_c")] {
         if let (Some(ev), Some(n)) = (ev, n) {
             if ev > n {
-                return Err(RecordError::new(
-                    c,
-                    ev,
-                    format!("is larger than the group size {n}"),
-                ));
+                return Err(RecordError::new(c, ev, format!("is larger than the group size {n}")));
             }
         }
     }
@@ -318,11 +267,7 @@ fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
             }
         }
     } else if e.ci_lower.is_some() != e.ci_upper.is_some() {
-        let (c, v) = if e.ci_lower.is_some() {
-            ("ci_lower", e.ci_lower)
-        } else {
-            ("ci_upper", e.ci_upper)
-        };
+        let (c, v) = if e.ci_lower.is_some() { ("ci_lower", e.ci_lower) } else { ("ci_upper", e.ci_upper) };
         return Err(RecordError::new(
             c,
             v.unwrap_or_default(),
@@ -331,11 +276,7 @@ fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
     }
     if let (Some(es), Some(m)) = (e.effect_size, e.measure.as_deref()) {
         if is_ratio_measure(m) && es <= 0.0 {
-            return Err(RecordError::new(
-                "effect_size",
-                es,
-                format!("must be > 0 for the ratio measure {m}"),
-            ));
+            return Err(RecordError::new("effect_size", es, format!("must be > 0 for the ratio measure {m}")));
         }
     }
     Ok(())
@@ -395,21 +336,11 @@ mod tests {
         let mut f = fields();
         f.effect.ci_lower = Some(0.5);
         f.effect.ci_upper = Some(0.1);
-        assert!(EvaluationRecord::new(f)
-            .unwrap_err()
-            .message
-            .contains("swapped"));
+        assert!(EvaluationRecord::new(f).unwrap_err().message.contains("swapped"));
         let mut f = fields();
-        f.effect = EffectInput {
-            effect_size: Some(0.9),
-            ci_lower: Some(0.1),
-            ci_upper: Some(0.5),
-            ..Default::default()
-        };
-        assert!(EvaluationRecord::new(f)
-            .unwrap_err()
-            .message
-            .contains("outside"));
+        f.effect =
+            EffectInput { effect_size: Some(0.9), ci_lower: Some(0.1), ci_upper: Some(0.5), ..Default::default() };
+        assert!(EvaluationRecord::new(f).unwrap_err().message.contains("outside"));
         let mut f = fields();
         f.effect = EffectInput {
             effect_size: Some(0.8),
@@ -418,20 +349,14 @@ mod tests {
             measure: Some("OR".into()),
             ..Default::default()
         };
-        assert!(EvaluationRecord::new(f)
-            .unwrap_err()
-            .message
-            .contains("ratio"));
+        assert!(EvaluationRecord::new(f).unwrap_err().message.contains("ratio"));
     }
 
     #[test]
     fn unrated_needs_effect() {
         let mut f = fields();
         f.rating = None;
-        assert_eq!(
-            EvaluationRecord::new(f.clone()).unwrap_err().column,
-            "rating"
-        );
+        assert_eq!(EvaluationRecord::new(f.clone()).unwrap_err().column, "rating");
         f.effect.effect_size = Some(0.3);
         f.effect.se = Some(0.1);
         assert!(EvaluationRecord::new(f).is_ok());

@@ -46,10 +46,7 @@ const STRATEGY_ALIASES: &[(&str, Strategy)] = &[
     ("education life skills", Strategy::EducationLifeSkills),
     ("education", Strategy::EducationLifeSkills),
     ("life skills", Strategy::EducationLifeSkills),
-    (
-        "onderwijs en levensvaardigheden",
-        Strategy::EducationLifeSkills,
-    ),
+    ("onderwijs en levensvaardigheden", Strategy::EducationLifeSkills),
 ];
 
 impl Strategy {
@@ -103,12 +100,8 @@ impl Strategy {
             }
         }
         let keys: Vec<&str> = Strategy::ALL.iter().map(|d| d.key()).collect();
-        let labels: Vec<&str> = STRATEGY_ALIASES
-            .iter()
-            .map(|a| a.0)
-            .filter(|l| l.len() > 1)
-            .chain(keys.iter().copied())
-            .collect();
+        let labels: Vec<&str> =
+            keys.iter().copied().chain(STRATEGY_ALIASES.iter().map(|a| a.0).filter(|l| l.len() > 1)).collect();
         Err(VocabError::new(s, &keys, &labels))
     }
 }
@@ -130,16 +123,7 @@ mod tests {
             assert_eq!(Strategy::parse(s.title()).unwrap(), s);
         }
         assert_eq!(Strategy::parse("E").unwrap(), Strategy::Economic);
-        assert_eq!(
-            Strategy::parse("safe-environments").unwrap(),
-            Strategy::SafeEnvironments
-        );
-        assert_eq!(
-            Strategy::parse("parnet_support")
-                .unwrap_err()
-                .suggestion
-                .as_deref(),
-            Some("parent_support")
-        );
+        assert_eq!(Strategy::parse("safe-environments").unwrap(), Strategy::SafeEnvironments);
+        assert_eq!(Strategy::parse("parnet_support").unwrap_err().suggestion.as_deref(), Some("parent_support"));
     }
 }

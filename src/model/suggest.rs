@@ -19,21 +19,31 @@ pub fn normalise_label(s: &str) -> String {
     out
 }
 
-/// Levenshtein distance over Unicode scalar values.
+/// Edit distance (optimal string alignment: insertions, deletions,
+/// substitutions and adjacent transpositions, each costing 1) over Unicode
+/// scalar values.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
 }
 
 /// The closest candidate to `value` if it is close enough to be a plausible
@@ -61,10 +71,7 @@ mod tests {
 
     #[test]
     fn normalises_case_space_and_separators() {
-        assert_eq!(
-            normalise_label("  Needs_More-Research "),
-            "needs more research"
-        );
+        assert_eq!(normalise_label("  Needs_More-Research "), "needs more research");
         assert_eq!(normalise_label("Adolescent   Girls"), "adolescent girls");
     }
 
@@ -73,6 +80,7 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("promissing", "promising"), 1);
+        assert_eq!(edit_distance("lwo", "low"), 1);
     }
 
     #[test]

@@ -35,10 +35,7 @@ impl TargetGroup {
 
     /// Same key, other spelling: used to show one canonical spelling per key.
     pub fn with_display(&self, display: &str) -> TargetGroup {
-        TargetGroup {
-            key: self.key.clone(),
-            display: display.to_string(),
-        }
+        TargetGroup { key: self.key.clone(), display: display.to_string() }
     }
 }
 

@@ -41,14 +41,8 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult, files: &[String]) -> Value 
             o.insert(k.into(), num(v));
         }
         o.insert("df".into(), f.df.map_or(Value::Null, num));
-        o.insert(
-            "tau2_ci_lower".into(),
-            f.tau2_ci_lower.map_or(Value::Null, num),
-        );
-        o.insert(
-            "tau2_ci_upper".into(),
-            f.tau2_ci_upper.map_or(Value::Null, num),
-        );
+        o.insert("tau2_ci_lower".into(), f.tau2_ci_lower.map_or(Value::Null, num));
+        o.insert("tau2_ci_upper".into(), f.tau2_ci_upper.map_or(Value::Null, num));
         for (k, v) in [("i2", f.i2), ("h2", f.h2), ("q", f.q)] {
             o.insert(k.into(), num(v));
         }
@@ -115,20 +109,15 @@ pub fn meta_json(rep: &MetaReport, files: &[String], run: Option<Value>) -> Stri
     let mut top = if rep.subgroups.is_empty() {
         group_json(rep, &rep.overall, files)
     } else {
-        let subs: Vec<Value> = rep
-            .subgroups
-            .iter()
-            .map(|g| group_json(rep, g, files))
-            .collect();
+        let subs: Vec<Value> = rep.subgroups.iter().map(|g| group_json(rep, g, files)).collect();
         let mut o = Map::new();
         o.insert("overall".into(), group_json(rep, &rep.overall, files));
         o.insert("subgroups".into(), Value::Array(subs));
         o.insert(
             "subgroup_test".into(),
-            rep.subgroup_test.as_ref().map_or(
-                Value::Null,
-                |t| json!({"q_between": num(t.q_between), "df": t.df, "pval": num(t.pval)}),
-            ),
+            rep.subgroup_test
+                .as_ref()
+                .map_or(Value::Null, |t| json!({"q_between": num(t.q_between), "df": t.df, "pval": num(t.pval)})),
         );
         Value::Object(o)
     };
@@ -180,11 +169,7 @@ pub fn meta_csv(rep: &MetaReport, files: &[String]) -> String {
         let grp = if g.group.is_empty() {
             "overall".to_string()
         } else {
-            g.group
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(";")
+            g.group.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";")
         };
         let cells: Vec<String> = CSV_COLS
             .iter()
@@ -214,31 +199,15 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
         let _ = writeln!(
             out,
             "\n== {} ==",
-            g.group
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            g.group.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
         );
     }
     let Some(f) = &g.fit else {
-        let _ = writeln!(
-            out,
-            "no fit: {}",
-            g.error.as_deref().unwrap_or("unknown reason")
-        );
+        let _ = writeln!(out, "no fit: {}", g.error.as_deref().unwrap_or("unknown reason"));
         return;
     };
-    let model = if f.method == crate::meta::Method::EE {
-        "Equal-effects model"
-    } else {
-        "Random-effects model"
-    };
-    let _ = writeln!(
-        out,
-        "{model} (k = {}; tau^2 estimator: {}; measure: {})",
-        f.k, f.method, rep.measure
-    );
+    let model = if f.method == crate::meta::Method::EE { "Equal-effects model" } else { "Random-effects model" };
+    let _ = writeln!(out, "{model} (k = {}; tau^2 estimator: {}; measure: {})", f.k, f.method, rep.measure);
     if g.records_combined > 0 {
         let _ = writeln!(
             out,
@@ -262,10 +231,7 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
     let _ = writeln!(out, "Q({}) = {:.4}, p = {}", f.q_df, f.q, pfmt(f.q_pval));
     let stat_name = if f.df.is_some() { "t" } else { "z" };
     let df = f.df.map(|d| format!(" (df = {d})")).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "\n  estimate      se   {stat_name}val{df}   pval    ci.lb    ci.ub"
-    );
+    let _ = writeln!(out, "\n  estimate      se   {stat_name}val{df}   pval    ci.lb    ci.ub");
     let _ = writeln!(
         out,
         "  {:>8.4} {:>7.4} {:>7.4}   {:>7} {:>8.4} {:>8.4}",
@@ -276,11 +242,7 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
         f.ci_lower,
         f.ci_upper
     );
-    let _ = writeln!(
-        out,
-        "prediction interval: [{:.4}, {:.4}]",
-        f.pi_lower, f.pi_upper
-    );
+    let _ = writeln!(out, "prediction interval: [{:.4}, {:.4}]", f.pi_lower, f.pi_upper);
     if rep.measure.is_ratio() {
         let _ = writeln!(
             out,
@@ -307,13 +269,7 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
         );
     }
     if let Some(e) = &g.egger {
-        let _ = writeln!(
-            out,
-            "Egger's test for funnel asymmetry: t({}) = {:.4}, p = {}",
-            e.df,
-            e.stat,
-            pfmt(e.pval)
-        );
+        let _ = writeln!(out, "Egger's test for funnel asymmetry: t({}) = {:.4}, p = {}", e.df, e.stat, pfmt(e.pval));
     }
     if !g.leave_one_out.is_empty() {
         let _ = writeln!(
@@ -370,11 +326,7 @@ pub fn meta_text(rep: &MetaReport, files: &[String]) -> String {
         );
     }
     if !rep.excluded.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{} row(s) excluded from pooling:",
-            rep.excluded.len()
-        );
+        let _ = writeln!(out, "\n{} row(s) excluded from pooling:", rep.excluded.len());
         for e in &rep.excluded {
             let _ = writeln!(
                 out,

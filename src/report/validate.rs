@@ -24,16 +24,8 @@ pub fn validate_json(ing: &Ingested) -> String {
 pub fn validate_text(ing: &Ingested, max_errors: usize) -> String {
     let mut s = String::new();
     for f in &ing.files {
-        let enc = f
-            .encoding
-            .as_deref()
-            .map(|e| format!(", {e}"))
-            .unwrap_or_default();
-        let del = f
-            .delimiter
-            .as_deref()
-            .map(|d| format!(", delimiter '{d}'"))
-            .unwrap_or_default();
+        let enc = f.encoding.as_deref().map(|e| format!(", {e}")).unwrap_or_default();
+        let del = f.delimiter.as_deref().map(|d| format!(", delimiter '{d}'")).unwrap_or_default();
         let _ = writeln!(
             s,
             "{} ({}{enc}{del}): {} rows read, {} accepted, {} rejected",

@@ -1,0 +1,1 @@
+//! The real binary on good and bad files.

@@ -1,0 +1,7 @@
+//! One integration-test target (one link step): the real binary on good and
+//! bad files, and the numerical references.
+
+mod cli;
+mod meta_reference;
+pub mod tol;
+mod util;
