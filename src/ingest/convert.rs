@@ -48,7 +48,16 @@ pub fn check_required(path: &str, headers: &[String], r: &Resolved, contract: Co
     let mut hints = Vec::new();
     for m in &missing {
         let base = m.split(' ').next().unwrap_or(m);
-        if let Some(s) = did_you_mean(base, &hs) {
+        let close = did_you_mean(base, &hs).or_else(|| {
+            // A header that is part of the contract name ("Group" for target_group).
+            hs.iter()
+                .find(|h| {
+                    let n = super::columns::normalise_header(h);
+                    n.len() >= 3 && (base.contains(n.as_str()) || n.contains(base))
+                })
+                .map(|h| h.to_string())
+        });
+        if let Some(s) = close {
             hints.push(format!("'{s}' looks like '{base}' (map it with --map \"{s}={base}\")"));
         }
     }
@@ -245,6 +254,9 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
     };
 
     let effect = read_effect(ctx, row)?;
+    if let Some(msg) = se_ci_disagreement(&effect) {
+        note = Some(note.map_or(msg.clone(), |n| format!("{n}; {msg}")));
+    }
     let record_id = text(Col::RecordId).unwrap_or_else(|| format!("{}:{}", ctx.stem, row.line));
     let fields = RecordFields {
         record_id,
@@ -275,6 +287,24 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
         err
     })?;
     Ok((rec, note))
+}
+
+/// A warning when `se` and the 95% CI are both given but disagree by more
+/// than 25% (the CI implies `se = (upper - lower) / (2 * 1.959964)`, on the
+/// log scale for ratio measures).
+fn se_ci_disagreement(e: &EffectInput) -> Option<String> {
+    let (se, lo, hi) = (e.se?, e.ci_lower?, e.ci_upper?);
+    let ratio = e.measure.as_deref().is_some_and(crate::model::is_ratio_measure);
+    let implied = if ratio {
+        if lo <= 0.0 || hi <= 0.0 {
+            return None;
+        }
+        (hi.ln() - lo.ln()) / (2.0 * crate::meta::effect::Z975)
+    } else {
+        (hi - lo) / (2.0 * crate::meta::effect::Z975)
+    };
+    ((se - implied).abs() > 0.25 * implied.max(se))
+        .then(|| "se disagrees with the 95% CI by more than 25% (se is used; check which is right)".to_string())
 }
 
 /// The effect-size cells of a row (numbers only; consistency is checked by

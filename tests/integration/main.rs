@@ -2,6 +2,7 @@
 //! bad files, and the numerical references.
 
 mod cli;
+mod ingest_props;
 mod meta_reference;
 pub mod tol;
 mod util;

@@ -111,7 +111,12 @@ fn every_estimator_matches_the_oracle() {
         for (key, method) in [("statsmodels_DL", Method::DL), ("statsmodels_PM", Method::PM)] {
             if let Some(s) = r[name].get(key) {
                 let f = meta::fit(&y, &v, &FitOptions { method, ..Default::default() }).unwrap();
-                assert_close(&format!("{name} {key} estimate"), f.estimate, s["estimate"].as_f64().unwrap(), STATSMODELS_REL);
+                assert_close(
+                    &format!("{name} {key} estimate"),
+                    f.estimate,
+                    s["estimate"].as_f64().unwrap(),
+                    STATSMODELS_REL,
+                );
                 assert_close(&format!("{name} {key} se"), f.se, s["se"].as_f64().unwrap(), STATSMODELS_REL);
                 assert_close(&format!("{name} {key} tau2"), f.tau2, s["tau2"].as_f64().unwrap(), STATSMODELS_REL);
             }
