@@ -11,3 +11,5 @@ pub mod ingest;
 pub mod meta;
 pub mod model;
 pub mod report;
+pub mod score;
+pub mod synth;

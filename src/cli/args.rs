@@ -18,8 +18,18 @@ pub struct Cli {
 pub enum Command {
     /// Check evaluation records against the input contract; report every rejected row.
     Validate(ValidateArgs),
+    /// Score evidence per cell (default: intervention x target group x income setting).
+    Score(ScoreArgs),
+    /// Rank interventions for one target group in one income setting, borrowing evidence where thin.
+    Rank(RankArgs),
+    /// Explain one cell: every record with its weight, the category rule, certainty downgrades.
+    Explain(ExplainArgs),
     /// Pool effect sizes (random-effects meta-analysis, agreeing with R's metafor).
     Meta(MetaArgs),
+    /// Print the scoring configuration (--default: the documented defaults).
+    Config(ConfigArgs),
+    /// Write a synthetic evidence table (for benchmarks and tests).
+    Generate(GenerateArgs),
 }
 
 /// Options shared by every command that reads evaluation records.
@@ -159,4 +169,100 @@ pub struct MetaArgs {
     /// Write the result to this file (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+/// Scoring-model options.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Scoring configuration (TOML); see `evidex config --default`.
+    #[arg(long, value_name = "TOML")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Group keys, comma-separated (intervention, target_group, income_setting, strategy, design, country, outcome).
+    #[arg(long, value_delimiter = ',', default_value = "intervention,target_group,income_setting")]
+    pub by: Vec<String>,
+    /// Write to this file (atomically); format from --format or the extension.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format (default: table on the terminal, else from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct RankArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Target group (same aliases and spelling tolerance as ingest).
+    #[arg(long)]
+    pub target_group: String,
+    /// Income setting: LIC, LMC, UMC, HIC or an alias (LMIC, "low income", ...).
+    #[arg(long)]
+    pub income_setting: String,
+    /// Only interventions of this INSPIRE strategy.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// Show the first N.
+    #[arg(long)]
+    pub top: Option<usize>,
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long)]
+    pub intervention: String,
+    #[arg(long)]
+    pub target_group: String,
+    #[arg(long)]
+    pub income_setting: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the documented default configuration.
+    #[arg(long)]
+    pub default: bool,
+    /// Check a configuration file and print it with defaults filled in.
+    #[arg(long, value_name = "TOML", conflicts_with = "default")]
+    pub check: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of records.
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of distinct interventions.
+    #[arg(long, default_value_t = 200)]
+    pub interventions: u32,
+    /// Output file (.csv or .parquet).
+    #[arg(long)]
+    pub out: PathBuf,
 }

@@ -1,19 +1,27 @@
 //! Stage two and wiring: validated settings, library calls, rendering.
 
 use super::args::{
-    Cli, Command, InputArgs, InputFormatArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, TableCsvJson, TestArg,
-    TextOrJson, ValidateArgs,
+    Cli, Command, ConfigArgs, ExplainArgs, GenerateArgs, InputArgs, InputFormatArg, MeasureArg, MetaArgs, MetaOpts,
+    MethodArg, ModelArgs, OutFormat, RankArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs,
 };
 use super::{out, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
 use evidex::ingest::{self, ColumnMapping, Contract, IngestOptions, Ingested, InputFormat};
 use evidex::meta::{self, FitOptions, Measure, MetaOptions, Method, TestKind};
-use evidex::report::{self, meta as rm, validate as rv};
+use evidex::model::{IncomeSetting, Strategy, TargetGroup};
+use evidex::report::{self, meta as rm, score as rs, validate as rv};
+use evidex::score::{self, rank::RankQuery, GroupKey, ScoringConfig};
+use std::path::Path;
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Validate(a) => validate(a),
         Command::Meta(a) => meta(a),
+        Command::Score(a) => score(a),
+        Command::Rank(a) => rank(a),
+        Command::Explain(a) => explain(a),
+        Command::Config(a) => config(a),
+        Command::Generate(a) => generate(a),
     }
 }
 
@@ -132,5 +140,204 @@ fn meta(a: MetaArgs) -> anyhow::Result<i32> {
         TableCsvJson::Table => rm::meta_text(&rep, &files),
     };
     emit(a.out.as_deref(), &text)?;
+    Ok(EXIT_OK)
+}
+
+fn load_config(m: &ModelArgs) -> anyhow::Result<ScoringConfig> {
+    Ok(match &m.config {
+        Some(p) => ScoringConfig::load(p)?,
+        None => ScoringConfig::default(),
+    })
+}
+
+fn parse_keys(by: &[String]) -> anyhow::Result<Vec<GroupKey>> {
+    let mut keys = Vec::new();
+    for b in by {
+        let k = GroupKey::parse(b)
+            .ok_or_else(|| anyhow::anyhow!("--by: unknown key '{b}'; expected some of {}", GroupKey::NAMES))?;
+        if keys.contains(&k) {
+            anyhow::bail!("--by: key '{b}' given twice");
+        }
+        keys.push(k);
+    }
+    if keys.is_empty() {
+        anyhow::bail!("--by needs at least one key ({})", GroupKey::NAMES);
+    }
+    Ok(keys)
+}
+
+fn out_format(format: Option<OutFormat>, out: Option<&Path>) -> anyhow::Result<OutFormat> {
+    if let Some(f) = format {
+        if f == OutFormat::Parquet && out.is_none() {
+            anyhow::bail!("--format parquet needs --out FILE (Parquet is binary)");
+        }
+        return Ok(f);
+    }
+    Ok(match out.and_then(|p| p.extension()).and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()) {
+        None => OutFormat::Table,
+        Some(e) if e == "csv" => OutFormat::Csv,
+        Some(e) if e == "json" => OutFormat::Json,
+        Some(e) if e == "parquet" || e == "pq" => OutFormat::Parquet,
+        Some(e) if e == "txt" => OutFormat::Table,
+        Some(e) => anyhow::bail!("--out: cannot tell the format from '.{e}'; use --format table|csv|json|parquet"),
+    })
+}
+
+/// Write a result table with its run metadata: embedded in JSON, in the
+/// Parquet key-value metadata, or in a `<file>.meta.json` sidecar for CSV.
+fn write_table(
+    t: &report::table::Table,
+    text: impl FnOnce() -> String,
+    fmt: OutFormat,
+    out_path: Option<&Path>,
+    meta: serde_json::Value,
+) -> anyhow::Result<()> {
+    match fmt {
+        OutFormat::Table => emit(out_path, &text()),
+        OutFormat::Csv => {
+            emit(out_path, &t.to_csv())?;
+            if let Some(p) = out_path {
+                let side = sidecar(p);
+                let mut m = serde_json::to_string_pretty(&meta)?;
+                m.push('\n');
+                report::write_atomic(&side, m.as_bytes())
+                    .with_context(|| format!("cannot write {}", side.display()))?;
+            }
+            Ok(())
+        }
+        OutFormat::Json => {
+            let v = serde_json::json!({"run": meta, "rows": t.to_json_rows()});
+            let mut s = serde_json::to_string_pretty(&v)?;
+            s.push('\n');
+            emit(out_path, &s)
+        }
+        OutFormat::Parquet => {
+            let p = out_path.ok_or_else(|| anyhow::anyhow!("--format parquet needs --out FILE"))?;
+            let bytes = t
+                .to_parquet(rs::run_metadata_pairs(&meta))
+                .map_err(|e| anyhow::anyhow!("cannot build Parquet: {e}"))?;
+            report::write_atomic(p, &bytes).with_context(|| format!("cannot write {}", p.display()))
+        }
+    }
+}
+
+/// `<file>.meta.json` next to a CSV output.
+pub fn sidecar(p: &Path) -> std::path::PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".meta.json");
+    std::path::PathBuf::from(s)
+}
+
+fn score(a: ScoreArgs) -> anyhow::Result<i32> {
+    let cfg = load_config(&a.model)?;
+    let keys = parse_keys(&a.by)?;
+    let fmt = out_format(a.format, a.out.as_deref())?;
+    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    report_rejections(&ing);
+    if a.input.strict && !ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let res = score::score_records(&ing.records, &keys, &cfg);
+    let t = rs::score_table(&res);
+    write_table(&t, || rs::score_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, &cfg))?;
+    Ok(EXIT_OK)
+}
+
+fn parse_income(s: &str) -> anyhow::Result<IncomeSetting> {
+    IncomeSetting::parse(s).map_err(|e| anyhow::anyhow!("--income-setting: {e}"))
+}
+
+fn parse_group(s: &str) -> anyhow::Result<TargetGroup> {
+    TargetGroup::new(s).ok_or_else(|| anyhow::anyhow!("--target-group is empty"))
+}
+
+fn rank(a: RankArgs) -> anyhow::Result<i32> {
+    let cfg = load_config(&a.model)?;
+    let income = parse_income(&a.income_setting)?;
+    let tg = parse_group(&a.target_group)?;
+    let strategy = a
+        .strategy
+        .as_deref()
+        .map(|s| Strategy::parse(s).map_err(|e| anyhow::anyhow!("--strategy: {e}")))
+        .transpose()?;
+    let fmt = out_format(a.format, a.out.as_deref())?;
+    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    report_rejections(&ing);
+    if a.input.strict && !ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let q = RankQuery { target_group: tg, income_setting: income, strategy, top: a.top };
+    let res = score::rank::rank(&ing.records, &q, &cfg)?;
+    let t = rs::rank_table(&res);
+    write_table(&t, || rs::rank_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, &cfg))?;
+    Ok(EXIT_OK)
+}
+
+fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
+    let cfg = load_config(&a.model)?;
+    let income = parse_income(&a.income_setting)?;
+    let tg = parse_group(&a.target_group)?;
+    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    report_rejections(&ing);
+    let wanted = evidex::model::normalise_label(&a.intervention);
+    let interventions: std::collections::BTreeSet<&str> = ing.records.iter().map(|r| r.intervention.as_str()).collect();
+    let Some(name) = interventions.iter().find(|i| evidex::model::normalise_label(i) == wanted) else {
+        let list: Vec<&str> = interventions.iter().copied().collect();
+        let hint = evidex::model::did_you_mean(&a.intervention, &list)
+            .map(|s| format!(" (did you mean '{s}'?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "intervention '{}' is not in the data{hint}; interventions present: {}",
+            a.intervention,
+            list.join(", ")
+        );
+    };
+    let q = RankQuery { target_group: tg, income_setting: income, strategy: None, top: None };
+    let res = score::rank::rank(&ing.records, &q, &cfg)?;
+    let Some(row) = res.rows.iter().find(|r| r.intervention == *name) else {
+        anyhow::bail!("'{name}' has no evidence for {} in any income setting", res.target_group);
+    };
+    let recs: Vec<&evidex::model::EvaluationRecord> = ing
+        .records
+        .iter()
+        .filter(|r| {
+            r.intervention == *name && r.target_group.key() == evidex::model::normalise_label(&res.target_group)
+        })
+        .collect();
+    let files: Vec<String> = ing.files.iter().map(|f| f.path.clone()).collect();
+    out(&rs::explain_text(&row.cell, &recs, &cfg, res.reference_year, &files))?;
+    Ok(EXIT_OK)
+}
+
+fn config(a: ConfigArgs) -> anyhow::Result<i32> {
+    if let Some(p) = &a.check {
+        let c = ScoringConfig::load(p)?;
+        out(&format!("# {} is valid (model {})\n{}", p.display(), score::MODEL_VERSION, toml::to_string(&c)?))?;
+        return Ok(EXIT_OK);
+    }
+    if !a.default {
+        anyhow::bail!(
+            "use `evidex config --default` to print the defaults, or `--check FILE` to check a configuration"
+        );
+    }
+    out(score::DEFAULT_TOML)?;
+    Ok(EXIT_OK)
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
+    let o =
+        evidex::synth::GenOptions { rows: a.rows, seed: a.seed, interventions: a.interventions, ..Default::default() };
+    let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let bytes = match ext.as_str() {
+        "csv" => {
+            let mut v = Vec::new();
+            evidex::synth::to_csv(&o, &mut v)?;
+            v
+        }
+        "parquet" | "pq" => evidex::synth::to_parquet(&o).map_err(|e| anyhow::anyhow!("cannot build Parquet: {e}"))?,
+        other => anyhow::bail!("--out: unknown extension '.{other}'; use .csv or .parquet"),
+    };
+    report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!("evidex: wrote {} records to {}", a.rows, a.out.display());
     Ok(EXIT_OK)
 }

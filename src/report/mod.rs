@@ -3,6 +3,8 @@
 //! atomically.
 
 pub mod meta;
+pub mod score;
+pub mod table;
 pub mod validate;
 
 use std::io::Write;

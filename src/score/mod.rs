@@ -1,0 +1,394 @@
+//! The scoring core: records -> per-study accumulators (parallel, exact
+//! merges) -> one verdict per cell (score with interval, UNICEF category by
+//! explicit rules, consensus rating, GRADE-like certainty, pooled effect).
+//! The model is documented in `docs/scoring.md`.
+
+pub mod accum;
+pub mod config;
+pub mod rank;
+pub mod rules;
+pub mod weight;
+
+pub use accum::{StudyAcc, StudyView};
+pub use config::{ScoringConfig, DEFAULT_TOML, MODEL_VERSION};
+pub use rules::Certainty;
+
+use crate::meta::{self, FitOptions, Measure};
+use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy, StudyDesign};
+use accum::{fx, rating_slot, strategy_slot, EffectPoint};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// A column cells can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKey {
+    Intervention,
+    TargetGroup,
+    IncomeSetting,
+    Strategy,
+    Design,
+    Country,
+    Outcome,
+}
+
+impl GroupKey {
+    pub const NAMES: &'static str = "intervention, target_group, income_setting, strategy, design, country, outcome";
+    pub const DEFAULT: [GroupKey; 3] = [GroupKey::Intervention, GroupKey::TargetGroup, GroupKey::IncomeSetting];
+
+    pub fn parse(s: &str) -> Option<GroupKey> {
+        match crate::ingest::columns::normalise_header(s).as_str() {
+            "intervention" => Some(GroupKey::Intervention),
+            "target_group" => Some(GroupKey::TargetGroup),
+            "income_setting" | "income" => Some(GroupKey::IncomeSetting),
+            "strategy" => Some(GroupKey::Strategy),
+            "design" => Some(GroupKey::Design),
+            "country" => Some(GroupKey::Country),
+            "outcome" => Some(GroupKey::Outcome),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKey::Intervention => "intervention",
+            GroupKey::TargetGroup => "target_group",
+            GroupKey::IncomeSetting => "income_setting",
+            GroupKey::Strategy => "strategy",
+            GroupKey::Design => "design",
+            GroupKey::Country => "country",
+            GroupKey::Outcome => "outcome",
+        }
+    }
+
+    pub fn value(self, r: &EvaluationRecord) -> String {
+        const NONE: &str = "(none)";
+        match self {
+            GroupKey::Intervention => r.intervention.clone(),
+            GroupKey::TargetGroup => r.target_group.display().to_string(),
+            GroupKey::IncomeSetting => r.income_setting.key().to_string(),
+            GroupKey::Strategy => r.strategy.map_or(NONE.into(), |s| s.key().to_string()),
+            GroupKey::Design => r.design.map_or(NONE.into(), |s| s.key().to_string()),
+            GroupKey::Country => r.country.clone().unwrap_or_else(|| NONE.into()),
+            GroupKey::Outcome => r.outcome.clone().unwrap_or_else(|| NONE.into()),
+        }
+    }
+}
+
+/// Cell key values, in the order of the group keys.
+pub type CellKey = Vec<String>;
+
+/// Study accumulators per cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Aggregation {
+    pub cells: BTreeMap<CellKey, BTreeMap<String, StudyAcc>>,
+}
+
+/// The reference year for evidence age: the configured one, or the latest
+/// study year in the records (so output does not depend on the run date).
+pub fn reference_year(records: &[EvaluationRecord], cfg: &ScoringConfig) -> i32 {
+    if cfg.reference_year > 0 {
+        return cfg.reference_year;
+    }
+    records.par_iter().filter_map(|r| r.year).max().unwrap_or(2000)
+}
+
+fn add_record(
+    map: &mut HashMap<(CellKey, String), StudyAcc>,
+    r: &EvaluationRecord,
+    keys: &[GroupKey],
+    cfg: &ScoringConfig,
+    ref_year: i32,
+) {
+    let cell: CellKey = keys.iter().map(|k| k.value(r)).collect();
+    let acc = map.entry((cell, r.study_key().to_string())).or_default();
+    acc.n_records += 1;
+    acc.take_design(r.design, r.risk_of_bias);
+    acc.max_sample = acc.max_sample.max(r.sample_size.unwrap_or(0));
+    acc.strategy_counts[strategy_slot(r.strategy)] += 1;
+    if let Ok(e) = meta::compute_effect(&r.effect, None) {
+        acc.effects.push(EffectPoint { record_id: r.record_id.clone(), yi: e.yi, vi: e.vi, measure: e.measure });
+    }
+    match weight::used_rating(r, cfg) {
+        Some(u) => {
+            let w = weight::record_weight(r, cfg, ref_year, u.derived).total;
+            let v = if u.harm { cfg.rating_value.ineffective } else { cfg.rating_value.of(u.rating) };
+            acc.sum_w += fx(w);
+            acc.sum_wv += fx(w * v);
+            acc.rating_counts[rating_slot(u.rating)] += 1;
+            acc.harm |= u.harm;
+            if u.derived {
+                acc.n_derived += 1;
+            } else {
+                acc.consensus_w[rating_slot(u.rating)] += fx(w);
+            }
+        }
+        None => acc.n_unscored += 1,
+    }
+}
+
+fn into_cells(map: HashMap<(CellKey, String), StudyAcc>) -> Aggregation {
+    let mut cells: BTreeMap<CellKey, BTreeMap<String, StudyAcc>> = BTreeMap::new();
+    for ((cell, study), mut acc) in map {
+        // Effects in a canonical order: pooled numbers do not depend on input order.
+        acc.effects.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+        cells.entry(cell).or_default().insert(study, acc);
+    }
+    Aggregation { cells }
+}
+
+/// Aggregate records into per-study accumulators, in parallel with rayon
+/// (fold per thread, merge maps). Bit-identical to [`aggregate_sequential`].
+pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
+    let map = records
+        .par_iter()
+        .fold(HashMap::new, |mut m, r| {
+            add_record(&mut m, r, keys, cfg, ref_year);
+            m
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            let (mut big, small) = if a.len() >= b.len() { (std::mem::take(&mut a), b) } else { (b, a) };
+            for (k, v) in small {
+                match big.get_mut(&k) {
+                    Some(acc) => acc.merge(v),
+                    None => {
+                        big.insert(k, v);
+                    }
+                }
+            }
+            big
+        });
+    into_cells(map)
+}
+
+/// The same aggregation on one thread, record by record (reference for tests).
+pub fn aggregate_sequential(
+    records: &[EvaluationRecord],
+    keys: &[GroupKey],
+    cfg: &ScoringConfig,
+    ref_year: i32,
+) -> Aggregation {
+    let mut map = HashMap::new();
+    for r in records {
+        add_record(&mut map, r, keys, cfg, ref_year);
+    }
+    into_cells(map)
+}
+
+/// Summary of the pooled effect of a cell (random-effects REML, studies
+/// aggregated within study first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    pub k: usize,
+    pub measure: Measure,
+    pub estimate: f64,
+    pub ci_lower: f64,
+    pub ci_upper: f64,
+    pub pi_lower: f64,
+    pub pi_upper: f64,
+    pub i2: f64,
+    pub tau2: f64,
+}
+
+/// One verdict per cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellResult {
+    /// `(key name, value)` in group-key order.
+    pub key: Vec<(String, String)>,
+    pub n_records: u64,
+    pub n_studies: usize,
+    pub n_borrowed_studies: usize,
+    pub borrowed_from: Vec<IncomeSetting>,
+    /// Records per used rating (effective ... ineffective).
+    pub rating_counts: [u64; 5],
+    /// Records whose rating was derived from an effect size.
+    pub n_derived: u64,
+    pub best_design: Option<StudyDesign>,
+    pub total_sample: u64,
+    pub rigorous_positive: u32,
+    pub rigorous_null: u32,
+    pub rigorous_harmful: u32,
+    pub score: f64,
+    pub score_low: f64,
+    pub score_high: f64,
+    pub category: Rating,
+    pub category_rule: String,
+    pub consensus_rating: Option<Rating>,
+    pub disagreement: bool,
+    pub certainty: Certainty,
+    pub downgrades: Vec<String>,
+    pub harm_flag: bool,
+    pub strategy: Option<Strategy>,
+    pub pooled: Option<Pooled>,
+    pub pooled_note: Option<String>,
+    #[serde(skip)]
+    pub studies: Vec<StudyView>,
+}
+
+impl CellResult {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.key.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Scores for a set of records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreResult {
+    pub model_version: &'static str,
+    pub config_hash: String,
+    pub reference_year: i32,
+    pub keys: Vec<GroupKey>,
+    pub cells: Vec<CellResult>,
+}
+
+/// Score records per cell.
+pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
+    let ref_year = reference_year(records, cfg);
+    let agg = aggregate(records, keys, cfg, ref_year);
+    let cells: Vec<(CellKey, BTreeMap<String, StudyAcc>)> = agg.cells.into_iter().collect();
+    let results = cells
+        .into_par_iter()
+        .map(|(key, studies)| {
+            let views: Vec<StudyView> =
+                studies.into_iter().filter_map(|(s, acc)| StudyView::new(s, acc, 1.0, None)).collect();
+            let named = keys.iter().map(|k| k.name().to_string()).zip(key).collect();
+            evaluate(named, views, cfg)
+        })
+        .collect();
+    ScoreResult {
+        model_version: MODEL_VERSION,
+        config_hash: cfg.hash(),
+        reference_year: ref_year,
+        keys: keys.to_vec(),
+        cells: results,
+    }
+}
+
+/// Turn a cell's studies into its verdict.
+pub fn evaluate(key: Vec<(String, String)>, studies: Vec<StudyView>, cfg: &ScoringConfig) -> CellResult {
+    let mut rating_counts = [0u64; 5];
+    let mut strategy_counts = [0u64; 8];
+    let mut consensus_w = [0i128; 5];
+    let (mut n_records, mut n_derived, mut total_sample) = (0u64, 0u64, 0u64);
+    let mut best_design: Option<StudyDesign> = None;
+    let mut borrowed_from: Vec<IncomeSetting> = Vec::new();
+    for s in &studies {
+        n_records += s.acc.n_records;
+        n_derived += s.acc.n_derived;
+        total_sample += s.acc.max_sample;
+        for i in 0..5 {
+            rating_counts[i] += s.acc.rating_counts[i];
+            consensus_w[i] += s.acc.consensus_w[i];
+        }
+        for i in 0..8 {
+            strategy_counts[i] += s.acc.strategy_counts[i];
+        }
+        if let Some(d) = s.acc.best_design {
+            best_design = Some(best_design.map_or(d, |b: StudyDesign| b.min(d)));
+        }
+        if let Some(b) = s.borrowed_from {
+            if !borrowed_from.contains(&b) {
+                borrowed_from.push(b);
+            }
+        }
+    }
+    borrowed_from.sort();
+    let n_borrowed_studies = studies.iter().filter(|s| s.borrowed_from.is_some()).count();
+
+    // Score: Beta(alpha, beta) with the prior split evenly at 0.5.
+    let half = cfg.score.prior_weight / 2.0;
+    let k = cfg.score.evidence_scale;
+    let sw: f64 = k * studies.iter().map(|s| s.weight).sum::<f64>();
+    let swv: f64 = k * studies.iter().map(|s| s.weight * s.value).sum::<f64>();
+    let alpha = half + swv;
+    let beta = half + (sw - swv).max(0.0);
+    let score = alpha / (alpha + beta);
+    let (score_low, score_high) = rules::beta_interval(alpha, beta, cfg.score.interval_level);
+
+    let pooled_result = pool(&studies, cfg);
+    let (pooled, pooled_note) = match pooled_result {
+        Ok(p) => (p, None),
+        Err(n) => (None, Some(n)),
+    };
+    let verdict = rules::category(&studies, pooled.as_ref(), cfg);
+    let consensus = rules::consensus(&consensus_w);
+    let (certainty, downgrades) = rules::certainty(&studies, best_design, total_sample, pooled.as_ref(), cfg);
+
+    let strategy = {
+        let (slot, n) =
+            strategy_counts[..7].iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).unwrap_or((7, &0));
+        (*n > 0).then(|| Strategy::ALL[slot])
+    };
+    CellResult {
+        key,
+        n_records,
+        n_studies: studies.len(),
+        n_borrowed_studies,
+        borrowed_from,
+        rating_counts,
+        n_derived,
+        best_design,
+        total_sample,
+        rigorous_positive: verdict.rigorous_positive,
+        rigorous_null: verdict.rigorous_null,
+        rigorous_harmful: verdict.rigorous_harmful,
+        score,
+        score_low,
+        score_high,
+        category: verdict.category,
+        category_rule: verdict.rule,
+        disagreement: consensus.is_some_and(|c| c != verdict.category),
+        consensus_rating: consensus,
+        certainty,
+        downgrades,
+        harm_flag: verdict.harm,
+        strategy,
+        pooled,
+        pooled_note,
+        studies,
+    }
+}
+
+/// Pool the local (not borrowed) studies' effect sizes: aggregate within
+/// study (composite, `effects.rho`), then REML with a z-test. `Ok(None)`
+/// when fewer than two studies carry effects.
+fn pool(studies: &[StudyView], cfg: &ScoringConfig) -> Result<Option<Pooled>, String> {
+    let mut labels = Vec::new();
+    let mut y = Vec::new();
+    let mut v = Vec::new();
+    let mut measures: Vec<Measure> = Vec::new();
+    for s in studies.iter().filter(|s| s.borrowed_from.is_none()) {
+        for e in &s.acc.effects {
+            labels.push(s.study.clone());
+            y.push(e.yi);
+            v.push(e.vi);
+            if !measures.contains(&e.measure) {
+                measures.push(e.measure);
+            }
+        }
+    }
+    if measures.len() > 1 {
+        measures.sort();
+        let names: Vec<&str> = measures.iter().map(|m| m.name()).collect();
+        return Err(format!("not pooled: the effect sizes mix measures ({})", names.join(", ")));
+    }
+    let comps = meta::aggregate_within_studies(&labels, &y, &v, cfg.effects.rho);
+    if comps.len() < 2 {
+        return Ok(None);
+    }
+    let cy: Vec<f64> = comps.iter().map(|c| c.yi).collect();
+    let cv: Vec<f64> = comps.iter().map(|c| c.vi).collect();
+    let f = meta::fit(&cy, &cv, &FitOptions::default()).map_err(|e| format!("not pooled: {e}"))?;
+    Ok(Some(Pooled {
+        k: f.k,
+        measure: measures[0],
+        estimate: f.estimate,
+        ci_lower: f.ci_lower,
+        ci_upper: f.ci_upper,
+        pi_lower: f.pi_lower,
+        pi_upper: f.pi_upper,
+        i2: f.i2,
+        tau2: f.tau2,
+    }))
+}

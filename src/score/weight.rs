@@ -1,0 +1,69 @@
+//! Record-level quantities: weight components and the rating used for
+//! scoring (reviewer-assigned, or derived from the effect size).
+
+use super::config::ScoringConfig;
+use crate::meta::{compute_effect, effect::Z975};
+use crate::model::{EvaluationRecord, Rating};
+use serde::Serialize;
+
+/// The factors of a record's weight; `total` is their product.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WeightParts {
+    pub design: f64,
+    pub risk_of_bias: f64,
+    pub sample: f64,
+    pub age: f64,
+    /// `score.unrated_discount` for derived ratings, else 1.
+    pub derived: f64,
+    pub total: f64,
+}
+
+/// # Formula
+/// `w = design x risk_of_bias x sample x age x derived`, with
+/// `sample = min(cap, ln(1 + n) / ln(1 + reference_n))` and
+/// `age = 0.5 ^ (max(0, reference_year - year) / half_life)`.
+pub fn record_weight(r: &EvaluationRecord, cfg: &ScoringConfig, reference_year: i32, derived: bool) -> WeightParts {
+    let design = cfg.design_weight.of(r.design);
+    let risk_of_bias = cfg.risk_of_bias_weight.of(r.risk_of_bias);
+    let sample = match r.sample_size {
+        Some(n) => ((1.0 + n as f64).ln() / (1.0 + cfg.sample.reference_n).ln()).min(cfg.sample.cap),
+        None => cfg.sample.unknown_factor,
+    };
+    let age = match r.year {
+        Some(y) => 0.5_f64.powf(f64::from((reference_year - y).max(0)) / cfg.age.half_life_years),
+        None => cfg.age.unknown_year_factor,
+    };
+    let d = if derived { cfg.score.unrated_discount } else { 1.0 };
+    WeightParts { design, risk_of_bias, sample, age, derived: d, total: design * risk_of_bias * sample * age * d }
+}
+
+/// The rating a record contributes, whether it was derived, and its harm flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UsedRating {
+    pub rating: Rating,
+    pub harm: bool,
+    pub derived: bool,
+}
+
+/// The reviewer's rating, or for unrated rows one derived from the effect
+/// size (docs/scoring.md, "Derived ratings"): significant benefit ->
+/// promising (rigorous design) or prudent (other designs); significant harm
+/// -> ineffective with the harm flag; not significant -> needs_research.
+/// Significance: `|yi| / sqrt(vi) > 1.959964`. `None` if there is neither.
+pub fn used_rating(r: &EvaluationRecord, cfg: &ScoringConfig) -> Option<UsedRating> {
+    if let Some(rating) = r.rating {
+        return Some(UsedRating { rating, harm: r.harm, derived: false });
+    }
+    let e = compute_effect(&r.effect, None).ok()?;
+    let z = e.yi / e.vi.sqrt();
+    let z = if cfg.effects.higher_is_better { z } else { -z };
+    let rigorous = r.design.is_some_and(|d| d.is_rigorous());
+    let (rating, harm) = if z > Z975 {
+        (if rigorous { Rating::Promising } else { Rating::Prudent }, false)
+    } else if z < -Z975 {
+        (Rating::Ineffective, true)
+    } else {
+        (Rating::NeedsResearch, false)
+    };
+    Some(UsedRating { rating, harm: harm || r.harm, derived: true })
+}
