@@ -85,13 +85,18 @@ fn cell_values(c: &CellResult) -> Vec<Cell> {
     ]
 }
 
+/// One row per cell: the key columns, then [`SCORE_COLUMNS`] (a statistic
+/// named like a key column, e.g. `strategy` under `--by strategy`, is left
+/// out: the key already says it).
 pub fn score_table(r: &ScoreResult) -> Table {
-    let mut cols: Vec<&str> = r.keys.iter().map(|k| k.name()).collect();
-    cols.extend_from_slice(SCORE_COLUMNS);
+    let keys: Vec<&str> = r.keys.iter().map(|k| k.name()).collect();
+    let keep: Vec<bool> = SCORE_COLUMNS.iter().map(|c| !keys.contains(c)).collect();
+    let mut cols = keys.clone();
+    cols.extend(SCORE_COLUMNS.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| *c));
     let mut t = Table::new(&cols);
     for c in &r.cells {
         let mut row: Vec<Cell> = c.key.iter().map(|(_, v)| Cell::Str(v.clone())).collect();
-        row.extend(cell_values(c));
+        row.extend(cell_values(c).into_iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| v));
         t.rows.push(row);
     }
     t

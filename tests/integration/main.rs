@@ -4,5 +4,6 @@
 mod cli;
 mod ingest_props;
 mod meta_reference;
+mod scoring;
 pub mod tol;
 mod util;
