@@ -1,0 +1,81 @@
+//! Hot paths: aggregation + per-cell evaluation (10^4..10^6 records),
+//! ingest (CSV, Parquet), REML fits (k = 5, 50, 500), ranking.
+//! Run: `cargo bench --bench scoring` (a few minutes).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use evidex::ingest::{self, IngestOptions};
+use evidex::meta::{self, FitOptions};
+use evidex::model::{IncomeSetting, TargetGroup};
+use evidex::score::{self, rank::RankQuery, GroupKey, ScoringConfig};
+use evidex::synth::{self, GenOptions};
+use std::hint::black_box;
+
+fn records(n: u64) -> Vec<evidex::model::EvaluationRecord> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("g.csv");
+    let mut f = std::fs::File::create(&p).unwrap();
+    synth::to_csv(&GenOptions { rows: n, seed: 42, ..Default::default() }, &mut f).unwrap();
+    ingest::ingest_one(&p, &IngestOptions::default()).unwrap().records
+}
+
+fn bench_score(c: &mut Criterion) {
+    let cfg = ScoringConfig::default();
+    let mut g = c.benchmark_group("score");
+    g.sample_size(10);
+    for n in [10_000u64, 100_000, 1_000_000] {
+        let recs = records(n);
+        g.throughput(Throughput::Elements(n));
+        g.bench_with_input(BenchmarkId::new("aggregate+evaluate", n), &recs, |b, r| {
+            b.iter(|| black_box(score::score_records(r, &GroupKey::DEFAULT, &cfg)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_ingest(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000u64;
+    let o = GenOptions { rows: n, seed: 3, ..Default::default() };
+    let csv = dir.path().join("g.csv");
+    synth::to_csv(&o, &mut std::fs::File::create(&csv).unwrap()).unwrap();
+    let pq = dir.path().join("g.parquet");
+    std::fs::write(&pq, synth::to_parquet(&o).unwrap()).unwrap();
+    let mut g = c.benchmark_group("ingest");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("csv_100k", |b| b.iter(|| black_box(ingest::ingest_one(&csv, &IngestOptions::default()).unwrap())));
+    g.bench_function("parquet_100k", |b| b.iter(|| black_box(ingest::ingest_one(&pq, &IngestOptions::default()).unwrap())));
+    g.finish();
+}
+
+fn bench_reml(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reml");
+    for k in [5usize, 50, 500] {
+        let mut rng = synth::Rng::new(k as u64);
+        let v: Vec<f64> = (0..k).map(|_| 0.01 + 0.2 * rng.f64()).collect();
+        let y: Vec<f64> = v.iter().map(|vi| 0.3 + (vi + 0.05).sqrt() * rng.normal()).collect();
+        g.throughput(Throughput::Elements(k as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(k), &(y, v), |b, (y, v)| {
+            b.iter(|| black_box(meta::fit(y, v, &FitOptions::default()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+fn bench_rank(c: &mut Criterion) {
+    let cfg = ScoringConfig::default();
+    let recs = records(100_000);
+    let q = RankQuery {
+        target_group: TargetGroup::new("adolescent girls").unwrap(),
+        income_setting: IncomeSetting::Lic,
+        strategy: None,
+        top: None,
+    };
+    let mut g = c.benchmark_group("rank");
+    g.sample_size(10);
+    g.bench_function("adolescent_girls_lic_100k", |b| b.iter(|| black_box(score::rank::rank(&recs, &q, &cfg).unwrap())));
+    g.finish();
+}
+
+criterion_group!(benches, bench_score, bench_ingest, bench_reml, bench_rank);
+criterion_main!(benches);
