@@ -43,8 +43,12 @@ fn bench_ingest(c: &mut Criterion) {
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
-    g.bench_function("csv_100k", |b| b.iter(|| black_box(ingest::ingest_one(&csv, &IngestOptions::default()).unwrap())));
-    g.bench_function("parquet_100k", |b| b.iter(|| black_box(ingest::ingest_one(&pq, &IngestOptions::default()).unwrap())));
+    g.bench_function("csv_100k", |b| {
+        b.iter(|| black_box(ingest::ingest_one(&csv, &IngestOptions::default()).unwrap()))
+    });
+    g.bench_function("parquet_100k", |b| {
+        b.iter(|| black_box(ingest::ingest_one(&pq, &IngestOptions::default()).unwrap()))
+    });
     g.finish();
 }
 
@@ -73,7 +77,9 @@ fn bench_rank(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("rank");
     g.sample_size(10);
-    g.bench_function("adolescent_girls_lic_100k", |b| b.iter(|| black_box(score::rank::rank(&recs, &q, &cfg).unwrap())));
+    g.bench_function("adolescent_girls_lic_100k", |b| {
+        b.iter(|| black_box(score::rank::rank(&recs, &q, &cfg).unwrap()))
+    });
     g.finish();
 }
 

@@ -320,12 +320,15 @@ impl ColumnMapping {
         Ok(())
     }
 
-    /// The value map for a contract column, keyed by normalised source label.
-    pub fn value_map(&self, col: Col) -> Option<BTreeMap<String, String>> {
+    /// All value maps by contract column, keyed by normalised source label
+    /// (built once per file).
+    pub fn value_maps(&self) -> BTreeMap<Col, BTreeMap<String, String>> {
         self.values
             .iter()
-            .find(|(k, _)| Col::from_name(k) == Some(col))
-            .map(|(_, m)| m.iter().map(|(k, v)| (normalise_label(k), v.clone())).collect())
+            .filter_map(|(k, m)| {
+                Col::from_name(k).map(|c| (c, m.iter().map(|(k, v)| (normalise_label(k), v.clone())).collect()))
+            })
+            .collect()
     }
 }
 

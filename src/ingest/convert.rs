@@ -73,6 +73,7 @@ pub struct RowContext<'a> {
     pub mapping: &'a ColumnMapping,
     pub decimal_comma: bool,
     pub stem: &'a str,
+    pub value_maps: std::collections::BTreeMap<Col, std::collections::BTreeMap<String, String>>,
 }
 
 impl RowContext<'_> {
@@ -110,7 +111,7 @@ impl RowContext<'_> {
         if self.is_null(raw) {
             return None;
         }
-        if let Some(map) = self.mapping.value_map(col) {
+        if let Some(map) = self.value_maps.get(&col) {
             if let Some(v) = map.get(&normalise_label(raw)) {
                 return Some(v.clone());
             }

@@ -17,6 +17,7 @@ pub use columns::{Col, ColumnMapping};
 pub use table::InputFormat;
 
 use crate::model::{edit_distance, EvaluationRecord};
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -214,6 +215,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             mapping: &opts.mapping,
             decimal_comma,
             stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
+            value_maps: opts.mapping.value_maps(),
         };
         let mut accepted = 0u64;
         let mut rejected = 0u64;
@@ -230,8 +232,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
                 raw: table.raw_text(m.span, None),
             });
         }
-        for row in &table.rows {
-            if opts.contract == Contract::Effects {
+        if opts.contract == Contract::Effects {
+            for row in &table.rows {
                 match convert::convert_effect_row(&ctx, row, &table.headers) {
                     Ok(r) => {
                         accepted += 1;
@@ -243,30 +245,35 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
                         out.rejected.push(e);
                     }
                 }
-                continue;
             }
-            match convert::convert_row(&ctx, row) {
-                Ok((mut rec, note)) => {
-                    if let Some(n) = note {
-                        let e = notes.entry(n).or_insert((0, row.line));
-                        e.0 += 1;
-                    }
-                    if !extra_slots.is_empty() {
-                        rec.extra = vec![None; out.extra_columns.len()];
-                        for (i, slot) in &extra_slots {
-                            let v = row.cells[*i].trim();
-                            if !v.is_empty() {
-                                rec.extra[*slot] = Some(v.to_string());
+        } else {
+            // Rows are independent: convert them in parallel, keep their order.
+            let converted: Vec<_> = table.rows.par_iter().map(|row| convert::convert_row(&ctx, row)).collect();
+            out.records.reserve(converted.len());
+            for (row, result) in table.rows.iter().zip(converted) {
+                match result {
+                    Ok((mut rec, note)) => {
+                        if let Some(n) = note {
+                            let e = notes.entry(n).or_insert((0, row.line));
+                            e.0 += 1;
+                        }
+                        if !extra_slots.is_empty() {
+                            rec.extra = vec![None; out.extra_columns.len()];
+                            for (i, slot) in &extra_slots {
+                                let v = row.cells[*i].trim();
+                                if !v.is_empty() {
+                                    rec.extra[*slot] = Some(v.to_string());
+                                }
                             }
                         }
+                        accepted += 1;
+                        out.records.push(rec);
                     }
-                    accepted += 1;
-                    out.records.push(rec);
-                }
-                Err(mut e) => {
-                    e.raw = table.raw_text(row.span, Some(&row.cells));
-                    rejected += 1;
-                    out.rejected.push(e);
+                    Err(mut e) => {
+                        e.raw = table.raw_text(row.span, Some(&row.cells));
+                        rejected += 1;
+                        out.rejected.push(e);
+                    }
                 }
             }
         }
@@ -277,14 +284,12 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
                 message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
             });
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
         out.files.push(FileSummary {
             path: display,
             format: table.format,
             encoding: table.encoding.map(|e| e.name().to_string()),
             delimiter: table.delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
-            sha256: sha256_hex(&bytes),
+            sha256: table.sha256.clone(),
             rows_read: table.rows_read(),
             accepted,
             rejected,

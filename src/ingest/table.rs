@@ -83,6 +83,8 @@ pub struct RawTable {
     pub delimiter: Option<u8>,
     /// Fully blank rows skipped (not counted as data rows).
     pub blank_rows: u64,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
     text: String,
 }
 
@@ -108,23 +110,27 @@ impl RawTable {
 /// I/O errors, an empty file, a Parquet file polars cannot read.
 pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestError> {
     let display = path.display().to_string();
-    if format == InputFormat::Parquet {
-        return read_parquet(path);
-    }
     let bytes = std::fs::read(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
+    let sha256 = super::sha256_hex(&bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty { path: display });
     }
-    let (text, encoding) = decode(&bytes);
-    let text = text.into_owned();
-    match format {
-        InputFormat::Jsonl => Ok(read_jsonl(text, encoding)),
-        InputFormat::Csv | InputFormat::Tsv => {
-            let delim = if format == InputFormat::Tsv { b'\t' } else { sniff_delimiter(&text) };
-            read_delimited(text, encoding, delim, &display)
+    let mut table = if format == InputFormat::Parquet {
+        read_parquet(bytes, &display)?
+    } else {
+        let (text, encoding) = decode(&bytes);
+        let text = text.into_owned();
+        drop(bytes);
+        match format {
+            InputFormat::Jsonl => read_jsonl(text, encoding),
+            _ => {
+                let delim = if format == InputFormat::Tsv { b'\t' } else { sniff_delimiter(&text) };
+                read_delimited(text, encoding, delim, &display)?
+            }
         }
-        InputFormat::Parquet => unreachable!("handled above"),
-    }
+    };
+    table.sha256 = sha256;
+    Ok(table)
 }
 
 /// Parse delimited text that is already decoded.
@@ -219,6 +225,7 @@ pub fn read_delimited(text: String, encoding: TextEncoding, delim: u8, path: &st
         encoding: Some(encoding),
         delimiter: Some(delim),
         blank_rows,
+        sha256: String::new(),
         text,
     })
 }
@@ -270,6 +277,7 @@ fn read_jsonl(text: String, encoding: TextEncoding) -> RawTable {
         encoding: Some(encoding),
         delimiter: None,
         blank_rows,
+        sha256: String::new(),
         text,
     }
 }
@@ -293,17 +301,10 @@ fn json_cell(v: &serde_json::Value) -> String {
     }
 }
 
-fn read_parquet(path: &Path) -> Result<RawTable, IngestError> {
+fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> {
     use polars::prelude::*;
-    let display = path.display().to_string();
-    let meta =
-        std::fs::metadata(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
-    if meta.len() == 0 {
-        return Err(IngestError::Empty { path: display });
-    }
-    let file =
-        std::fs::File::open(path).map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
-    let df = ParquetReader::new(file)
+    let display = display.to_string();
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
     let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
@@ -330,6 +331,7 @@ fn read_parquet(path: &Path) -> Result<RawTable, IngestError> {
         encoding: None,
         delimiter: None,
         blank_rows: 0,
+        sha256: String::new(),
         text: String::new(),
     })
 }

@@ -75,11 +75,13 @@ pub struct FitOptions {
     pub level: f64,
     pub tol: f64,
     pub max_iter: usize,
+    /// Compute the Q-profile CI for tau^2 (skipped in per-cell scoring).
+    pub tau2_ci: bool,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { method: Method::REML, test: TestKind::Z, level: 0.95, tol: 1e-10, max_iter: 1000 }
+        FitOptions { method: Method::REML, test: TestKind::Z, level: 0.95, tol: 1e-10, max_iter: 1000, tau2_ci: true }
     }
 }
 
@@ -197,7 +199,7 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
         (100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2)
     };
     let pi_half = crit * (se * se + tau2).sqrt();
-    let (tau2_ci_lower, tau2_ci_upper) = if k >= 2 {
+    let (tau2_ci_lower, tau2_ci_upper) = if k >= 2 && opts.tau2_ci {
         let (lo, hi) = q_profile_ci(yi, vi, opts.level);
         (Some(lo), Some(hi))
     } else {

@@ -97,6 +97,9 @@ impl StudyDesign {
     /// # Errors
     /// [`VocabError`] with a suggestion.
     pub fn parse(s: &str) -> Result<StudyDesign, VocabError> {
+        if let Some(v) = StudyDesign::ALL.iter().find(|v| v.key() == s) {
+            return Ok(*v);
+        }
         let n = normalise_label(s);
         for (label, v) in DESIGN_ALIASES {
             if n == *label {
@@ -143,6 +146,9 @@ impl RiskOfBias {
     /// # Errors
     /// [`VocabError`] with a suggestion.
     pub fn parse(s: &str) -> Result<RiskOfBias, VocabError> {
+        if let Some(v) = RiskOfBias::ALL.iter().find(|v| v.key() == s) {
+            return Ok(*v);
+        }
         let n = normalise_label(s);
         let v = match n.as_str() {
             "low" | "low risk" | "laag" => RiskOfBias::Low,

@@ -87,7 +87,10 @@ impl IncomeSetting {
     /// assert_eq!(IncomeSetting::parse("LMIC").unwrap(), IncomeSetting::Lmc);
     /// ```
     pub fn parse(s: &str) -> Result<IncomeSetting, VocabError> {
-        let n = normalise_label(s).replace("middle income", "middle income");
+        if let Some(v) = IncomeSetting::ALL.iter().find(|v| v.key() == s) {
+            return Ok(*v);
+        }
+        let n = normalise_label(s);
         for (label, v) in ALIASES {
             if n == *label {
                 return Ok(*v);

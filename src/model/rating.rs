@@ -85,6 +85,9 @@ impl Rating {
     /// assert_eq!(Rating::parse("veelbelovend").unwrap().rating, Rating::Promising);
     /// ```
     pub fn parse(s: &str) -> Result<ParsedRating, VocabError> {
+        if let Some(r) = Rating::ALL.iter().find(|r| r.key() == s) {
+            return Ok(ParsedRating { rating: *r, harmful: false });
+        }
         let n = normalise_label(s);
         let n_slash: String = n.replace(" / ", "/");
         for (label, rating, harmful) in LABELS {

@@ -200,7 +200,7 @@ impl EvaluationRecord {
 
 /// Measures whose reported effect and CI are ratios (analysed on log scale).
 pub fn is_ratio_measure(m: &str) -> bool {
-    matches!(m.to_ascii_uppercase().as_str(), "RR" | "OR" | "HR" | "IRR" | "PETO" | "ROM")
+    ["RR", "OR", "HR", "IRR", "PETO", "ROM"].iter().any(|r| m.trim().eq_ignore_ascii_case(r))
 }
 
 fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {

@@ -88,6 +88,9 @@ impl Strategy {
     /// # Errors
     /// [`VocabError`] with a suggestion.
     pub fn parse(s: &str) -> Result<Strategy, VocabError> {
+        if let Some(v) = Strategy::ALL.iter().find(|v| v.key() == s) {
+            return Ok(*v);
+        }
         let n = normalise_label(s);
         for v in Strategy::ALL {
             if n == normalise_label(v.key()) {

@@ -17,8 +17,8 @@ use crate::meta::{self, FitOptions, Measure};
 use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy, StudyDesign};
 use accum::{fx, rating_slot, strategy_slot, EffectPoint};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
 
 /// A column cells can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -63,26 +63,17 @@ impl GroupKey {
     }
 
     pub fn value(self, r: &EvaluationRecord) -> String {
-        const NONE: &str = "(none)";
-        match self {
-            GroupKey::Intervention => r.intervention.clone(),
-            GroupKey::TargetGroup => r.target_group.display().to_string(),
-            GroupKey::IncomeSetting => r.income_setting.key().to_string(),
-            GroupKey::Strategy => r.strategy.map_or(NONE.into(), |s| s.key().to_string()),
-            GroupKey::Design => r.design.map_or(NONE.into(), |s| s.key().to_string()),
-            GroupKey::Country => r.country.clone().unwrap_or_else(|| NONE.into()),
-            GroupKey::Outcome => r.outcome.clone().unwrap_or_else(|| NONE.into()),
-        }
+        self.value_ref(r).to_string()
     }
 }
 
 /// Cell key values, in the order of the group keys.
 pub type CellKey = Vec<String>;
 
-/// Study accumulators per cell.
+/// Study accumulators per cell, cells sorted by key and studies by id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregation {
-    pub cells: BTreeMap<CellKey, BTreeMap<String, StudyAcc>>,
+    pub cells: Vec<(CellKey, Vec<(String, StudyAcc)>)>,
 }
 
 /// The reference year for evidence age: the configured one, or the latest
@@ -94,21 +85,107 @@ pub fn reference_year(records: &[EvaluationRecord], cfg: &ScoringConfig) -> i32 
     records.par_iter().filter_map(|r| r.year).max().unwrap_or(2000)
 }
 
-fn add_record(
-    map: &mut HashMap<(CellKey, String), StudyAcc>,
-    r: &EvaluationRecord,
+/// A cell key borrowed from a record: up to 7 key values; hashing and
+/// equality look at the used ones only.
+#[derive(Debug, Clone, Copy)]
+struct KeyRef<'a> {
+    parts: [&'a str; 7],
+    len: u8,
+}
+
+impl KeyRef<'_> {
+    fn used(&self) -> &[&str] {
+        &self.parts[..self.len as usize]
+    }
+}
+
+impl PartialEq for KeyRef<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.used() == o.used()
+    }
+}
+impl Eq for KeyRef<'_> {}
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for p in self.used() {
+            h.write(p.as_bytes());
+            h.write_u8(0xff);
+        }
+    }
+}
+
+impl GroupKey {
+    /// The key value without allocating.
+    pub fn value_ref(self, r: &EvaluationRecord) -> &str {
+        const NONE: &str = "(none)";
+        match self {
+            GroupKey::Intervention => &r.intervention,
+            GroupKey::TargetGroup => r.target_group.display(),
+            GroupKey::IncomeSetting => r.income_setting.key(),
+            GroupKey::Strategy => r.strategy.map_or(NONE, |s| s.key()),
+            GroupKey::Design => r.design.map_or(NONE, |s| s.key()),
+            GroupKey::Country => r.country.as_deref().unwrap_or(NONE),
+            GroupKey::Outcome => r.outcome.as_deref().unwrap_or(NONE),
+        }
+    }
+}
+
+/// Per-thread state: cell index by key, and per cell its studies.
+#[derive(Default)]
+struct Partial<'a> {
+    index: FxHashMap<KeyRef<'a>, usize>,
+    cells: Vec<(KeyRef<'a>, FxHashMap<&'a str, StudyAcc>)>,
+}
+
+impl<'a> Partial<'a> {
+    fn cell(&mut self, key: KeyRef<'a>) -> &mut FxHashMap<&'a str, StudyAcc> {
+        let n = self.cells.len();
+        let i = *self.index.entry(key).or_insert(n);
+        if i == n {
+            self.cells.push((key, FxHashMap::default()));
+        }
+        &mut self.cells[i].1
+    }
+
+    fn merge(mut self, other: Partial<'a>) -> Partial<'a> {
+        let (mut big, small) =
+            if self.cells.len() >= other.cells.len() { (std::mem::take(&mut self), other) } else { (other, self) };
+        for (key, studies) in small.cells {
+            let target = big.cell(key);
+            for (s, acc) in studies {
+                match target.get_mut(s) {
+                    Some(t) => t.merge(acc),
+                    None => {
+                        target.insert(s, acc);
+                    }
+                }
+            }
+        }
+        big
+    }
+}
+
+fn add_record<'a>(
+    part: &mut Partial<'a>,
+    idx: usize,
+    r: &'a EvaluationRecord,
     keys: &[GroupKey],
     cfg: &ScoringConfig,
     ref_year: i32,
 ) {
-    let cell: CellKey = keys.iter().map(|k| k.value(r)).collect();
-    let acc = map.entry((cell, r.study_key().to_string())).or_default();
+    let mut cell = KeyRef { parts: [""; 7], len: keys.len() as u8 };
+    for (i, k) in keys.iter().enumerate() {
+        cell.parts[i] = k.value_ref(r);
+    }
+    let acc = part.cell(cell).entry(r.study_key()).or_default();
     acc.n_records += 1;
     acc.take_design(r.design, r.risk_of_bias);
     acc.max_sample = acc.max_sample.max(r.sample_size.unwrap_or(0));
     acc.strategy_counts[strategy_slot(r.strategy)] += 1;
-    if let Ok(e) = meta::compute_effect(&r.effect, None) {
-        acc.effects.push(EffectPoint { record_id: r.record_id.clone(), yi: e.yi, vi: e.vi, measure: e.measure });
+    if r.effect.is_usable() {
+        if let Ok(e) = meta::compute_effect(&r.effect, None) {
+            acc.effects.push(EffectPoint { index: idx as u32, yi: e.yi, vi: e.vi, measure: e.measure });
+        }
     }
     match weight::used_rating(r, cfg) {
         Some(u) => {
@@ -128,38 +205,48 @@ fn add_record(
     }
 }
 
-fn into_cells(map: HashMap<(CellKey, String), StudyAcc>) -> Aggregation {
-    let mut cells: BTreeMap<CellKey, BTreeMap<String, StudyAcc>> = BTreeMap::new();
-    for ((cell, study), mut acc) in map {
-        // Effects in a canonical order: pooled numbers do not depend on input order.
-        acc.effects.sort_by(|a, b| a.record_id.cmp(&b.record_id));
-        cells.entry(cell).or_default().insert(study, acc);
-    }
+fn into_cells(part: Partial<'_>, records: &[EvaluationRecord]) -> Aggregation {
+    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = part
+        .cells
+        .into_par_iter()
+        .map(|(cell, studies)| {
+            let mut studies: Vec<(&str, StudyAcc)> = studies.into_iter().collect();
+            studies.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let studies = studies
+                .into_iter()
+                .map(|(s, mut acc)| {
+                    // Effects in a canonical order: pooled numbers do not depend on input order.
+                    acc.effects
+                        .sort_by(|a, b| records[a.index as usize].record_id.cmp(&records[b.index as usize].record_id));
+                    (s.to_string(), acc)
+                })
+                .collect();
+            let key: CellKey = cell.used().iter().map(|s| s.to_string()).collect();
+            (key, studies)
+        })
+        .collect();
+    cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Aggregation { cells }
 }
 
 /// Aggregate records into per-study accumulators, in parallel with rayon
-/// (fold per thread, merge maps). Bit-identical to [`aggregate_sequential`].
+/// (fold per thread, merge). Bit-identical to [`aggregate_sequential`].
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
-    let map = records
-        .par_iter()
-        .fold(HashMap::new, |mut m, r| {
-            add_record(&mut m, r, keys, cfg, ref_year);
+    assert!(keys.len() <= 7, "at most 7 group keys");
+    // A few large chunks (two per thread): few merges of big partial maps.
+    let chunk = records.len().div_ceil(2 * rayon::current_num_threads()).max(4096);
+    let part = records
+        .par_chunks(chunk)
+        .enumerate()
+        .map(|(c, rs)| {
+            let mut m = Partial::default();
+            for (j, r) in rs.iter().enumerate() {
+                add_record(&mut m, c * chunk + j, r, keys, cfg, ref_year);
+            }
             m
         })
-        .reduce(HashMap::new, |mut a, b| {
-            let (mut big, small) = if a.len() >= b.len() { (std::mem::take(&mut a), b) } else { (b, a) };
-            for (k, v) in small {
-                match big.get_mut(&k) {
-                    Some(acc) => acc.merge(v),
-                    None => {
-                        big.insert(k, v);
-                    }
-                }
-            }
-            big
-        });
-    into_cells(map)
+        .reduce(Partial::default, Partial::merge);
+    into_cells(part, records)
 }
 
 /// The same aggregation on one thread, record by record (reference for tests).
@@ -169,11 +256,11 @@ pub fn aggregate_sequential(
     cfg: &ScoringConfig,
     ref_year: i32,
 ) -> Aggregation {
-    let mut map = HashMap::new();
-    for r in records {
-        add_record(&mut map, r, keys, cfg, ref_year);
+    let mut part = Partial::default();
+    for (i, r) in records.iter().enumerate() {
+        add_record(&mut part, i, r, keys, cfg, ref_year);
     }
-    into_cells(map)
+    into_cells(part, records)
 }
 
 /// Summary of the pooled effect of a cell (random-effects REML, studies
@@ -246,8 +333,8 @@ pub struct ScoreResult {
 pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
     let ref_year = reference_year(records, cfg);
     let agg = aggregate(records, keys, cfg, ref_year);
-    let cells: Vec<(CellKey, BTreeMap<String, StudyAcc>)> = agg.cells.into_iter().collect();
-    let results = cells
+    let results = agg
+        .cells
         .into_par_iter()
         .map(|(key, studies)| {
             let views: Vec<StudyView> =
@@ -379,7 +466,8 @@ fn pool(studies: &[StudyView], cfg: &ScoringConfig) -> Result<Option<Pooled>, St
     }
     let cy: Vec<f64> = comps.iter().map(|c| c.yi).collect();
     let cv: Vec<f64> = comps.iter().map(|c| c.vi).collect();
-    let f = meta::fit(&cy, &cv, &FitOptions::default()).map_err(|e| format!("not pooled: {e}"))?;
+    let f = meta::fit(&cy, &cv, &FitOptions { tau2_ci: false, ..FitOptions::default() })
+        .map_err(|e| format!("not pooled: {e}"))?;
     Ok(Some(Pooled {
         k: f.k,
         measure: measures[0],
