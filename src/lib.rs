@@ -7,6 +7,7 @@
 //! sizes; [`report`] renders results; [`check`] compares results for CI.
 //! Nothing outside `report` formats text for people.
 
+pub mod check;
 pub mod ingest;
 pub mod meta;
 pub mod model;

@@ -30,6 +30,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Write a synthetic evidence table (for benchmarks and tests).
     Generate(GenerateArgs),
+    /// Compare results for regressions: two files, or a reference suite folder (suite.toml).
+    Check(CheckArgs),
 }
 
 /// Options shared by every command that reads evaluation records.
@@ -265,4 +267,38 @@ pub struct GenerateArgs {
     /// Output file (.csv or .parquet).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A suite folder with suite.toml (omit when using --expected/--actual).
+    #[arg(value_name = "SUITE_DIR", conflicts_with_all = ["expected", "actual"])]
+    pub suite: Option<PathBuf>,
+    /// Expected result file (CSV, JSON or Parquet).
+    #[arg(long, requires = "actual")]
+    pub expected: Option<PathBuf>,
+    /// Actual result file (CSV, JSON or Parquet).
+    #[arg(long, requires = "expected")]
+    pub actual: Option<PathBuf>,
+    /// Key columns matching rows (default: the group keys present).
+    #[arg(long, value_delimiter = ',')]
+    pub key: Option<Vec<String>>,
+    /// Absolute tolerance for numeric columns.
+    #[arg(long)]
+    pub abs_tol: Option<f64>,
+    /// Relative tolerance for numeric columns.
+    #[arg(long)]
+    pub rel_tol: Option<f64>,
+    /// Rewrite the suite's expected files from this run (accept the changes) and show what changed.
+    #[arg(long, requires = "suite")]
+    pub update: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
 }

@@ -1,8 +1,9 @@
 //! Stage two and wiring: validated settings, library calls, rendering.
 
 use super::args::{
-    Cli, Command, ConfigArgs, ExplainArgs, GenerateArgs, InputArgs, InputFormatArg, MeasureArg, MetaArgs, MetaOpts,
-    MethodArg, ModelArgs, OutFormat, RankArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs,
+    CheckArgs, CheckFormat, Cli, Command, ConfigArgs, ExplainArgs, GenerateArgs, InputArgs, InputFormatArg, MeasureArg,
+    MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson,
+    ValidateArgs,
 };
 use super::{out, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Explain(a) => explain(a),
         Command::Config(a) => config(a),
         Command::Generate(a) => generate(a),
+        Command::Check(a) => check(a),
     }
 }
 
@@ -134,12 +136,18 @@ fn meta(a: MetaArgs) -> anyhow::Result<i32> {
     }
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
     let files: Vec<String> = ing.files.iter().map(|f| f.path.clone()).collect();
+    let run = rs::run_metadata(&ing, None, &["group"]);
     let text = match a.format {
-        TableCsvJson::Json => rm::meta_json(&rep, &files, None),
+        TableCsvJson::Json => rm::meta_json(&rep, &files, Some(run.clone())),
         TableCsvJson::Csv => rm::meta_csv(&rep, &files),
         TableCsvJson::Table => rm::meta_text(&rep, &files),
     };
     emit(a.out.as_deref(), &text)?;
+    if let (TableCsvJson::Csv, Some(p)) = (a.format, a.out.as_deref()) {
+        let mut m = serde_json::to_string_pretty(&run)?;
+        m.push('\n');
+        report::write_atomic(&sidecar(p), m.as_bytes())?;
+    }
     Ok(EXIT_OK)
 }
 
@@ -239,7 +247,8 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     }
     let res = score::score_records(&ing.records, &keys, &cfg);
     let t = rs::score_table(&res);
-    write_table(&t, || rs::score_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, &cfg))?;
+    let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
+    write_table(&t, || rs::score_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, Some(&cfg), &key_names))?;
     Ok(EXIT_OK)
 }
 
@@ -269,7 +278,13 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
     let q = RankQuery { target_group: tg, income_setting: income, strategy, top: a.top };
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
-    write_table(&t, || rs::rank_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, &cfg))?;
+    write_table(
+        &t,
+        || rs::rank_text(&res),
+        fmt,
+        a.out.as_deref(),
+        rs::run_metadata(&ing, Some(&cfg), &["intervention"]),
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -340,4 +355,126 @@ fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
     report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!("evidex: wrote {} records to {}", a.rows, a.out.display());
     Ok(EXIT_OK)
+}
+
+fn check(a: CheckArgs) -> anyhow::Result<i32> {
+    use evidex::check::{self, CompareOptions, Tolerance};
+    use evidex::report::check as rc;
+    let base = Tolerance::default();
+    let cli_tol = |t: Tolerance| Tolerance { abs: a.abs_tol.unwrap_or(t.abs), rel: a.rel_tol.unwrap_or(t.rel) };
+    for (name, v) in [("--abs-tol", a.abs_tol), ("--rel-tol", a.rel_tol)] {
+        if v.is_some_and(|x| !(x >= 0.0 && x.is_finite())) {
+            anyhow::bail!("{name} must be a number >= 0");
+        }
+    }
+    let mut results: Vec<(String, check::Comparison)> = Vec::new();
+    if let (Some(e), Some(act)) = (&a.expected, &a.actual) {
+        let exp = check::read_result(e)?;
+        let got = check::read_result(act)?;
+        let opts = CompareOptions { keys: a.key.clone(), tolerance: cli_tol(base), per_column: Default::default() };
+        let c = check::compare(&exp, &got, &opts, (&e.display().to_string(), &act.display().to_string()))?;
+        results.push((format!("{} vs {}", e.display(), act.display()), c));
+    } else {
+        let dir =
+            a.suite.clone().ok_or_else(|| anyhow::anyhow!("give a suite folder, or --expected FILE --actual FILE"))?;
+        let m = check::Manifest::load(&dir)?;
+        let tmp = tempdir_in_system()?;
+        let mut written: Vec<std::path::PathBuf> = Vec::new();
+        for case in &m.cases {
+            let ext =
+                std::path::Path::new(&case.expected).extension().and_then(|e| e.to_str()).unwrap_or("csv").to_string();
+            let out_path = tmp.join(format!("{}.{ext}", case.name));
+            run_case(&m, case, &out_path)?;
+            let expected_path = m.dir.join(&case.expected);
+            let got = check::read_result(&out_path)?;
+            let opts = CompareOptions {
+                keys: a.key.clone().or_else(|| case.key.clone()),
+                tolerance: cli_tol(m.tolerance()),
+                per_column: case.tolerance.clone(),
+            };
+            let exp_display = expected_path.display().to_string();
+            let comparison = if expected_path.exists() {
+                let exp = check::read_result(&expected_path)?;
+                Some(check::compare(&exp, &got, &opts, (&exp_display, &out_path.display().to_string()))?)
+            } else if a.update {
+                None
+            } else {
+                anyhow::bail!(
+                    "case '{}': expected file {} does not exist (run with --update to create it)",
+                    case.name,
+                    exp_display
+                );
+            };
+            if a.update && !written.contains(&expected_path) {
+                written.push(expected_path.clone());
+                let bytes = std::fs::read(&out_path)?;
+                report::write_atomic(&expected_path, &bytes).with_context(|| format!("cannot write {exp_display}"))?;
+                let side_src = sidecar(&out_path);
+                if side_src.exists() {
+                    report::write_atomic(&sidecar(&expected_path), &std::fs::read(&side_src)?)?;
+                }
+                match &comparison {
+                    Some(c) if c.regression() => {
+                        eprintln!("evidex: updated {exp_display} ({} differences accepted)", c.differences.len())
+                    }
+                    Some(_) => eprintln!("evidex: {exp_display} unchanged"),
+                    None => eprintln!("evidex: created {exp_display}"),
+                }
+            }
+            if let Some(c) = comparison {
+                results.push((case.name.clone(), c));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    let named: Vec<(&str, &check::Comparison)> = results.iter().map(|(n, c)| (n.as_str(), c)).collect();
+    let text = match a.format {
+        CheckFormat::Text => rc::check_text(&named),
+        CheckFormat::Json => rc::check_json(&named),
+        CheckFormat::Markdown => rc::check_markdown(&named),
+    };
+    out(&text)?;
+    let regression = results.iter().any(|(_, c)| c.regression());
+    Ok(if regression && !a.update { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn tempdir_in_system() -> anyhow::Result<std::path::PathBuf> {
+    let base = std::env::temp_dir();
+    for i in 0..1000u32 {
+        let p = base.join(format!("evidex-check-{}-{i}", std::process::id()));
+        if std::fs::create_dir(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    anyhow::bail!("cannot create a temporary folder in {}", base.display())
+}
+
+/// Run one case in-process with the suite folder as working directory, so
+/// paths inside outputs are the manifest's relative paths.
+fn run_case(m: &evidex::check::Manifest, case: &evidex::check::Case, out_path: &std::path::Path) -> anyhow::Result<()> {
+    use clap::Parser;
+    let mut argv: Vec<String> = vec!["evidex".into(), case.command.clone()];
+    argv.extend(case.inputs.iter().cloned());
+    argv.extend(case.args.iter().cloned());
+    if let Some(c) = &case.config {
+        argv.push("--config".into());
+        argv.push(c.clone());
+    }
+    let ext = out_path.extension().and_then(|e| e.to_str()).unwrap_or("csv");
+    argv.push("--format".into());
+    argv.push(if case.command == "meta" && ext == "csv" { "csv".into() } else { ext.to_string() });
+    argv.push("--out".into());
+    argv.push(out_path.display().to_string());
+    let cli = super::Cli::try_parse_from(&argv).map_err(|e| {
+        anyhow::anyhow!("case '{}': bad arguments: {}", case.name, e.to_string().lines().next().unwrap_or(""))
+    })?;
+    let cwd = std::env::current_dir()?;
+    std::env::set_current_dir(&m.dir).with_context(|| format!("cannot enter {}", m.dir.display()))?;
+    let result = dispatch(cli);
+    std::env::set_current_dir(cwd)?;
+    let code = result.with_context(|| format!("case '{}'", case.name))?;
+    if code != EXIT_OK {
+        anyhow::bail!("case '{}': command exited with {code}", case.name);
+    }
+    Ok(())
 }

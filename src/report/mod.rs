@@ -2,6 +2,7 @@
 //! module turns them into text, CSV, JSON or Parquet, and writes files
 //! atomically.
 
+pub mod check;
 pub mod meta;
 pub mod score;
 pub mod table;

@@ -186,13 +186,16 @@ pub fn rank_text(r: &RankResult) -> String {
     s
 }
 
-/// Run metadata: versions, config hash, inputs with hashes, row counts.
-pub fn run_metadata(ing: &Ingested, cfg: &ScoringConfig) -> Value {
+/// Run metadata: versions, config hash (scoring commands), inputs with
+/// hashes, row counts. No timestamps, so reruns are byte-identical.
+/// `keys` are the columns that identify a row (used by `evidex check`).
+pub fn run_metadata(ing: &Ingested, cfg: Option<&ScoringConfig>, keys: &[&str]) -> Value {
     let files: Vec<Value> = ing.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect();
     json!({
         "evidex_version": env!("CARGO_PKG_VERSION"),
-        "model_version": crate::score::MODEL_VERSION,
-        "config_sha256": cfg.hash(),
+        "keys": keys,
+        "model_version": cfg.map(|_| crate::score::MODEL_VERSION),
+        "config_sha256": cfg.map(|c| c.hash()),
         "inputs": files,
         "rows_read": ing.rows_read(),
         "accepted": ing.accepted(),

@@ -1,6 +1,7 @@
 //! One integration-test target (one link step): the real binary on good and
 //! bad files, and the numerical references.
 
+mod check;
 mod cli;
 mod ingest_props;
 mod meta_reference;
