@@ -5,6 +5,7 @@ use evidex::score::{self, GroupKey, ScoringConfig, StudyView};
 use std::time::Instant;
 
 fn main() {
+    sizes();
     let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("g.csv");
@@ -43,3 +44,12 @@ fn main() {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[allow(dead_code)]
+fn sizes() {
+    eprintln!(
+        "EvaluationRecord {} bytes, EffectInput {} bytes",
+        std::mem::size_of::<evidex::model::EvaluationRecord>(),
+        std::mem::size_of::<evidex::model::EffectInput>()
+    );
+}

@@ -165,7 +165,7 @@ pub fn generate_rows(o: &GenOptions, mut f: impl FnMut(&Row)) {
                 if with_effect { format!("{:.4}", observed) } else { String::new() },
                 if with_effect { format!("{:.4}", se) } else { String::new() },
                 if with_effect { "SMD".to_string() } else { String::new() },
-                format!("synthetic (evidex generate, seed {}, finding {})", o.seed, k + 1),
+                if k == 0 { "synthetic".to_string() } else { String::new() },
             ];
             f(&row);
         }

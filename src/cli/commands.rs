@@ -245,7 +245,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     if a.input.strict && !ing.rejected.is_empty() {
         return Ok(EXIT_FINDINGS);
     }
+    let t0 = std::time::Instant::now();
     let res = score::score_records(&ing.records, &keys, &cfg);
+    ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
     write_table(&t, || rs::score_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, Some(&cfg), &key_names))?;

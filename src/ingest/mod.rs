@@ -169,8 +169,11 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             None => InputFormat::from_path(path)?,
         };
         let display = path.display().to_string();
-        let table = table::read_table(path, format)?;
-        if table.rows_read() == 0 {
+        let t0 = std::time::Instant::now();
+        let mut table = table::read_table(path, format)?;
+        timing("read+parse", t0);
+        let rows_read = table.rows_read();
+        if rows_read == 0 {
             return Err(IngestError::NoRows { path: display });
         }
         let resolved = columns::resolve_headers(&display, &table.headers, &opts.mapping)?;
@@ -247,35 +250,41 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
                 }
             }
         } else {
-            // Rows are independent: convert them in parallel, keep their order.
-            let converted: Vec<_> = table.rows.par_iter().map(|row| convert::convert_row(&ctx, row)).collect();
-            out.records.reserve(converted.len());
-            for (row, result) in table.rows.iter().zip(converted) {
-                match result {
-                    Ok((mut rec, note)) => {
-                        if let Some(n) = note {
-                            let e = notes.entry(n).or_insert((0, row.line));
-                            e.0 += 1;
-                        }
-                        if !extra_slots.is_empty() {
-                            rec.extra = vec![None; out.extra_columns.len()];
-                            for (i, slot) in &extra_slots {
-                                let v = row.cells[*i].trim();
-                                if !v.is_empty() {
-                                    rec.extra[*slot] = Some(v.to_string());
+            // Rows are independent: convert them in parallel, in chunks (so the
+            // text cells of a chunk are freed before the next), keeping order.
+            out.records.reserve(table.rows.len());
+            let t0 = std::time::Instant::now();
+            let rows = std::mem::take(&mut table.rows);
+            for chunk in rows.chunks(1 << 16) {
+                let converted: Vec<_> = chunk.par_iter().map(|row| convert::convert_row(&ctx, row)).collect();
+                for (row, result) in chunk.iter().zip(converted) {
+                    match result {
+                        Ok((mut rec, note)) => {
+                            if let Some(n) = note {
+                                let e = notes.entry(n).or_insert((0, row.line));
+                                e.0 += 1;
+                            }
+                            if !extra_slots.is_empty() {
+                                rec.extra = vec![None; out.extra_columns.len()];
+                                for (i, slot) in &extra_slots {
+                                    let v = row.cells[*i].trim();
+                                    if !v.is_empty() {
+                                        rec.extra[*slot] = Some(v.to_string());
+                                    }
                                 }
                             }
+                            accepted += 1;
+                            out.records.push(rec);
                         }
-                        accepted += 1;
-                        out.records.push(rec);
-                    }
-                    Err(mut e) => {
-                        e.raw = table.raw_text(row.span, Some(&row.cells));
-                        rejected += 1;
-                        out.rejected.push(e);
+                        Err(mut e) => {
+                            e.raw = table.raw_text(row.span, Some(&row.cells));
+                            rejected += 1;
+                            out.rejected.push(e);
+                        }
                     }
                 }
             }
+            timing("convert", t0);
         }
         for (msg, (n, first_line)) in notes {
             out.warnings.push(Warning {
@@ -290,18 +299,27 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             encoding: table.encoding.map(|e| e.name().to_string()),
             delimiter: table.delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
             sha256: table.sha256.clone(),
-            rows_read: table.rows_read(),
+            rows_read,
             accepted,
             rejected,
         });
     }
+    let t0 = std::time::Instant::now();
     cross_row_checks(&mut out);
+    timing("cross-row checks", t0);
     out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
 }
 
 fn file_pos(files: &[FileSummary], path: &str) -> usize {
     files.iter().position(|f| f.path == path).unwrap_or(usize::MAX)
+}
+
+/// Stage timings on stderr when `EVIDEX_TIMING` is set (diagnostics).
+pub fn timing(stage: &str, since: std::time::Instant) {
+    if std::env::var_os("EVIDEX_TIMING").is_some() {
+        eprintln!("evidex: timing: {stage}: {:.3} s", since.elapsed().as_secs_f64());
+    }
 }
 
 /// Lower-case hex SHA-256.

@@ -59,7 +59,8 @@ pub struct RawRow {
     /// 1-based physical line where the row starts (CSV, JSONL) or the 1-based
     /// data row number (Parquet, where the header is not a line).
     pub line: u64,
-    pub cells: Vec<String>,
+    /// All cells in one buffer (one allocation per row).
+    pub cells: csv::StringRecord,
     /// Byte range of the row in the decoded text (text formats only).
     pub span: Option<(usize, usize)>,
 }
@@ -90,10 +91,10 @@ pub struct RawTable {
 
 impl RawTable {
     /// The row as it appeared in the input (for the rejects file).
-    pub fn raw_text(&self, span: Option<(usize, usize)>, cells: Option<&[String]>) -> String {
+    pub fn raw_text(&self, span: Option<(usize, usize)>, cells: Option<&csv::StringRecord>) -> String {
         match (span, cells) {
             (Some((a, b)), _) => self.text[a..b].trim_end_matches(['\r', '\n']).to_string(),
-            (None, Some(cells)) => cells.join(","),
+            (None, Some(cells)) => cells.iter().map(crate::report::csv_field).collect::<Vec<_>>().join(","),
             (None, None) => String::new(),
         }
     }
@@ -192,7 +193,7 @@ pub fn read_delimited(text: String, encoding: TextEncoding, delim: u8, path: &st
                 span,
             });
         } else {
-            rows.push(RawRow { line, cells: r.iter().map(|s| s.to_string()).collect(), span });
+            rows.push(RawRow { line, cells: r, span });
         }
     };
     loop {
@@ -265,8 +266,8 @@ fn read_jsonl(text: String, encoding: TextEncoding) -> RawTable {
     let rows = objects
         .into_iter()
         .map(|(line, map, span)| {
-            let cells = headers.iter().map(|h| map.get(h).map(json_cell).unwrap_or_default()).collect();
-            RawRow { line, cells, span }
+            let cells: Vec<String> = headers.iter().map(|h| map.get(h).map(json_cell).unwrap_or_default()).collect();
+            RawRow { line, cells: csv::StringRecord::from(cells), span }
         })
         .collect();
     RawTable {
@@ -309,20 +310,26 @@ fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> 
         .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
     let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let height = df.height();
-    let mut columns: Vec<Vec<String>> = Vec::with_capacity(headers.len());
+    let mut strings: Vec<StringChunked> = Vec::with_capacity(headers.len());
     for col in df.columns() {
         let s = col
             .as_materialized_series()
             .cast(&DataType::String)
             .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
         let ca = s.str().map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
-        columns.push(ca.iter().map(|v| v.unwrap_or("").to_string()).collect());
+        strings.push(ca.clone());
     }
+    let mut iters: Vec<Box<dyn Iterator<Item = Option<&str>> + '_>> =
+        strings.iter().map(|ca| Box::new(ca.iter()) as Box<dyn Iterator<Item = Option<&str>>>).collect();
     let mut rows = Vec::with_capacity(height);
     for i in 0..height {
-        let cells = columns.iter_mut().map(|c| std::mem::take(&mut c[i])).collect();
+        let mut cells = csv::StringRecord::with_capacity(64, headers.len());
+        for it in iters.iter_mut() {
+            cells.push_field(it.next().flatten().unwrap_or(""));
+        }
         rows.push(RawRow { line: i as u64 + 1, cells, span: None });
     }
+    drop(iters);
     Ok(RawTable {
         format: InputFormat::Parquet,
         headers,
@@ -350,7 +357,7 @@ mod tests {
         assert_eq!(t.headers, ["a", "b"]);
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.rows[0].line, 2);
-        assert_eq!(t.rows[0].cells[1], "x\ny");
+        assert_eq!(&t.rows[0].cells[1], "x\ny");
         assert_eq!(t.rows[1].line, 4);
         assert_eq!(t.raw_text(t.rows[1].span, None), "2,z");
     }
@@ -380,7 +387,7 @@ mod tests {
             read_jsonl("{\"a\":1,\"b\":\"x\"}\n[1]\n{\"b\":null,\"c\":true}\nnot json\n".into(), TextEncoding::Utf8);
         assert_eq!(t.headers, ["a", "b", "c"]);
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[1].cells, ["", "", "true"]);
+        assert_eq!(t.rows[1].cells.iter().collect::<Vec<_>>(), ["", "", "true"]);
         assert_eq!(t.rows[1].line, 3);
         assert_eq!(t.malformed.len(), 2);
         assert_eq!(t.malformed[1].line, 4);
