@@ -32,6 +32,12 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compare results for regressions: two files, or a reference suite folder (suite.toml).
     Check(CheckArgs),
+    /// Draw an evidence and gap map (interventions x target groups) as SVG.
+    Gapmap(GapmapArgs),
+    /// Draw a forest plot of a meta-analysis as SVG.
+    Forest(ForestArgs),
+    /// Write one self-contained HTML report (summary, gap map, ranked tables, explanations, forest plots).
+    Report(ReportArgs),
 }
 
 /// Options shared by every command that reads evaluation records.
@@ -301,4 +307,60 @@ pub struct CheckArgs {
     pub update: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    Intervention,
+    Strategy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormat {
+    Svg,
+    Png,
+}
+
+#[derive(Debug, Args)]
+pub struct GapmapArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only evidence from this income setting (default: all settings together).
+    #[arg(long)]
+    pub income_setting: Option<String>,
+    /// Rows: interventions (grouped under their strategy) or the INSPIRE strategies.
+    #[arg(long, value_enum, default_value = "intervention")]
+    pub level: LevelArg,
+    #[arg(long, value_enum, default_value = "svg")]
+    pub format: ImageFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ForestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub meta: MetaOpts,
+    /// Output SVG file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Plot title.
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Output HTML file.
+    #[arg(long)]
+    pub out: PathBuf,
 }

@@ -1,9 +1,9 @@
 //! Stage two and wiring: validated settings, library calls, rendering.
 
 use super::args::{
-    CheckArgs, CheckFormat, Cli, Command, ConfigArgs, ExplainArgs, GenerateArgs, InputArgs, InputFormatArg, MeasureArg,
-    MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson,
-    ValidateArgs,
+    CheckArgs, CheckFormat, Cli, Command, ConfigArgs, ExplainArgs, ForestArgs, GapmapArgs, GenerateArgs, ImageFormat,
+    InputArgs, InputFormatArg, LevelArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs,
+    ReportArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs,
 };
 use super::{out, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
@@ -24,6 +24,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Config(a) => config(a),
         Command::Generate(a) => generate(a),
         Command::Check(a) => check(a),
+        Command::Gapmap(a) => gapmap(a),
+        Command::Forest(a) => forest(a),
+        Command::Report(a) => report_html(a),
     }
 }
 
@@ -479,4 +482,60 @@ fn run_case(m: &evidex::check::Manifest, case: &evidex::check::Case, out_path: &
         anyhow::bail!("case '{}': command exited with {code}", case.name);
     }
     Ok(())
+}
+
+fn data_note(ing: &Ingested) -> String {
+    let files: Vec<String> = ing.files.iter().map(|f| format!("{} (sha256 {})", f.path, &f.sha256[..12])).collect();
+    format!("data: {}; {} records accepted, {} rejected", files.join(", "), ing.accepted(), ing.rejected_count())
+}
+
+fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
+    use evidex::report::gapmap as gm;
+    if a.format == ImageFormat::Png {
+        anyhow::bail!("PNG output is not available in this build (it needs a bundled font and an SVG rasteriser); write SVG (--format svg) and convert it, e.g. with a browser or rsvg-convert");
+    }
+    let cfg = load_config(&a.model)?;
+    let income = a.income_setting.as_deref().map(parse_income).transpose()?;
+    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    report_rejections(&ing);
+    if a.input.strict && !ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let opts = gm::GapMapOptions {
+        level: if a.level == LevelArg::Strategy { gm::Level::Strategy } else { gm::Level::Intervention },
+        income_setting: income,
+        title: None,
+        data_note: data_note(&ing),
+    };
+    let map = gm::build(&ing.records, &opts, &cfg);
+    report::write_atomic(&a.out, gm::render_svg(&map, &opts).as_bytes())
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    Ok(EXIT_OK)
+}
+
+fn forest(a: ForestArgs) -> anyhow::Result<i32> {
+    let opts = meta_options(&a.meta)?;
+    let ing = read_inputs(&a.input, Contract::Effects)?;
+    report_rejections(&ing);
+    if a.input.strict && !ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let rep = meta::run_meta(&ing.effect_rows, &opts)?;
+    let title =
+        a.title.clone().unwrap_or_else(|| ing.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>().join(", "));
+    let svg = evidex::report::forest::render_svg(&rep.overall, rep.measure, &title);
+    report::write_atomic(&a.out, svg.as_bytes()).with_context(|| format!("cannot write {}", a.out.display()))?;
+    Ok(EXIT_OK)
+}
+
+fn report_html(a: ReportArgs) -> anyhow::Result<i32> {
+    let cfg = load_config(&a.model)?;
+    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    report_rejections(&ing);
+    if a.input.strict && !ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let html = evidex::report::html::render(&ing, &cfg, &data_note(&ing));
+    report::write_atomic(&a.out, html.as_bytes()).with_context(|| format!("cannot write {}", a.out.display()))?;
+    Ok(EXIT_OK)
 }

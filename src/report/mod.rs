@@ -3,8 +3,12 @@
 //! atomically.
 
 pub mod check;
+pub mod forest;
+pub mod gapmap;
+pub mod html;
 pub mod meta;
 pub mod score;
+pub mod svg;
 pub mod table;
 pub mod validate;
 

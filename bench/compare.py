@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Side-by-side whole-process timings: evidex score vs DuckDB, python polars
+and pandas doing a plain weighted group-by on the same generated files.
+
+Usage (from the repository root, after `cargo build --release`):
+    python3 -m venv .bench-venv && .bench-venv/bin/pip install -r bench/requirements.txt
+    .bench-venv/bin/python bench/compare.py --rows 100000 1000000 --repeats 5 --out docs/performance.md
+
+Each tool runs as its own process, `--repeats` times, under /usr/bin/time
+(wall seconds and peak resident memory); medians are reported. Files are
+read once first so they are in the page cache. Not part of the test suite.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+EVIDEX = TARGET / "release" / "evidex"
+
+GROUP = ["intervention", "target_group", "income_setting"]
+
+DUCKDB = r"""
+import duckdb, sys
+f = sys.argv[1]
+src = f"read_parquet('{f}')" if f.endswith('.parquet') else f"read_csv_auto('{f}')"
+duckdb.sql(f'''
+  select intervention, target_group, income_setting, count(*) n,
+         sum(w) sw, sum(w*y) swy, sum(w*y*y) - sum(w*y)*sum(w*y)/nullif(sum(w),0) q
+  from (select intervention, target_group, income_setting,
+               case when se > 0 then 1/(se*se) end w, effect_size y from {src})
+  group by all''').fetchall()
+"""
+
+POLARS = r"""
+import polars as pl, sys
+f = sys.argv[1]
+lf = pl.scan_parquet(f) if f.endswith('.parquet') else pl.scan_csv(f)
+w = pl.when(pl.col('se') > 0).then(1 / pl.col('se') ** 2)
+(lf.select(['intervention', 'target_group', 'income_setting',
+            w.alias('w'), pl.col('effect_size').alias('y')])
+   .group_by(['intervention', 'target_group', 'income_setting'])
+   .agg(pl.len().alias('n'), pl.col('w').sum().alias('sw'), (pl.col('w') * pl.col('y')).sum().alias('swy'),
+        ((pl.col('w') * pl.col('y') ** 2).sum() - (pl.col('w') * pl.col('y')).sum() ** 2 / pl.col('w').sum()).alias('q'))
+   .collect(engine='streaming'))
+"""
+
+PANDAS = r"""
+import pandas as pd, numpy as np, sys
+f = sys.argv[1]
+cols = ['intervention', 'target_group', 'income_setting', 'se', 'effect_size']
+df = pd.read_parquet(f, columns=cols) if f.endswith('.parquet') else pd.read_csv(f, usecols=cols)
+df['w'] = np.where(df.se > 0, 1 / df.se ** 2, np.nan)
+df['wy'] = df.w * df.effect_size
+df['wyy'] = df.wy * df.effect_size
+g = df.groupby(['intervention', 'target_group', 'income_setting']).agg(n=('w', 'size'), sw=('w', 'sum'), swy=('wy', 'sum'), swyy=('wyy', 'sum'))
+g['q'] = g.swyy - g.swy ** 2 / g.sw
+"""
+
+
+def timed(cmd, env=None):
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{out.stderr}")
+    last = out.stderr.strip().splitlines()[-1].split()
+    return float(last[0]), int(last[1]) / 1024 / 1024  # seconds, GiB
+
+
+def median_run(cmd, repeats, env=None):
+    runs = [timed(cmd, env) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args()
+    if not EVIDEX.exists():
+        raise SystemExit(f"{EVIDEX} not found: run `cargo build --release` first (or set CARGO_TARGET_DIR)")
+    tmp = Path(tempfile.mkdtemp(prefix="evidex-bench-"))
+    rows_out = []
+    scaling = []
+    for n in a.rows:
+        files = {}
+        for ext in ("csv", "parquet"):
+            p = tmp / f"g{n}.{ext}"
+            subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--out", str(p)], check=True, capture_output=True)
+            p.read_bytes()  # page cache
+            files[ext] = p
+        for ext, p in files.items():
+            size = p.stat().st_size / 2**20
+            res = {}
+            res["evidex score (full model)"] = median_run([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], a.repeats)
+            res["DuckDB (plain group-by)"] = median_run([sys.executable, "-c", DUCKDB, str(p)], a.repeats)
+            res["python polars, streaming (plain group-by)"] = median_run([sys.executable, "-c", POLARS, str(p)], a.repeats)
+            res["pandas (plain group-by)"] = median_run([sys.executable, "-c", PANDAS, str(p)], a.repeats)
+            for tool, (sec, gib) in res.items():
+                rows_out.append((n, ext, size, tool, sec, gib))
+                print(f"{n:>10} {ext:8} {tool:45} {sec:8.3f} s {gib:6.2f} GiB", flush=True)
+        for threads in ("1", "2"):
+            env = dict(os.environ, RAYON_NUM_THREADS=threads)
+            sec, gib = median_run([str(EVIDEX), "score", str(files["parquet"]), "--out", str(tmp / "s.csv")], a.repeats, env)
+            scaling.append((n, threads, sec, gib))
+            print(f"{n:>10} parquet  evidex threads={threads} {sec:8.3f} s", flush=True)
+    if a.out:
+        lines = [f"Machine: {machine()}.", "", "| records | input | size (MiB) | tool | median wall (s) | peak RSS (GiB) | ratio to evidex |", "|---|---|---|---|---|---|---|"]
+        for n, ext, size, tool, sec, gib in rows_out:
+            ev = next(s for (m, e, _, t, s, _) in rows_out if m == n and e == ext and t.startswith("evidex"))
+            lines.append(f"| {n:,} | {ext} | {size:.0f} | {tool} | {sec:.3f} | {gib:.2f} | {sec / ev:.2f} |")
+        lines += ["", "| records | threads (RAYON_NUM_THREADS) | median wall (s), Parquet | peak RSS (GiB) |", "|---|---|---|---|"]
+        for n, th, sec, gib in scaling:
+            lines.append(f"| {n:,} | {th} | {sec:.3f} | {gib:.2f} |")
+        a.out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
