@@ -1,0 +1,60 @@
+// Opens an evidex HTML report from disk in headless Chromium (no network),
+// applies the target-group / income-setting filters, checks that exactly the
+// expected rows remain, sorts a column with the keyboard, and takes a
+// screenshot that must not be blank.
+//
+// Usage: node tests/browser/report.mjs REPORT.html EXPECTED_ROWS.json SCREENSHOT.png
+// EXPECTED_ROWS.json: `evidex rank ... --format json` for the filter used below.
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const [report, expectedPath, shot] = process.argv.slice(2);
+const expected = JSON.parse(readFileSync(expectedPath, 'utf8')).rows.map(r => r.intervention);
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const requests = [];
+page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+await page.goto(pathToFileURL(report).href);
+
+await page.selectOption('#f-group', 'adolescent girls');
+await page.selectOption('#f-setting', 'LIC');
+const visible = await page.$$eval('#ranked tbody tr:not([hidden])', (rows) => rows.map((r) => r.cells[3].textContent.replace(' (harmful)', '')));
+if (JSON.stringify(visible) !== JSON.stringify(expected)) fail(`filtered rows ${JSON.stringify(visible)} != expected ${JSON.stringify(expected)}`);
+const status = await page.textContent('#f-status');
+if (!status.startsWith(`${expected.length} row`)) fail(`status says "${status}"`);
+
+// Sort by score with the keyboard: focus the header button and press Enter.
+await page.focus('#ranked thead th:nth-child(6) button');
+await page.keyboard.press('Enter');
+const sorted = await page.$$eval('#ranked tbody tr:not([hidden]) td:nth-child(6)', (c) => c.map((x) => parseFloat(x.textContent)));
+for (let i = 1; i < sorted.length; i++) if (sorted[i] < sorted[i - 1]) fail(`scores not ascending after sort: ${sorted}`);
+
+if (requests.length) fail(`network requests made: ${requests.join(', ')}`);
+
+await page.screenshot({ path: shot, fullPage: false });
+// Non-blank: draw the screenshot on a canvas and measure how many pixels differ from white.
+const b64 = readFileSync(shot).toString('base64');
+const inked = await page.evaluate(async (data) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + data;
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.width; c.height = img.height;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const px = ctx.getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < px.length; i += 4) if (px[i] < 235 || px[i + 1] < 235 || px[i + 2] < 235) n++;
+  return n / (px.length / 4);
+}, b64);
+if (!(inked > 0.02)) fail(`screenshot looks blank (${(inked * 100).toFixed(2)}% inked pixels)`);
+await browser.close();
+console.log(`browser check: ${expected.length} rows after filtering, sorted by keyboard, no network requests, screenshot ${(inked * 100).toFixed(1)}% inked`);
+console.log('1 passed, 0 failed');

@@ -1,0 +1,116 @@
+//! Gap map, forest plot and HTML report: the pictures must match the
+//! numbers (bubbles vs `score`, pooled row vs `meta`), stay readable at 200
+//! interventions, and the report must be self-contained.
+
+use crate::util::run;
+use std::collections::BTreeMap;
+
+/// Attribute values of every element carrying `class="<class>"`.
+fn elements(svg: &str, class: &str) -> Vec<BTreeMap<String, String>> {
+    let needle = format!("class=\"{class}\"");
+    let mut out = Vec::new();
+    for (pos, _) in svg.match_indices(&needle) {
+        let start = svg[..pos].rfind('<').unwrap();
+        let end = pos + svg[pos..].find('>').unwrap();
+        let tag = &svg[start..end];
+        let mut attrs = BTreeMap::new();
+        for part in tag.split("\" ") {
+            if let Some((k, v)) = part.split_once("=\"") {
+                let k = k.rsplit(' ').next().unwrap().to_string();
+                attrs.insert(k, v.trim_end_matches('"').replace("&amp;", "&").replace("&#39;", "'"));
+            }
+        }
+        out.push(attrs);
+    }
+    out
+}
+
+#[test]
+fn gap_map_bubbles_match_the_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("map.svg");
+    run(&["gapmap", "datasets/evidence_vac.csv", "--out", svg_path.to_str().unwrap()]).expect_code(0);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let scores = run(&["score", "datasets/evidence_vac.csv", "--by", "intervention,target_group", "--format", "json"]).json();
+    let rows = scores["rows"].as_array().unwrap();
+    let bubbles = elements(&svg, "bubble");
+    assert_eq!(bubbles.len(), rows.len(), "one bubble per scored cell");
+    for r in rows {
+        let (i, g) = (r["intervention"].as_str().unwrap(), r["target_group"].as_str().unwrap());
+        let b = bubbles.iter().find(|b| b["data-row"] == i && b["data-col"] == g).unwrap_or_else(|| panic!("no bubble for {i} / {g}"));
+        assert_eq!(b["data-studies"], r["n_studies"].to_string(), "{i} / {g}");
+        assert_eq!(b["data-category"], r["category"].as_str().unwrap(), "{i} / {g}");
+        assert_eq!(b["data-harm"], r["harm_flag"].to_string(), "{i} / {g}");
+    }
+    // Every other interventions x groups cell is drawn as a visible gap.
+    let n_int = rows.iter().map(|r| r["intervention"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
+    let n_grp = rows.iter().map(|r| r["target_group"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
+    assert_eq!(elements(&svg, "gap").len(), n_int * n_grp - rows.len());
+    assert!(svg.contains("harmful (marked ×)") && svg.contains("Independent studies") && svg.contains("scoring model evidex-score-"));
+}
+
+#[test]
+fn gap_map_of_200_interventions_stays_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("g.csv");
+    run(&["generate", "--rows", "20000", "--seed", "3", "--interventions", "200", "--out", data.to_str().unwrap()]).expect_code(0);
+    for level in ["intervention", "strategy"] {
+        let out = dir.path().join(format!("{level}.svg"));
+        run(&["gapmap", data.to_str().unwrap(), "--level", level, "--income-setting", "LMIC", "--out", out.to_str().unwrap()]).expect_code(0);
+        let svg = std::fs::read_to_string(&out).unwrap();
+        let labels = elements(&svg, "row-label");
+        let expected_rows = if level == "strategy" { 7 } else { 200 };
+        assert!(labels.len() >= expected_rows, "{level}: {} row labels", labels.len());
+        // Each label sits on its own row band (no overlap) and long names are cut with the full name in <title>.
+        let ys: Vec<f64> = labels.iter().map(|l| l["y"].parse().unwrap()).collect();
+        assert!(ys.windows(2).all(|w| w[1] - w[0] >= 40.0), "{level}: labels overlap");
+        for seg in svg.split("class=\"row-label\"><title>").skip(1) {
+            let (full, rest) = seg.split_once("</title>").unwrap();
+            let shown = rest.split('<').next().unwrap();
+            assert!(shown.chars().count() <= 44, "{shown}");
+            assert!(full.starts_with(shown.trim_end_matches('…')), "{full} / {shown}");
+        }
+    }
+}
+
+#[test]
+fn forest_plot_matches_the_meta_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.svg");
+    run(&["forest", "tests/data/dat.bcg.csv", "--measure", "RR", "--out", out.to_str().unwrap()]).expect_code(0);
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let j = run(&["meta", "tests/data/dat.bcg.csv", "--measure", "RR", "--format", "json"]).json();
+    let pooled = &elements(&svg, "pooled")[0];
+    for (attr, key) in [("data-estimate", "estimate"), ("data-ci-lower", "ci_lower"), ("data-ci-upper", "ci_upper"), ("data-pi-lower", "pi_lower"), ("data-pi-upper", "pi_upper")] {
+        let got: f64 = pooled[attr].parse().unwrap();
+        assert_eq!(got, j[key].as_f64().unwrap(), "{attr}");
+    }
+    let studies = elements(&svg, "study");
+    assert_eq!(studies.len(), 13);
+    let weights: f64 = studies.iter().map(|s| s["data-weight"].parse::<f64>().unwrap()).sum();
+    assert!((weights - 100.0).abs() < 1e-9);
+    // Ratio measure: axis labelled on the ratio scale, estimate printed exponentiated (RR 0.49 [0.34, 0.70]).
+    assert!(svg.contains("0.49 [0.34, 0.70]   100%"), "pooled row text");
+    assert!(svg.contains("RR (log scale)"));
+    assert!(svg.contains("tau^2 = 0.313, I^2 = 92.2%, Q(12) = 152.23, p = &lt;.0001"));
+}
+
+#[test]
+fn report_is_self_contained_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    run(&["report", "datasets/evidence_vac.csv", "tests/data/bad/bad_values.csv", "--out", out.to_str().unwrap()]).expect_code(0);
+    let html = std::fs::read_to_string(&out).unwrap();
+    for bad in ["src=\"http", "href=\"http", "@import", "url(http", "<link "] {
+        assert!(!html.contains(bad), "external reference: {bad}");
+    }
+    for must in ["id=\"gapmap-all\"", "id=\"f-group\"", "id=\"f-setting\"", "id=\"ranked\"", "class=\"cell\"", "class=\"svgwrap forest\"", "config_sha256", "15 rejected rows and why"] {
+        assert!(html.contains(must), "missing {must}");
+    }
+}
+
+#[test]
+fn png_is_refused_clearly() {
+    let r = run(&["gapmap", "datasets/evidence_vac.csv", "--out", "/tmp/x.png", "--format", "png"]);
+    r.expect_code(2).expect_stderr("PNG output is not available in this build");
+}
