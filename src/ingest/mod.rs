@@ -18,6 +18,7 @@ pub use table::InputFormat;
 
 use crate::model::{edit_distance, EvaluationRecord};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -333,20 +334,38 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// nearly alike (warning; one spelling is chosen per key, the
 /// lexicographically smallest, so output does not depend on row order).
 fn cross_row_checks(out: &mut Ingested) {
-    // Duplicate record_id: keep the first, reject the rest.
-    let mut first: HashMap<String, (u32, u64)> = HashMap::with_capacity(out.records.len());
-    let mut keep = Vec::with_capacity(out.records.len());
+    // Duplicate record_id: keep the first, reject the rest. Borrowed keys and
+    // a fast hasher: this runs over every record.
+    let dup_of: Vec<Option<usize>> = {
+        let mut first: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(out.records.len(), Default::default());
+        out.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match first.entry(r.record_id.as_str()) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    None
+                }
+            })
+            .collect()
+    };
     let mut dups = Vec::new();
-    for rec in std::mem::take(&mut out.records) {
-        match first.get(&rec.record_id) {
-            Some(&(f, l)) => dups.push((rec, f, l)),
-            None => {
-                first.insert(rec.record_id.clone(), (rec.provenance.file, rec.provenance.line));
-                keep.push(rec);
+    if dup_of.iter().any(Option::is_some) {
+        let firsts: Vec<Option<(u32, u64)>> = dup_of
+            .iter()
+            .map(|d| d.map(|i| (out.records[i].provenance.file, out.records[i].provenance.line)))
+            .collect();
+        let mut keep = Vec::with_capacity(out.records.len());
+        for (rec, first) in std::mem::take(&mut out.records).into_iter().zip(firsts) {
+            match first {
+                Some((f, l)) => dups.push((rec, f, l)),
+                None => keep.push(rec),
             }
         }
+        out.records = keep;
     }
-    out.records = keep;
     for (rec, f, l) in dups {
         let file = out.file_name(rec.provenance.file).to_string();
         let first_at = format!("{}:{}", out.file_name(f), l);
@@ -364,7 +383,7 @@ fn cross_row_checks(out: &mut Ingested) {
     }
 
     // Studies that mix interventions.
-    let mut by_study: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
+    let mut by_study: FxHashMap<&str, (&str, Vec<&str>)> = FxHashMap::default();
     for r in &out.records {
         if let Some(s) = r.study_id.as_deref() {
             let e = by_study.entry(s).or_insert((r.intervention.as_str(), Vec::new()));
@@ -373,31 +392,33 @@ fn cross_row_checks(out: &mut Ingested) {
             }
         }
     }
-    for (s, (a, others)) in by_study {
-        if !others.is_empty() {
-            out.warnings.push(Warning {
-                file: None,
-                line: None,
-                message: format!(
-                    "study_id '{s}' mixes interventions ({a}, {}); its findings are clustered per intervention cell",
-                    others.join(", ")
-                ),
-            });
-        }
+    let mut mixed: Vec<(&str, &str, Vec<&str>)> =
+        by_study.into_iter().filter(|(_, (_, o))| !o.is_empty()).map(|(s, (a, o))| (s, a, o)).collect();
+    mixed.sort();
+    for (s, a, others) in mixed {
+        out.warnings.push(Warning {
+            file: None,
+            line: None,
+            message: format!(
+                "study_id '{s}' mixes interventions ({a}, {}); its findings are clustered per intervention cell",
+                others.join(", ")
+            ),
+        });
     }
 
-    // Target-group spellings.
-    let mut spellings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Target-group spellings (distinct (key, display) pairs first: few).
+    let mut pairs: FxHashMap<(&str, &str), ()> = FxHashMap::default();
     for r in &out.records {
-        let v = spellings.entry(r.target_group.key().to_string()).or_default();
-        if !v.iter().any(|d| d == r.target_group.display()) {
-            v.push(r.target_group.display().to_string());
-        }
+        pairs.entry((r.target_group.key(), r.target_group.display())).or_insert(());
+    }
+    let mut spellings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, d) in pairs.into_keys() {
+        spellings.entry(k.to_string()).or_default().push(d.to_string());
     }
     for v in spellings.values_mut() {
         v.sort();
     }
-    for (key, v) in &spellings {
+    for v in spellings.values() {
         if v.len() > 1 {
             out.warnings.push(Warning {
                 file: None,
@@ -410,7 +431,6 @@ fn cross_row_checks(out: &mut Ingested) {
                 ),
             });
         }
-        let _ = key;
     }
     let keys: Vec<&String> = spellings.keys().collect();
     for (i, a) in keys.iter().enumerate() {
@@ -429,11 +449,13 @@ fn cross_row_checks(out: &mut Ingested) {
             }
         }
     }
-    for r in &mut out.records {
-        let canon = &spellings[r.target_group.key()][0];
-        if r.target_group.display() != canon {
-            r.target_group = r.target_group.with_display(canon);
-        }
+    if spellings.values().any(|v| v.len() > 1) {
+        out.records.par_iter_mut().for_each(|r| {
+            let canon = &spellings[r.target_group.key()][0];
+            if r.target_group.display() != canon {
+                r.target_group = r.target_group.with_display(canon);
+            }
+        });
     }
 }
 

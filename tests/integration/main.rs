@@ -6,6 +6,6 @@ mod cli;
 mod ingest_props;
 mod meta_reference;
 mod scoring;
-mod visual;
 pub mod tol;
 mod util;
+mod visual;

@@ -31,32 +31,53 @@ fn gap_map_bubbles_match_the_scores() {
     let svg_path = dir.path().join("map.svg");
     run(&["gapmap", "datasets/evidence_vac.csv", "--out", svg_path.to_str().unwrap()]).expect_code(0);
     let svg = std::fs::read_to_string(&svg_path).unwrap();
-    let scores = run(&["score", "datasets/evidence_vac.csv", "--by", "intervention,target_group", "--format", "json"]).json();
+    let scores =
+        run(&["score", "datasets/evidence_vac.csv", "--by", "intervention,target_group", "--format", "json"]).json();
     let rows = scores["rows"].as_array().unwrap();
     let bubbles = elements(&svg, "bubble");
     assert_eq!(bubbles.len(), rows.len(), "one bubble per scored cell");
     for r in rows {
         let (i, g) = (r["intervention"].as_str().unwrap(), r["target_group"].as_str().unwrap());
-        let b = bubbles.iter().find(|b| b["data-row"] == i && b["data-col"] == g).unwrap_or_else(|| panic!("no bubble for {i} / {g}"));
+        let b = bubbles
+            .iter()
+            .find(|b| b["data-row"] == i && b["data-col"] == g)
+            .unwrap_or_else(|| panic!("no bubble for {i} / {g}"));
         assert_eq!(b["data-studies"], r["n_studies"].to_string(), "{i} / {g}");
         assert_eq!(b["data-category"], r["category"].as_str().unwrap(), "{i} / {g}");
         assert_eq!(b["data-harm"], r["harm_flag"].to_string(), "{i} / {g}");
     }
     // Every other interventions x groups cell is drawn as a visible gap.
-    let n_int = rows.iter().map(|r| r["intervention"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
-    let n_grp = rows.iter().map(|r| r["target_group"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
+    let n_int =
+        rows.iter().map(|r| r["intervention"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
+    let n_grp =
+        rows.iter().map(|r| r["target_group"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
     assert_eq!(elements(&svg, "gap").len(), n_int * n_grp - rows.len());
-    assert!(svg.contains("harmful (marked ×)") && svg.contains("Independent studies") && svg.contains("scoring model evidex-score-"));
+    assert!(
+        svg.contains("harmful (marked ×)")
+            && svg.contains("Independent studies")
+            && svg.contains("scoring model evidex-score-")
+    );
 }
 
 #[test]
 fn gap_map_of_200_interventions_stays_readable() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("g.csv");
-    run(&["generate", "--rows", "20000", "--seed", "3", "--interventions", "200", "--out", data.to_str().unwrap()]).expect_code(0);
+    run(&["generate", "--rows", "20000", "--seed", "3", "--interventions", "200", "--out", data.to_str().unwrap()])
+        .expect_code(0);
     for level in ["intervention", "strategy"] {
         let out = dir.path().join(format!("{level}.svg"));
-        run(&["gapmap", data.to_str().unwrap(), "--level", level, "--income-setting", "LMIC", "--out", out.to_str().unwrap()]).expect_code(0);
+        run(&[
+            "gapmap",
+            data.to_str().unwrap(),
+            "--level",
+            level,
+            "--income-setting",
+            "LMIC",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .expect_code(0);
         let svg = std::fs::read_to_string(&out).unwrap();
         let labels = elements(&svg, "row-label");
         let expected_rows = if level == "strategy" { 7 } else { 200 };
@@ -81,7 +102,13 @@ fn forest_plot_matches_the_meta_analysis() {
     let svg = std::fs::read_to_string(&out).unwrap();
     let j = run(&["meta", "tests/data/dat.bcg.csv", "--measure", "RR", "--format", "json"]).json();
     let pooled = &elements(&svg, "pooled")[0];
-    for (attr, key) in [("data-estimate", "estimate"), ("data-ci-lower", "ci_lower"), ("data-ci-upper", "ci_upper"), ("data-pi-lower", "pi_lower"), ("data-pi-upper", "pi_upper")] {
+    for (attr, key) in [
+        ("data-estimate", "estimate"),
+        ("data-ci-lower", "ci_lower"),
+        ("data-ci-upper", "ci_upper"),
+        ("data-pi-lower", "pi_lower"),
+        ("data-pi-upper", "pi_upper"),
+    ] {
         let got: f64 = pooled[attr].parse().unwrap();
         assert_eq!(got, j[key].as_f64().unwrap(), "{attr}");
     }
@@ -99,12 +126,22 @@ fn forest_plot_matches_the_meta_analysis() {
 fn report_is_self_contained_and_complete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
-    run(&["report", "datasets/evidence_vac.csv", "tests/data/bad/bad_values.csv", "--out", out.to_str().unwrap()]).expect_code(0);
+    run(&["report", "datasets/evidence_vac.csv", "tests/data/bad/bad_values.csv", "--out", out.to_str().unwrap()])
+        .expect_code(0);
     let html = std::fs::read_to_string(&out).unwrap();
     for bad in ["src=\"http", "href=\"http", "@import", "url(http", "<link "] {
         assert!(!html.contains(bad), "external reference: {bad}");
     }
-    for must in ["id=\"gapmap-all\"", "id=\"f-group\"", "id=\"f-setting\"", "id=\"ranked\"", "class=\"cell\"", "class=\"svgwrap forest\"", "config_sha256", "15 rejected rows and why"] {
+    for must in [
+        "id=\"gapmap-all\"",
+        "id=\"f-group\"",
+        "id=\"f-setting\"",
+        "id=\"ranked\"",
+        "class=\"cell\"",
+        "class=\"svgwrap forest\"",
+        "config_sha256",
+        "15 rejected rows and why",
+    ] {
         assert!(html.contains(must), "missing {must}");
     }
 }
