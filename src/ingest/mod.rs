@@ -255,8 +255,14 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             // text cells of a chunk are freed before the next), keeping order.
             out.records.reserve(table.rows.len());
             let t0 = std::time::Instant::now();
-            let rows = std::mem::take(&mut table.rows);
-            for chunk in rows.chunks(1 << 16) {
+            // Rows are handed over chunk by chunk (from a reversed vector, so
+            // each split is O(chunk)) and freed after conversion: their
+            // memory is reused for the records instead of adding to the peak.
+            let mut rows = std::mem::take(&mut table.rows);
+            rows.reverse();
+            while !rows.is_empty() {
+                let mut chunk = rows.split_off(rows.len().saturating_sub(1 << 15));
+                chunk.reverse();
                 let converted: Vec<_> = chunk.par_iter().map(|row| convert::convert_row(&ctx, row)).collect();
                 for (row, result) in chunk.iter().zip(converted) {
                     match result {
