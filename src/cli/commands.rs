@@ -491,9 +491,6 @@ fn data_note(ing: &Ingested) -> String {
 
 fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
     use evidex::report::gapmap as gm;
-    if a.format == ImageFormat::Png {
-        anyhow::bail!("PNG output is not available in this build (it needs a bundled font and an SVG rasteriser); write SVG (--format svg) and convert it, e.g. with a browser or rsvg-convert");
-    }
     let cfg = load_config(&a.model)?;
     let income = a.income_setting.as_deref().map(parse_income).transpose()?;
     let ing = read_inputs(&a.input, Contract::Scoring)?;
@@ -508,8 +505,12 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
         data_note: data_note(&ing),
     };
     let map = gm::build(&ing.records, &opts, &cfg);
-    report::write_atomic(&a.out, gm::render_svg(&map, &opts).as_bytes())
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    let svg = gm::render_svg(&map, &opts);
+    let bytes = match a.format {
+        ImageFormat::Svg => svg.into_bytes(),
+        ImageFormat::Png => evidex::report::png::svg_to_png(&svg, 1.5).map_err(|e| anyhow::anyhow!("PNG: {e}"))?,
+    };
+    report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     Ok(EXIT_OK)
 }
 

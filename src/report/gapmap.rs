@@ -263,7 +263,9 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
     }
     ly += 34.0;
     let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Independent studies</text>"#, f(lx), f(ly));
-    for n in [1usize, max_n.div_ceil(2).max(1), max_n] {
+    let mut sizes = vec![1usize, max_n.div_ceil(2).max(1), max_n];
+    sizes.dedup();
+    for n in sizes {
         let r = radius(n, max_n);
         ly += 2.0 * r.max(8.0) + 6.0;
         let _ = write!(

@@ -7,6 +7,7 @@ pub mod forest;
 pub mod gapmap;
 pub mod html;
 pub mod meta;
+pub mod png;
 pub mod score;
 pub mod svg;
 pub mod table;
