@@ -116,6 +116,14 @@ pub fn emit(out_path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()
     }
 }
 
+/// Read inputs, report rejections on stderr, and apply `--strict`: `None`
+/// means rows were rejected under `--strict` (exit 1, nothing written).
+fn read_checked(a: &InputArgs, contract: Contract) -> anyhow::Result<Option<Ingested>> {
+    let ing = read_inputs(a, contract)?;
+    report_rejections(&ing);
+    Ok((!(a.strict && !ing.rejected.is_empty())).then_some(ing))
+}
+
 fn report_rejections(ing: &Ingested) {
     if ing.rejected.is_empty() {
         return;
@@ -132,11 +140,9 @@ fn report_rejections(ing: &Ingested) {
 
 fn meta(a: MetaArgs) -> anyhow::Result<i32> {
     let opts = meta_options(&a.meta)?;
-    let ing = read_inputs(&a.input, Contract::Effects)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Effects)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
     let files: Vec<String> = ing.files.iter().map(|f| f.path.clone()).collect();
     let run = rs::run_metadata(&ing, None, &["group"]);
@@ -243,11 +249,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     let cfg = load_config(&a.model)?;
     let keys = parse_keys(&a.by)?;
     let fmt = out_format(a.format, a.out.as_deref())?;
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let t0 = std::time::Instant::now();
     let res = score::score_records(&ing.records, &keys, &cfg);
     ingest::timing("score", t0);
@@ -275,11 +279,9 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
         .map(|s| Strategy::parse(s).map_err(|e| anyhow::anyhow!("--strategy: {e}")))
         .transpose()?;
     let fmt = out_format(a.format, a.out.as_deref())?;
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let q = RankQuery { target_group: tg, income_setting: income, strategy, top: a.top };
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
@@ -493,11 +495,9 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
     use evidex::report::gapmap as gm;
     let cfg = load_config(&a.model)?;
     let income = a.income_setting.as_deref().map(parse_income).transpose()?;
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let opts = gm::GapMapOptions {
         level: if a.level == LevelArg::Strategy { gm::Level::Strategy } else { gm::Level::Intervention },
         income_setting: income,
@@ -516,11 +516,9 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
 
 fn forest(a: ForestArgs) -> anyhow::Result<i32> {
     let opts = meta_options(&a.meta)?;
-    let ing = read_inputs(&a.input, Contract::Effects)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Effects)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
     let title =
         a.title.clone().unwrap_or_else(|| ing.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>().join(", "));
@@ -531,11 +529,9 @@ fn forest(a: ForestArgs) -> anyhow::Result<i32> {
 
 fn report_html(a: ReportArgs) -> anyhow::Result<i32> {
     let cfg = load_config(&a.model)?;
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
-    report_rejections(&ing);
-    if a.input.strict && !ing.rejected.is_empty() {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let html = evidex::report::html::render(&ing, &cfg, &data_note(&ing));
     report::write_atomic(&a.out, html.as_bytes()).with_context(|| format!("cannot write {}", a.out.display()))?;
     Ok(EXIT_OK)
