@@ -85,3 +85,7 @@ fn bench_rank(c: &mut Criterion) {
 
 criterion_group!(benches, bench_score, bench_ingest, bench_reml, bench_rank);
 criterion_main!(benches);
+
+/// The binary's allocator, so the numbers are the ones users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
