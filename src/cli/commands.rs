@@ -52,7 +52,10 @@ pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<Inges
 /// Read inputs and write the rejects file when asked.
 pub fn read_inputs(a: &InputArgs, contract: Contract) -> anyhow::Result<Ingested> {
     let opts = ingest_options(a, contract)?;
-    let ing = ingest::ingest(&a.files, &opts)?;
+    let pb = super::progress::spinner(&format!("reading {} file(s)", a.files.len()));
+    let ing = ingest::ingest(&a.files, &opts);
+    pb.finish_and_clear();
+    let ing = ing?;
     if let Some(p) = &a.rejects {
         report::write_atomic(p, rv::rejects_csv(&ing).as_bytes())
             .with_context(|| format!("cannot write rejects file {}", p.display()))?;
@@ -253,7 +256,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_FINDINGS);
     };
     let t0 = std::time::Instant::now();
+    let pb = super::progress::spinner(&format!("scoring {} records", ing.records.len()));
     let res = score::score_records(&ing.records, &keys, &cfg);
+    pb.finish_and_clear();
     ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
@@ -350,6 +355,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
     let o =
         evidex::synth::GenOptions { rows: a.rows, seed: a.seed, interventions: a.interventions, ..Default::default() };
     let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let pb = super::progress::spinner(&format!("generating {} records", a.rows));
     let bytes = match ext.as_str() {
         "csv" => {
             let mut v = Vec::new();
@@ -359,6 +365,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
         "parquet" | "pq" => evidex::synth::to_parquet(&o).map_err(|e| anyhow::anyhow!("cannot build Parquet: {e}"))?,
         other => anyhow::bail!("--out: unknown extension '.{other}'; use .csv or .parquet"),
     };
+    pb.finish_and_clear();
     report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!("evidex: wrote {} records to {}", a.rows, a.out.display());
     Ok(EXIT_OK)
@@ -387,7 +394,9 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         let m = check::Manifest::load(&dir)?;
         let tmp = tempdir_in_system()?;
         let mut written: Vec<std::path::PathBuf> = Vec::new();
+        let pb = super::progress::bar(m.cases.len() as u64, "checking cases");
         for case in &m.cases {
+            pb.inc(1);
             let ext =
                 std::path::Path::new(&case.expected).extension().and_then(|e| e.to_str()).unwrap_or("csv").to_string();
             let out_path = tmp.join(format!("{}.{ext}", case.name));
@@ -432,6 +441,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
                 results.push((case.name.clone(), c));
             }
         }
+        pb.finish_and_clear();
         let _ = std::fs::remove_dir_all(&tmp);
     }
     let named: Vec<(&str, &check::Comparison)> = results.iter().map(|(n, c)| (n.as_str(), c)).collect();
@@ -477,7 +487,11 @@ fn run_case(m: &evidex::check::Manifest, case: &evidex::check::Case, out_path: &
     })?;
     let cwd = std::env::current_dir()?;
     std::env::set_current_dir(&m.dir).with_context(|| format!("cannot enter {}", m.dir.display()))?;
+    // The suite's own progress bar is on screen: no nested spinners.
+    let quiet = super::progress::is_quiet();
+    super::progress::set_quiet(true);
     let result = dispatch(cli);
+    super::progress::set_quiet(quiet);
     std::env::set_current_dir(cwd)?;
     let code = result.with_context(|| format!("case '{}'", case.name))?;
     if code != EXIT_OK {

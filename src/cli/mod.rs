@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod progress;
 
 use clap::Parser;
 use std::io::Write;
@@ -29,6 +30,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    progress::set_quiet(cli.quiet);
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
