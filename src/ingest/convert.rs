@@ -258,7 +258,7 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
     if let Some(msg) = se_ci_disagreement(&effect) {
         note = Some(note.map_or(msg.clone(), |n| format!("{n}; {msg}")));
     }
-    let record_id = text(Col::RecordId).unwrap_or_else(|| format!("{}:{}", ctx.stem, row.line));
+    let record_id = text(Col::RecordId).unwrap_or_else(|| format!("{}:{}", ctx.file, row.line));
     let fields = RecordFields {
         record_id,
         study_id: text(Col::StudyId),

@@ -215,3 +215,24 @@ fn meta_subgroups_report_the_between_test() {
     assert_eq!(j["subgroup_test"]["df"], 2);
     let _ = (data("x"), repo());
 }
+
+// Regression: generated record ids used the file stem, so two files named
+// alike in different folders rejected each other's rows as duplicates.
+#[test]
+fn generated_ids_distinguish_files_but_catch_a_file_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        std::fs::write(
+            dir.path().join(sub).join("x.csv"),
+            "intervention,target_group,income_setting,rating\nA,girls,LIC,promising\n",
+        )
+        .unwrap();
+    }
+    let r = run_in(dir.path(), &["validate", "a/x.csv", "b/x.csv", "--format", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["accepted"], 2);
+    let r = run_in(dir.path(), &["validate", "a/x.csv", "a/x.csv", "--format", "json"]);
+    r.expect_code(1);
+    assert_eq!(r.json()["errors"][0]["column"], "record_id");
+}
