@@ -123,8 +123,16 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
         }
     }
     let mut measure = opts.measure;
+    let declared: BTreeSet<String> = rows.iter().filter_map(|r| r.effect.measure.clone()).collect();
+    if let Some(m) = measure {
+        let other: Vec<&String> = declared.iter().filter(|d| Measure::parse(d) != Some(m)).collect();
+        if !other.is_empty() {
+            let mut all: BTreeSet<String> = declared.clone();
+            all.insert(m.name().to_string());
+            return Err(MetaRunError::MixedMeasures(all.into_iter().collect::<Vec<_>>().join(", ")));
+        }
+    }
     if measure.is_none() {
-        let declared: BTreeSet<String> = rows.iter().filter_map(|r| r.effect.measure.clone()).collect();
         if declared.len() > 1 {
             return Err(MetaRunError::MixedMeasures(declared.into_iter().collect::<Vec<_>>().join(", ")));
         }

@@ -189,6 +189,8 @@ fn meta_bad_input_is_counted_and_explained() {
     assert!(j["excluded"][0]["reason"].as_str().unwrap().contains("no events in both arms"));
     let r = run(&["meta", "tests/data/bad/mixed_measures.csv"]);
     r.expect_code(2).expect_stderr("different effect measures (OR, SMD)");
+    let r = run(&["meta", "tests/data/bad/mixed_measures.csv", "--measure", "OR"]);
+    r.expect_code(2).expect_stderr("different effect measures (OR, SMD)");
     let r = run(&["meta", "tests/data/dat.li2007.csv"]);
     r.expect_code(2).expect_stderr("--measure RR, OR or RD");
     let r = run(&["meta", "tests/data/viechtbauer2005_example1.csv", "--by", "nope"]);
