@@ -151,7 +151,7 @@ fn meta(a: MetaArgs) -> anyhow::Result<i32> {
     let run = rs::run_metadata(&ing, None, &["group"]);
     let text = match a.format {
         TableCsvJson::Json => rm::meta_json(&rep, &files, Some(run.clone())),
-        TableCsvJson::Csv => rm::meta_csv(&rep, &files),
+        TableCsvJson::Csv => rm::meta_csv(&rep),
         TableCsvJson::Table => rm::meta_text(&rep, &files),
     };
     emit(a.out.as_deref(), &text)?;

@@ -15,7 +15,7 @@ fn num(x: f64) -> Value {
 }
 
 /// One analysis as a JSON object.
-pub fn group_json(rep: &MetaReport, g: &GroupResult, files: &[String]) -> Value {
+pub fn group_json(rep: &MetaReport, g: &GroupResult) -> Value {
     let mut o = Map::new();
     if !g.group.is_empty() {
         let grp: Map<String, Value> = g.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
@@ -94,7 +94,6 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult, files: &[String]) -> Value 
             .collect();
         o.insert("leave_one_out".into(), Value::Array(l));
     }
-    let _ = files;
     Value::Object(o)
 }
 
@@ -107,11 +106,11 @@ pub fn meta_json(rep: &MetaReport, files: &[String], run: Option<Value>) -> Stri
         .map(|e| json!({"file": files.get(e.file as usize), "line": e.line, "study": e.study, "reason": e.reason}))
         .collect();
     let mut top = if rep.subgroups.is_empty() {
-        group_json(rep, &rep.overall, files)
+        group_json(rep, &rep.overall)
     } else {
-        let subs: Vec<Value> = rep.subgroups.iter().map(|g| group_json(rep, g, files)).collect();
+        let subs: Vec<Value> = rep.subgroups.iter().map(|g| group_json(rep, g)).collect();
         let mut o = Map::new();
-        o.insert("overall".into(), group_json(rep, &rep.overall, files));
+        o.insert("overall".into(), group_json(rep, &rep.overall));
         o.insert("subgroups".into(), Value::Array(subs));
         o.insert(
             "subgroup_test".into(),
@@ -161,11 +160,11 @@ const CSV_COLS: &[&str] = &[
 ];
 
 /// One CSV row per analysis (overall first).
-pub fn meta_csv(rep: &MetaReport, files: &[String]) -> String {
+pub fn meta_csv(rep: &MetaReport) -> String {
     let mut s = CSV_COLS.join(",");
     s.push('\n');
     for g in std::iter::once(&rep.overall).chain(&rep.subgroups) {
-        let v = group_json(rep, g, files);
+        let v = group_json(rep, g);
         let grp = if g.group.is_empty() {
             "overall".to_string()
         } else {

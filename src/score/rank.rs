@@ -3,7 +3,7 @@
 //! target setting has too little of its own.
 
 use super::{aggregate, evaluate, reference_year, CellResult, GroupKey, ScoringConfig, StudyView, MODEL_VERSION};
-use crate::model::{did_you_mean, EvaluationRecord, IncomeSetting, Rating, Strategy, TargetGroup};
+use crate::model::{did_you_mean, EvaluationRecord, IncomeSetting, Strategy, TargetGroup};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -155,6 +155,5 @@ pub fn explain_line(c: &CellResult) -> String {
             s.push_str(&format!("; reviewers' consensus: {r}"));
         }
     }
-    let _ = Rating::Effective;
     s
 }

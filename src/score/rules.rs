@@ -2,7 +2,7 @@
 //! GRADE-like certainty, and the score interval. Each rule returns the
 //! reason it fired, so every verdict can be explained.
 
-use super::accum::{unfx, StudyView};
+use super::accum::StudyView;
 use super::config::ScoringConfig;
 use super::Pooled;
 use crate::model::{Rating, RiskOfBias, StudyDesign};
@@ -264,6 +264,5 @@ pub fn certainty(
         level -= 1;
         why.push(format!("indirectness: evidence borrowed from {}", borrowed.join(", ")));
     }
-    let _ = unfx;
     (Certainty::from_level(level), why)
 }

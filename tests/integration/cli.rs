@@ -1,6 +1,6 @@
 //! The real binary on good and bad files: exit codes, counts, messages.
 
-use crate::util::{data, repo, run, run_in};
+use crate::util::{run, run_in};
 
 #[test]
 fn bundled_dataset_validates() {
@@ -215,7 +215,6 @@ fn meta_subgroups_report_the_between_test() {
     let j = r.json();
     assert_eq!(j["subgroups"].as_array().unwrap().len(), 3);
     assert_eq!(j["subgroup_test"]["df"], 2);
-    let _ = (data("x"), repo());
 }
 
 // Regression: generated record ids used the file stem, so two files named

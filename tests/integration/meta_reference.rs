@@ -7,7 +7,7 @@
 use crate::tol::{assert_close, assert_published, CLOSED_FORM_REL, ITERATIVE_REL, STATSMODELS_REL};
 use crate::util::{data, run};
 use evidex::ingest::{self, Contract, IngestOptions};
-use evidex::meta::{self, FitOptions, Measure, MetaOptions, Method, TestKind};
+use evidex::meta::{self, FitOptions, Measure, Method, TestKind};
 use serde_json::Value;
 
 fn reference() -> Value {
@@ -208,5 +208,4 @@ fn composite_of_one_study_with_perfect_correlation_equals_its_mean() {
     assert_eq!(c.len(), 1);
     assert!((c[0].yi - 0.3).abs() < 1e-15);
     assert!((c[0].vi - 0.0625).abs() < 1e-15);
-    let _ = MetaOptions::default();
 }
