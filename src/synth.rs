@@ -148,7 +148,9 @@ pub fn generate_rows(o: &GenOptions, mut f: impl FnMut(&Row)) {
             } else {
                 "needs_research"
             };
-            let with_effect = design <= 3 && rng.f64() < o.effect_share / 0.8;
+            // effect_share 1.0: every record carries an effect size (benchmarks).
+            let with_effect =
+                if o.effect_share >= 1.0 { true } else { design <= 3 && rng.f64() < o.effect_share / 0.8 };
             let missing = rng.below(20);
             let row: Row = [
                 format!("G{emitted}"),

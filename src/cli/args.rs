@@ -273,6 +273,9 @@ pub struct GenerateArgs {
     /// Number of distinct interventions.
     #[arg(long, default_value_t = 200)]
     pub interventions: u32,
+    /// Share of rows (of designs that report them) with an effect size and SE, 0 to 1.
+    #[arg(long, default_value_t = 0.4)]
+    pub effect_share: f64,
     /// Output file (.csv or .parquet).
     #[arg(long)]
     pub out: PathBuf,
