@@ -90,6 +90,10 @@ pub struct ValidateArgs {
     /// Most rejected rows listed in text output.
     #[arg(long, default_value_t = 50)]
     pub max_errors: usize,
+    /// Write the accepted records, normalised to the contract (canonical labels, derived income
+    /// settings) with every pass-through column kept, to this CSV.
+    #[arg(long, value_name = "CSV")]
+    pub accepted: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -65,6 +65,10 @@ pub fn read_inputs(a: &InputArgs, contract: Contract) -> anyhow::Result<Ingested
 
 fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
     let ing = read_inputs(&a.input, Contract::Scoring)?;
+    if let Some(p) = &a.accepted {
+        report::write_atomic(p, rv::accepted_csv(&ing).as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
     match a.format {
         TextOrJson::Json => out(&rv::validate_json(&ing))?,
         TextOrJson::Text => out(&rv::validate_text(&ing, a.max_errors))?,

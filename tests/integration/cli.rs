@@ -237,3 +237,30 @@ fn generated_ids_distinguish_files_but_catch_a_file_given_twice() {
     r.expect_code(1);
     assert_eq!(r.json()["errors"][0]["column"], "record_id");
 }
+
+#[test]
+fn accepted_records_keep_pass_through_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clean.csv");
+    run(&[
+        "validate",
+        "datasets/sv-meta/sv_meta_data.csv",
+        "--columns",
+        "datasets/sv-meta/mapping.toml",
+        "--accepted",
+        out.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 489);
+    // Pass-through columns survive, e.g. the paper title and the follow-up delay.
+    let title = headers.iter().position(|h| h == "paper_title").expect("paper_title kept");
+    assert!(!rows[0][title].is_empty());
+    assert!(headers.iter().any(|h| h == "delay"));
+    // Income settings were derived from country and year.
+    let derived = headers.iter().position(|h| h == "income_derived").unwrap();
+    assert!(rows.iter().all(|r| &r[derived] == "true"));
+}
