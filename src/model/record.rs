@@ -92,7 +92,10 @@ pub struct EvaluationRecord {
     pub outcome: Option<String>,
     pub risk_of_bias: Option<RiskOfBias>,
     pub source: Option<String>,
-    pub effect: EffectInput,
+    /// Effect-size inputs, boxed and only when the row has any (most rows
+    /// have none: this keeps a record at about half the size).
+    #[serde(rename = "effect", serialize_with = "serialize_effect")]
+    effect_data: Option<Box<EffectInput>>,
     #[serde(skip)]
     pub provenance: Provenance,
     /// Pass-through values of columns outside the contract (aligned with
@@ -186,16 +189,44 @@ impl EvaluationRecord {
             outcome: f.outcome,
             risk_of_bias: f.risk_of_bias,
             source: f.source,
-            effect: f.effect,
+            effect_data: (f.effect != EffectInput::default()).then(|| Box::new(f.effect)),
             provenance: f.provenance,
             extra: Vec::new(),
         })
+    }
+
+    /// The effect-size inputs (all empty when the row has none).
+    pub fn effect(&self) -> &EffectInput {
+        self.effect_data.as_deref().unwrap_or(&NO_EFFECT)
     }
 
     /// The key used for study clustering: `study_id`, or the record itself.
     pub fn study_key(&self) -> &str {
         self.study_id.as_deref().unwrap_or(&self.record_id)
     }
+}
+
+static NO_EFFECT: EffectInput = EffectInput {
+    effect_size: None,
+    se: None,
+    variance: None,
+    ci_lower: None,
+    ci_upper: None,
+    yi: None,
+    vi: None,
+    measure: None,
+    events_t: None,
+    n_t: None,
+    events_c: None,
+    n_c: None,
+    mean_t: None,
+    sd_t: None,
+    mean_c: None,
+    sd_c: None,
+};
+
+fn serialize_effect<S: serde::Serializer>(e: &Option<Box<EffectInput>>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(e.as_deref().unwrap_or(&NO_EFFECT), s)
 }
 
 /// Measures whose reported effect and CI are ratios (analysed on log scale).

@@ -61,11 +61,11 @@ const JS: &str = r#"
 fn effect_rows(records: &[&EvaluationRecord]) -> Vec<EffectRow> {
     records
         .iter()
-        .filter(|r| r.effect.is_usable())
+        .filter(|r| r.effect().is_usable())
         .map(|r| EffectRow {
             label: r.study_key().to_string(),
             study_id: r.study_id.clone(),
-            effect: r.effect.clone(),
+            effect: r.effect().clone(),
             design: r.design,
             cells: BTreeMap::new(),
             provenance: r.provenance,

@@ -141,7 +141,7 @@ pub fn accepted_csv(ing: &Ingested) -> String {
     let num = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
     let opt = |x: Option<&str>| x.unwrap_or("").to_string();
     for r in &ing.records {
-        let e = &r.effect;
+        let e = r.effect();
         let mut cells: Vec<String> = vec![
             r.record_id.clone(),
             opt(r.study_id.as_deref()),

@@ -182,8 +182,8 @@ fn add_record<'a>(
     acc.take_design(r.design, r.risk_of_bias);
     acc.max_sample = acc.max_sample.max(r.sample_size.unwrap_or(0));
     acc.strategy_counts[strategy_slot(r.strategy)] += 1;
-    if r.effect.is_usable() {
-        if let Ok(e) = meta::compute_effect(&r.effect, None) {
+    if r.effect().is_usable() {
+        if let Ok(e) = meta::compute_effect(r.effect(), None) {
             acc.effects.push(EffectPoint { index: idx as u32, yi: e.yi, vi: e.vi, measure: e.measure });
         }
     }

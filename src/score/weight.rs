@@ -54,7 +54,7 @@ pub fn used_rating(r: &EvaluationRecord, cfg: &ScoringConfig) -> Option<UsedRati
     if let Some(rating) = r.rating {
         return Some(UsedRating { rating, harm: r.harm, derived: false });
     }
-    let e = compute_effect(&r.effect, None).ok()?;
+    let e = compute_effect(r.effect(), None).ok()?;
     let z = e.yi / e.vi.sqrt();
     let z = if cfg.effects.higher_is_better { z } else { -z };
     let rigorous = r.design.is_some_and(|d| d.is_rigorous());

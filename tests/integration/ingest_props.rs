@@ -35,8 +35,8 @@ fn bom_utf8_and_quoted_delimiters() {
     assert!(ing.rejected.is_empty(), "{:?}", ing.rejected);
     let r = &ing.records[0];
     assert_eq!(r.intervention, "Cash; plus");
-    assert_eq!(r.effect.effect_size, Some(0.25));
-    assert_eq!(r.effect.se, Some(0.1));
+    assert_eq!(r.effect().effect_size, Some(0.25));
+    assert_eq!(r.effect().se, Some(0.1));
 }
 
 proptest! {
