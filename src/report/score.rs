@@ -208,6 +208,16 @@ pub fn run_metadata_pairs(meta: &Value) -> Vec<(String, String)> {
     vec![("evidex_run".to_string(), meta.to_string())]
 }
 
+/// A record's share of the cell: its study's share times its share of the
+/// study's record weights (a study weighs the mean of its records).
+fn record_share(st: &crate::score::StudyView, w: f64, cell_total: f64) -> f64 {
+    let study_sum = crate::score::accum::unfx(st.acc.sum_w);
+    if cell_total <= 0.0 || study_sum <= 0.0 {
+        return 0.0;
+    }
+    100.0 * (st.weight / cell_total) * (w / study_sum)
+}
+
 /// Explanation of one cell: records with weight components and shares, the
 /// category rule, certainty downgrades, interval, pooled effect.
 pub fn explain_text(
@@ -288,12 +298,13 @@ pub fn explain_text(
             let file = files.get(r.provenance.file as usize).map_or("?", |f| f.as_str());
             let _ = writeln!(
                 s,
-                "    record {} ({file}:{}): {}{}{} | weight {:.3} = design {:.2} x risk of bias {:.2} x sample {:.2} x age {:.2}{}",
+                "    record {} ({file}:{}): {}{}{} | {:.1}% of the cell | weight {:.3} = design {:.2} x risk of bias {:.2} x sample {:.2} x age {:.2}{}",
                 r.record_id,
                 r.provenance.line,
                 u.rating,
                 if u.derived { " (derived from effect size)" } else { "" },
                 if u.harm { ", harm" } else { "" },
+                record_share(st, w.total, total_w),
                 w.total,
                 w.design,
                 w.risk_of_bias,

@@ -278,6 +278,14 @@ fn explain_lists_records_weights_and_rules() {
         .expect_stdout("certainty: ")
         .expect_stdout("weight ")
         .expect_stdout("= design 0.70 x risk of bias 0.80 x sample");
+    // Record shares of the cell add up to 100%.
+    let shares: f64 = r
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("record "))
+        .map(|l| l.split(" | ").nth(1).unwrap().trim_end_matches("% of the cell").parse::<f64>().unwrap())
+        .sum();
+    assert!((shares - 100.0).abs() < 0.5, "record shares sum to {shares}");
     let r = run(&[
         "explain",
         "datasets/evidence_vac.csv",
