@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[command(
     name = "evidex",
     version,
-    about = "Score, rank and explain evidence on interventions against violence against children"
+    about = "Score, rank and explain evidence on interventions against violence against children",
+    after_help = "Exit codes: 0 success; 1 findings (rows rejected, or a regression in `check`); 2 usage error or unusable input.\nDocs: README.md, docs/input-format.md, docs/scoring.md, docs/meta-analysis.md, docs/ci.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,7 +36,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compare results for regressions: two files, or a reference suite folder (suite.toml).
     Check(CheckArgs),
-    /// Draw an evidence and gap map (interventions x target groups) as SVG.
+    /// Draw an evidence and gap map (interventions x target groups) as SVG or PNG.
     Gapmap(GapmapArgs),
     /// Draw a forest plot of a meta-analysis as SVG.
     Forest(ForestArgs),
@@ -237,8 +238,10 @@ pub struct RankArgs {
     /// Show the first N.
     #[arg(long)]
     pub top: Option<usize>,
+    /// Output format (default: readable text on the terminal, else from the --out extension).
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,
+    /// Write to this file (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -249,10 +252,13 @@ pub struct ExplainArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Intervention, as spelled in the data (case and spaces do not matter).
     #[arg(long)]
     pub intervention: String,
+    /// Target group (same aliases and spelling tolerance as ingest).
     #[arg(long)]
     pub target_group: String,
+    /// Income setting: LIC, LMC, UMC, HIC or an alias.
     #[arg(long)]
     pub income_setting: String,
 }
@@ -272,6 +278,7 @@ pub struct GenerateArgs {
     /// Number of records.
     #[arg(long, default_value_t = 10_000)]
     pub rows: u64,
+    /// Random seed: the same seed, rows and format give the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Number of distinct interventions.
@@ -315,6 +322,7 @@ pub struct CheckArgs {
     /// Rewrite the suite's expected files from this run (accept the changes) and show what changed.
     #[arg(long, requires = "suite")]
     pub update: bool,
+    /// Report format: text, json (machine-readable), markdown (pull-request comment, job summary).
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
 }
@@ -337,7 +345,7 @@ pub struct GapmapArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output file.
+    /// Output file (.svg or .png, with --format).
     #[arg(long)]
     pub out: PathBuf,
     /// Only evidence from this income setting (default: all settings together).
@@ -346,6 +354,7 @@ pub struct GapmapArgs {
     /// Rows: interventions (grouped under their strategy) or the INSPIRE strategies.
     #[arg(long, value_enum, default_value = "intervention")]
     pub level: LevelArg,
+    /// Image format; PNG is rendered in pure Rust with bundled fonts.
     #[arg(long, value_enum, default_value = "svg")]
     pub format: ImageFormat,
 }
