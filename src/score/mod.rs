@@ -229,24 +229,61 @@ fn into_cells(part: Partial<'_>, records: &[EvaluationRecord]) -> Aggregation {
     Aggregation { cells }
 }
 
-/// Aggregate records into per-study accumulators, in parallel with rayon
-/// (fold per thread, merge). Bit-identical to [`aggregate_sequential`].
+/// Aggregate records into per-study accumulators, in parallel with rayon.
+/// Cells are partitioned across threads by a hash of their key, so each
+/// thread owns whole cells and the per-thread results are disjoint (no merge
+/// of big maps); small inputs use chunks merged with [`StudyAcc::merge`].
+/// Either way the result is bit-identical to [`aggregate_sequential`].
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
+    use std::hash::{BuildHasher, Hash, Hasher};
     assert!(keys.len() <= 7, "at most 7 group keys");
-    // A few large chunks (two per thread): few merges of big partial maps.
-    let chunk = records.len().div_ceil(2 * rayon::current_num_threads()).max(4096);
-    let part = records
-        .par_chunks(chunk)
-        .enumerate()
-        .map(|(c, rs)| {
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || records.len() < 20_000 {
+        let chunk = records.len().div_ceil(2 * threads).max(4096);
+        let part = records
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, rs)| {
+                let mut m = Partial::default();
+                for (j, r) in rs.iter().enumerate() {
+                    add_record(&mut m, c * chunk + j, r, keys, cfg, ref_year);
+                }
+                m
+            })
+            .reduce(Partial::default, Partial::merge);
+        return into_cells(part, records);
+    }
+    let build = rustc_hash::FxBuildHasher;
+    let owner: Vec<u32> = records
+        .par_iter()
+        .map(|r| {
+            let mut cell = KeyRef { parts: [""; 7], len: keys.len() as u8 };
+            for (i, k) in keys.iter().enumerate() {
+                cell.parts[i] = k.value_ref(r);
+            }
+            let mut h = build.build_hasher();
+            cell.hash(&mut h);
+            (h.finish() % threads as u64) as u32
+        })
+        .collect();
+    let parts: Vec<Partial> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
             let mut m = Partial::default();
-            for (j, r) in rs.iter().enumerate() {
-                add_record(&mut m, c * chunk + j, r, keys, cfg, ref_year);
+            for (i, r) in records.iter().enumerate() {
+                if owner[i] as usize == t {
+                    add_record(&mut m, i, r, keys, cfg, ref_year);
+                }
             }
             m
         })
-        .reduce(Partial::default, Partial::merge);
-    into_cells(part, records)
+        .collect();
+    let mut all = Partial::default();
+    for p in parts {
+        // Disjoint cells: concatenation is the merge.
+        all.cells.extend(p.cells);
+    }
+    into_cells(all, records)
 }
 
 /// The same aggregation on one thread, record by record (reference for tests).

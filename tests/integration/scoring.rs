@@ -136,6 +136,24 @@ fn parallel_aggregation_equals_sequential_bit_for_bit() {
     }
 }
 
+/// Large enough for the hash-partitioned parallel path (>= 20,000 records).
+#[test]
+fn partitioned_parallel_aggregation_equals_sequential_on_generated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("g.csv");
+    let mut f = std::fs::File::create(&p).unwrap();
+    evidex::synth::to_csv(&evidex::synth::GenOptions { rows: 60_000, seed: 9, ..Default::default() }, &mut f).unwrap();
+    drop(f);
+    let recs = ingest::ingest_one(&p, &IngestOptions::default()).unwrap().records;
+    let cfg = ScoringConfig::default();
+    for keys in [GroupKey::DEFAULT.to_vec(), vec![GroupKey::Strategy, GroupKey::Design]] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let par = pool.install(|| score::aggregate(&recs, &keys, &cfg, 2025));
+        let seq = score::aggregate_sequential(&recs, &keys, &cfg, 2025);
+        assert_eq!(par, seq);
+    }
+}
+
 #[test]
 fn output_is_byte_identical_for_thread_count_and_row_order() {
     let dir = tempfile::tempdir().unwrap();
