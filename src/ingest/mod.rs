@@ -221,11 +221,10 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
             value_maps: opts.mapping.value_maps(),
         };
-        let mut accepted = 0u64;
-        let mut rejected = 0u64;
+        // Counts for this file are derived from what the conversion added.
+        let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for m in &table.malformed {
-            rejected += 1;
             out.rejected.push(RowError {
                 file: display.clone(),
                 line: m.line,
@@ -239,25 +238,17 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         if opts.contract == Contract::Effects {
             for row in &table.rows {
                 match convert::convert_effect_row(&ctx, row, &table.headers) {
-                    Ok(r) => {
-                        accepted += 1;
-                        out.effect_rows.push(r);
-                    }
-                    Err(mut e) => {
-                        e.raw = table.raw_text(row.span, Some(&row.cells));
-                        rejected += 1;
-                        out.rejected.push(e);
-                    }
+                    Ok(r) => out.effect_rows.push(r),
+                    Err(e) => reject(&mut out, &table, row, e),
                 }
             }
         } else {
-            // Rows are independent: convert them in parallel, in chunks (so the
-            // text cells of a chunk are freed before the next), keeping order.
+            // Rows are independent: convert them in parallel, chunk by chunk,
+            // keeping order. Chunks are split off a reversed vector (O(chunk)
+            // each) and freed after conversion, so their memory is reused for
+            // the records instead of adding to the peak.
             out.records.reserve(table.rows.len());
             let t0 = std::time::Instant::now();
-            // Rows are handed over chunk by chunk (from a reversed vector, so
-            // each split is O(chunk)) and freed after conversion: their
-            // memory is reused for the records instead of adding to the peak.
             let mut rows = std::mem::take(&mut table.rows);
             rows.reverse();
             while !rows.is_empty() {
@@ -280,14 +271,9 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
                                     }
                                 }
                             }
-                            accepted += 1;
                             out.records.push(rec);
                         }
-                        Err(mut e) => {
-                            e.raw = table.raw_text(row.span, Some(&row.cells));
-                            rejected += 1;
-                            out.rejected.push(e);
-                        }
+                        Err(e) => reject(&mut out, &table, row, e),
                     }
                 }
             }
@@ -307,8 +293,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             delimiter: table.delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
             sha256: table.sha256.clone(),
             rows_read,
-            accepted,
-            rejected,
+            accepted: out.accepted() - accepted_before,
+            rejected: out.rejected_count() - rejected_before,
         });
     }
     let t0 = std::time::Instant::now();
@@ -316,6 +302,12 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
     timing("cross-row checks", t0);
     out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
+}
+
+/// Record a rejected row with its text as it appeared in the input.
+fn reject(out: &mut Ingested, table: &table::RawTable, row: &table::RawRow, mut e: RowError) {
+    e.raw = table.raw_text(row.span, Some(&row.cells));
+    out.rejected.push(e);
 }
 
 fn file_pos(files: &[FileSummary], path: &str) -> usize {
