@@ -18,8 +18,6 @@ pub fn unfx(x: i128) -> f64 {
 /// One effect size of one record, for pooling.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EffectPoint {
-    /// Index of the record in the scored slice (for a canonical order).
-    pub index: u32,
     pub yi: f64,
     pub vi: f64,
     pub measure: crate::meta::Measure,

@@ -5,6 +5,7 @@
 
 pub mod accum;
 pub mod config;
+pub mod fact;
 pub mod rank;
 pub mod rules;
 pub mod weight;
@@ -16,6 +17,7 @@ pub use rules::Certainty;
 use crate::meta::{self, FitOptions, Measure};
 use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy, StudyDesign};
 use accum::{fx, rating_slot, strategy_slot, EffectPoint};
+pub use fact::{Fact, FactSet};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -85,35 +87,6 @@ pub fn reference_year(records: &[EvaluationRecord], cfg: &ScoringConfig) -> i32 
     records.par_iter().filter_map(|r| r.year).max().unwrap_or(2000)
 }
 
-/// A cell key borrowed from a record: up to 7 key values; hashing and
-/// equality look at the used ones only.
-#[derive(Debug, Clone, Copy)]
-struct KeyRef<'a> {
-    parts: [&'a str; 7],
-    len: u8,
-}
-
-impl KeyRef<'_> {
-    fn used(&self) -> &[&str] {
-        &self.parts[..self.len as usize]
-    }
-}
-
-impl PartialEq for KeyRef<'_> {
-    fn eq(&self, o: &Self) -> bool {
-        self.used() == o.used()
-    }
-}
-impl Eq for KeyRef<'_> {}
-impl std::hash::Hash for KeyRef<'_> {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        for p in self.used() {
-            h.write(p.as_bytes());
-            h.write_u8(0xff);
-        }
-    }
-}
-
 impl GroupKey {
     /// The key value without allocating.
     pub fn value_ref(self, r: &EvaluationRecord) -> &str {
@@ -130,174 +103,110 @@ impl GroupKey {
     }
 }
 
-/// Per-thread state: cell index by key, and per cell its studies.
-#[derive(Default)]
-struct Partial<'a> {
-    index: FxHashMap<KeyRef<'a>, usize>,
-    cells: Vec<(KeyRef<'a>, FxHashMap<&'a str, StudyAcc>)>,
-}
-
-impl<'a> Partial<'a> {
-    fn cell(&mut self, key: KeyRef<'a>) -> &mut FxHashMap<&'a str, StudyAcc> {
-        let n = self.cells.len();
-        let i = *self.index.entry(key).or_insert(n);
-        if i == n {
-            self.cells.push((key, FxHashMap::default()));
-        }
-        &mut self.cells[i].1
-    }
-
-    fn merge(mut self, other: Partial<'a>) -> Partial<'a> {
-        let (mut big, small) =
-            if self.cells.len() >= other.cells.len() { (std::mem::take(&mut self), other) } else { (other, self) };
-        for (key, studies) in small.cells {
-            let target = big.cell(key);
-            for (s, acc) in studies {
-                match target.get_mut(s) {
-                    Some(t) => t.merge(acc),
-                    None => {
-                        target.insert(s, acc);
-                    }
-                }
-            }
-        }
-        big
-    }
-}
-
-fn add_record<'a>(
-    part: &mut Partial<'a>,
-    idx: usize,
-    r: &'a EvaluationRecord,
-    keys: &[GroupKey],
-    cfg: &ScoringConfig,
-    ref_year: i32,
-) {
-    let mut cell = KeyRef { parts: [""; 7], len: keys.len() as u8 };
-    for (i, k) in keys.iter().enumerate() {
-        cell.parts[i] = k.value_ref(r);
-    }
-    let acc = part.cell(cell).entry(r.study_key()).or_default();
+/// Fold one fact into its study's accumulator (docs/scoring.md: record
+/// weight, used rating, effect point).
+fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ref_year: i32) {
     acc.n_records += 1;
-    acc.take_design(r.design, r.risk_of_bias);
-    acc.max_sample = acc.max_sample.max(r.sample_size.unwrap_or(0));
-    acc.strategy_counts[strategy_slot(r.strategy)] += 1;
-    if r.effect().is_usable() {
-        if let Ok(e) = meta::compute_effect(r.effect(), None) {
-            acc.effects.push(EffectPoint { index: idx as u32, yi: e.yi, vi: e.vi, measure: e.measure });
-        }
+    acc.take_design(f.design, f.rob);
+    acc.max_sample = acc.max_sample.max(f.sample_size().unwrap_or(0));
+    acc.strategy_counts[strategy_slot(f.strategy)] += 1;
+    if let Some(measure) = f.measure {
+        acc.effects.push(EffectPoint { yi: f.yi, vi: f.vi, measure });
     }
-    match weight::used_rating(r, cfg) {
-        Some(u) => {
-            let w = weight::record_weight(r, cfg, ref_year, u.derived).total;
-            let v = if u.harm { cfg.rating_value.ineffective } else { cfg.rating_value.of(u.rating) };
+    match f.rating {
+        Some(rating) => {
+            let w = weight::weight_parts(f.design, f.rob, f.sample_size(), f.year(), cfg, ref_year, f.derived()).total;
+            let v = if f.harm() { cfg.rating_value.ineffective } else { cfg.rating_value.of(rating) };
             acc.sum_w += fx(w);
             acc.sum_wv += fx(w * v);
-            acc.rating_counts[rating_slot(u.rating)] += 1;
-            acc.harm |= u.harm;
-            if u.derived {
+            acc.rating_counts[rating_slot(rating)] += 1;
+            acc.harm |= f.harm();
+            if f.derived() {
                 acc.n_derived += 1;
             } else {
-                acc.consensus_w[rating_slot(u.rating)] += fx(w);
+                acc.consensus_w[rating_slot(rating)] += fx(w);
             }
         }
         None => acc.n_unscored += 1,
     }
 }
 
-fn into_cells(part: Partial<'_>, records: &[EvaluationRecord]) -> Aggregation {
-    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = part
-        .cells
-        .into_par_iter()
-        .map(|(cell, studies)| {
-            let mut studies: Vec<(&str, StudyAcc)> = studies.into_iter().collect();
-            studies.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let studies = studies
-                .into_iter()
-                .map(|(s, mut acc)| {
-                    // Effects in a canonical order: pooled numbers do not depend on input order.
-                    acc.effects
-                        .sort_by(|a, b| records[a.index as usize].record_id.cmp(&records[b.index as usize].record_id));
-                    (s.to_string(), acc)
-                })
-                .collect();
-            let key: CellKey = cell.used().iter().map(|s| s.to_string()).collect();
-            (key, studies)
+/// Studies of a cell in canonical order: by study id, effects by value, so
+/// pooled numbers do not depend on input order.
+fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>) -> Vec<(&'s str, StudyAcc)> {
+    let mut v: Vec<(&str, StudyAcc)> = studies
+        .into_iter()
+        .map(|(s, mut acc)| {
+            acc.effects.sort_by(|a, b| {
+                a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi))
+            });
+            (s, acc)
+        })
+        .collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+/// One partition's cells: canonical cell id -> study -> accumulator, plus
+/// what the mixed-intervention check needs (first intervention per study
+/// and cell, and whether a study mixed interventions within a cell).
+struct PartCells<'f> {
+    cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>>,
+}
+
+fn fold_partition<'f>(fs: &'f FactSet, part: &[Fact], canon: &[u32], cfg: &ScoringConfig, ref_year: i32) -> PartCells<'f> {
+    let mut cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>> = FxHashMap::default();
+    for f in part {
+        let cell = cells.entry(canon[f.cell as usize]).or_default();
+        let e = cell.entry(fs.study(f.study)).or_insert_with(|| (StudyAcc::default(), f.intervention, false));
+        e.2 |= e.1 != f.intervention;
+        add_fact(&mut e.0, f, cfg, ref_year);
+    }
+    PartCells { cells }
+}
+
+/// Aggregate records into per-study accumulators, in parallel with rayon:
+/// records become compact facts in chunks, cells are partitioned by a hash
+/// of their key so each partition owns whole cells, and partitions are
+/// folded independently. Bit-identical to [`aggregate_sequential`] (exact
+/// fixed-point sums, canonical orders).
+pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
+    let fs = FactSet::from_records(records, keys, cfg);
+    let (canon, canon_keys) = fs.canonical_cells(None);
+    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = fs
+        .parts
+        .par_iter()
+        .flat_map_iter(|part| {
+            fold_partition(&fs, part, &canon, cfg, ref_year).cells.into_iter().map(|(cell, studies)| {
+                let studies = canonical_studies(studies.into_iter().map(|(s, (acc, _, _))| (s, acc)));
+                (canon_keys[cell as usize].clone(), studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect())
+            })
         })
         .collect();
     cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Aggregation { cells }
 }
 
-/// Aggregate records into per-study accumulators, in parallel with rayon.
-/// Cells are partitioned across threads by a hash of their key, so each
-/// thread owns whole cells and the per-thread results are disjoint (no merge
-/// of big maps); small inputs use chunks merged with [`StudyAcc::merge`].
-/// Either way the result is bit-identical to [`aggregate_sequential`].
-pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    assert!(keys.len() <= 7, "at most 7 group keys");
-    let threads = rayon::current_num_threads().max(1);
-    if threads == 1 || records.len() < 20_000 {
-        let chunk = records.len().div_ceil(2 * threads).max(4096);
-        let part = records
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(c, rs)| {
-                let mut m = Partial::default();
-                for (j, r) in rs.iter().enumerate() {
-                    add_record(&mut m, c * chunk + j, r, keys, cfg, ref_year);
-                }
-                m
-            })
-            .reduce(Partial::default, Partial::merge);
-        return into_cells(part, records);
-    }
-    let build = rustc_hash::FxBuildHasher;
-    let owner: Vec<u32> = records
-        .par_iter()
-        .map(|r| {
-            let mut cell = KeyRef { parts: [""; 7], len: keys.len() as u8 };
-            for (i, k) in keys.iter().enumerate() {
-                cell.parts[i] = k.value_ref(r);
-            }
-            let mut h = build.build_hasher();
-            cell.hash(&mut h);
-            (h.finish() % threads as u64) as u32
-        })
-        .collect();
-    let parts: Vec<Partial> = (0..threads)
-        .into_par_iter()
-        .map(|t| {
-            let mut m = Partial::default();
-            for (i, r) in records.iter().enumerate() {
-                if owner[i] as usize == t {
-                    add_record(&mut m, i, r, keys, cfg, ref_year);
-                }
-            }
-            m
-        })
-        .collect();
-    let mut all = Partial::default();
-    for p in parts {
-        // Disjoint cells: concatenation is the merge.
-        all.cells.extend(p.cells);
-    }
-    into_cells(all, records)
-}
-
-/// The same aggregation on one thread, record by record (reference for tests).
+/// The same aggregation on one thread, record by record, without facts'
+/// chunking or partitions (reference for tests).
 pub fn aggregate_sequential(
     records: &[EvaluationRecord],
     keys: &[GroupKey],
     cfg: &ScoringConfig,
     ref_year: i32,
 ) -> Aggregation {
-    let mut part = Partial::default();
-    for (i, r) in records.iter().enumerate() {
-        add_record(&mut part, i, r, keys, cfg, ref_year);
+    let mut map: std::collections::BTreeMap<Vec<String>, std::collections::BTreeMap<&str, StudyAcc>> =
+        Default::default();
+    for r in records {
+        let key: Vec<String> = keys.iter().map(|k| k.value(r)).collect();
+        let f = fact::fact_of(r, cfg, 0, 0, 0);
+        add_fact(map.entry(key).or_default().entry(r.study_key()).or_default(), &f, cfg, ref_year);
     }
-    into_cells(part, records)
+    let cells = map
+        .into_iter()
+        .map(|(k, studies)| (k, canonical_studies(studies).into_iter().map(|(s, a)| (s.to_string(), a)).collect()))
+        .collect();
+    Aggregation { cells }
 }
 
 /// Summary of the pooled effect of a cell (random-effects REML, studies
@@ -368,25 +277,69 @@ pub struct ScoreResult {
 
 /// Score records per cell.
 pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
-    let ref_year = reference_year(records, cfg);
-    let agg = aggregate(records, keys, cfg, ref_year);
-    let results = agg
-        .cells
-        .into_par_iter()
-        .map(|(key, studies)| {
-            let views: Vec<StudyView> =
-                studies.into_iter().filter_map(|(s, acc)| StudyView::new(s, acc, 1.0, None)).collect();
-            let named = keys.iter().map(|k| k.name().to_string()).zip(key).collect();
-            evaluate(named, views, cfg)
+    let fs = FactSet::from_records(records, keys, cfg);
+    score_facts(&fs, keys, cfg).0
+}
+
+/// Score a set of facts per cell, partitions in parallel. Target-group
+/// spellings are merged as ingest merges them for records. The second value
+/// is true when a study's findings span more than one intervention (the
+/// streaming path then re-reads with the record path, which words that
+/// warning).
+pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig) -> (ScoreResult, bool) {
+    use std::hash::{Hash, Hasher};
+    let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
+    let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
+    let (canon, canon_keys) = fs.canonical_cells(tg_pos);
+    let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
+    let parts: Vec<(Vec<CellResult>, Vec<(u64, u32)>, bool)> = fs
+        .parts
+        .par_iter()
+        .map(|part| {
+            let folded = fold_partition(fs, part, &canon, cfg, ref_year);
+            let mut pairs = Vec::new();
+            let mut mixed = false;
+            let mut results = Vec::with_capacity(folded.cells.len());
+            for (cell, studies) in folded.cells {
+                let mut accs = Vec::with_capacity(studies.len());
+                for (s, (acc, int, mix)) in studies {
+                    mixed |= mix;
+                    let mut h = rustc_hash::FxHasher::default();
+                    s.hash(&mut h);
+                    pairs.push((h.finish(), int));
+                    accs.push((s, acc));
+                }
+                let views: Vec<StudyView> = canonical_studies(accs)
+                    .into_iter()
+                    .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
+                    .collect();
+                let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
+                results.push(evaluate(key, views, cfg));
+            }
+            (results, pairs, mixed)
         })
         .collect();
-    ScoreResult {
+    let mut cells = Vec::with_capacity(canon_keys.len());
+    let mut pairs = Vec::new();
+    let mut mixed = false;
+    for (r, p, m) in parts {
+        cells.extend(r);
+        pairs.extend(p);
+        mixed |= m;
+    }
+    cells.sort_unstable_by(|a, b| a.key.iter().map(|(_, v)| v).cmp(b.key.iter().map(|(_, v)| v)));
+    if !mixed {
+        pairs.par_sort_unstable();
+        mixed = pairs.windows(2).any(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1);
+    }
+    let res = ScoreResult {
         model_version: MODEL_VERSION,
         config_hash: cfg.hash(),
         reference_year: ref_year,
         keys: keys.to_vec(),
-        cells: results,
-    }
+        cells,
+    };
+    (res, mixed)
 }
 
 /// Turn a cell's studies into its verdict.

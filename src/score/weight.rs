@@ -3,7 +3,7 @@
 
 use super::config::ScoringConfig;
 use crate::meta::{compute_effect, effect::Z975};
-use crate::model::{EvaluationRecord, Rating};
+use crate::model::{EvaluationRecord, Rating, RiskOfBias, StudyDesign};
 use serde::Serialize;
 
 /// The factors of a record's weight; `total` is their product.
@@ -23,13 +23,27 @@ pub struct WeightParts {
 /// `sample = min(cap, ln(1 + n) / ln(1 + reference_n))` and
 /// `age = 0.5 ^ (max(0, reference_year - year) / half_life)`.
 pub fn record_weight(r: &EvaluationRecord, cfg: &ScoringConfig, reference_year: i32, derived: bool) -> WeightParts {
-    let design = cfg.design_weight.of(r.design);
-    let risk_of_bias = cfg.risk_of_bias_weight.of(r.risk_of_bias);
-    let sample = match r.sample_size {
+    weight_parts(r.design, r.risk_of_bias, r.sample_size, r.year, cfg, reference_year, derived)
+}
+
+/// [`record_weight`] from the fields it reads (the streaming path keeps
+/// these fields, not records).
+pub fn weight_parts(
+    design: Option<StudyDesign>,
+    rob: Option<RiskOfBias>,
+    sample_size: Option<u64>,
+    year: Option<i32>,
+    cfg: &ScoringConfig,
+    reference_year: i32,
+    derived: bool,
+) -> WeightParts {
+    let design = cfg.design_weight.of(design);
+    let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
+    let sample = match sample_size {
         Some(n) => ((1.0 + n as f64).ln() / (1.0 + cfg.sample.reference_n).ln()).min(cfg.sample.cap),
         None => cfg.sample.unknown_factor,
     };
-    let age = match r.year {
+    let age = match year {
         Some(y) => 0.5_f64.powf(f64::from((reference_year - y).max(0)) / cfg.age.half_life_years),
         None => cfg.age.unknown_year_factor,
     };
