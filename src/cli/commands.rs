@@ -56,11 +56,16 @@ pub fn read_inputs(a: &InputArgs, contract: Contract) -> anyhow::Result<Ingested
     let ing = ingest::ingest(&a.files, &opts);
     pb.finish_and_clear();
     let ing = ing?;
+    write_rejects(a, &ing)?;
+    Ok(ing)
+}
+
+fn write_rejects(a: &InputArgs, ing: &Ingested) -> anyhow::Result<()> {
     if let Some(p) = &a.rejects {
-        report::write_atomic(p, rv::rejects_csv(&ing).as_bytes())
+        report::write_atomic(p, rv::rejects_csv(ing).as_bytes())
             .with_context(|| format!("cannot write rejects file {}", p.display()))?;
     }
-    Ok(ing)
+    Ok(())
 }
 
 fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
@@ -256,13 +261,41 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     let cfg = load_config(&a.model)?;
     let keys = parse_keys(&a.by)?;
     let fmt = out_format(a.format, a.out.as_deref())?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
-        return Ok(EXIT_FINDINGS);
-    };
-    let t0 = std::time::Instant::now();
-    let pb = super::progress::spinner(&format!("scoring {} records", ing.records.len()));
-    let res = score::score_records(&ing.records, &keys, &cfg);
+    // Streaming: chunks of rows become compact facts; records are not kept.
+    let opts = ingest_options(&a.input, Contract::Scoring)?;
+    let pb = super::progress::spinner(&format!("reading {} file(s)", a.input.files.len()));
+    let st = ingest::stream::ingest_facts(&a.input.files, &opts, &keys, &cfg);
     pb.finish_and_clear();
+    let st = st?;
+    let t0 = std::time::Instant::now();
+    let (ing, res) = if st.duplicate_ids {
+        // Repeated record ids (or a hash collision): the record path rejects
+        // the repeats exactly, as `validate` reports them.
+        drop(st);
+        let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
+            return Ok(EXIT_FINDINGS);
+        };
+        let res = score::score_records(&ing.records, &keys, &cfg);
+        (ing, res)
+    } else {
+        write_rejects(&a.input, &st.ing)?;
+        report_rejections(&st.ing);
+        if a.input.strict && !st.ing.rejected.is_empty() {
+            return Ok(EXIT_FINDINGS);
+        }
+        let pb = super::progress::spinner(&format!("scoring {} records", st.facts.n_facts));
+        let (res, mixed) = score::score_facts(&st.facts, &keys, &cfg, false);
+        pb.finish_and_clear();
+        let mut ing = st.ing;
+        if mixed {
+            ing.warnings.push(ingest::Warning {
+                file: None,
+                line: None,
+                message: "some study_id values span more than one intervention; `evidex validate` lists them".into(),
+            });
+        }
+        (ing, res)
+    };
     ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();

@@ -355,6 +355,11 @@ impl Resolved {
         self.sources.contains_key(&c)
     }
 
+    /// Whether the file column at `index` feeds a contract column.
+    pub fn reads(&self, index: usize) -> bool {
+        self.sources.values().any(|s| matches!(s, Source::Columns(idx) if idx.contains(&index)))
+    }
+
     /// The name to show for a column in messages: the file's own header.
     pub fn shown(&self, c: Col) -> String {
         self.header_of.get(&c).cloned().unwrap_or_else(|| c.name().to_string())

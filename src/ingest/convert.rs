@@ -9,6 +9,7 @@ use crate::model::{
     did_you_mean, normalise_label, EffectInput, EvaluationRecord, IncomeSetting, Provenance, Rating, RecordFields,
     RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
 };
+use std::borrow::Cow;
 
 /// Tokens read as a missing value (case-insensitive), besides the empty cell.
 pub const NULL_TOKENS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", ".", "#n/a"];
@@ -104,6 +105,12 @@ impl RowContext<'_> {
     /// The cell text for a contract column: coalesced, null tokens removed,
     /// value map applied.
     pub fn text(&self, row: &RawRow, col: Col) -> Option<String> {
+        self.text_ref(row, col).map(Cow::into_owned)
+    }
+
+    /// [`RowContext::text`] without copying the cell unless a value map
+    /// replaces it.
+    pub fn text_ref<'s>(&'s self, row: &'s RawRow, col: Col) -> Option<Cow<'s, str>> {
         let raw = match self.resolved.sources.get(&col)? {
             Source::Constant(v) => v.trim(),
             Source::Columns(idx) => idx.iter().map(|&i| row.cells[i].trim()).find(|v| !self.is_null(v))?,
@@ -113,21 +120,23 @@ impl RowContext<'_> {
         }
         if let Some(map) = self.value_maps.get(&col) {
             if let Some(v) = map.get(&normalise_label(raw)) {
-                return Some(v.clone());
+                return Some(Cow::Owned(v.clone()));
             }
         }
-        Some(raw.to_string())
+        Some(Cow::Borrowed(raw))
     }
 
     fn is_null(&self, v: &str) -> bool {
+        // The built-in null tokens are at most 4 bytes long.
         v.is_empty()
-            || NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t))
-            || self.mapping.null_values.iter().any(|t| v.eq_ignore_ascii_case(t.trim()))
+            || (v.len() <= 4 && NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t)))
+            || (!self.mapping.null_values.is_empty()
+                && self.mapping.null_values.iter().any(|t| v.eq_ignore_ascii_case(t.trim())))
     }
 
     /// A number; with `decimal_comma` (`;`-delimited files) `0,35` is 0.35.
     pub fn number(&self, row: &RawRow, col: Col) -> Result<Option<f64>, RowError> {
-        let Some(t) = self.text(row, col) else {
+        let Some(t) = self.text_ref(row, col) else {
             return Ok(None);
         };
         parse_number(&t, self.decimal_comma).map(Some).ok_or_else(|| {
@@ -182,6 +191,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// The first problem found in the row.
 pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationRecord, Option<String>), RowError> {
     let text = |c| ctx.text(row, c);
+    let cell = |c| ctx.text_ref(row, c);
     let intervention = text(Col::Intervention)
         .ok_or_else(|| ctx.err(row, Col::Intervention, "", "is empty; every row must name an intervention", None))?;
     let target_group = text(Col::TargetGroup)
@@ -200,7 +210,7 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
     };
 
     let mut note = None;
-    let (income_setting, income_derived) = match text(Col::IncomeSetting) {
+    let (income_setting, income_derived) = match cell(Col::IncomeSetting) {
         Some(s) => (IncomeSetting::parse(&s).map_err(|e| ctx.vocab(row, Col::IncomeSetting, e))?, false),
         None => match &country {
             Some(iso) => {
@@ -219,24 +229,24 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
         },
     };
 
-    let (rating, mut harm) = match text(Col::Rating) {
+    let (rating, mut harm) = match cell(Col::Rating) {
         Some(s) => {
             let p = Rating::parse(&s).map_err(|e| ctx.vocab(row, Col::Rating, e))?;
             (Some(p.rating), p.harmful)
         }
         None => (None, false),
     };
-    if let Some(h) = text(Col::Harm) {
+    if let Some(h) = cell(Col::Harm) {
         let b = parse_bool(&h)
             .ok_or_else(|| ctx.err(row, Col::Harm, &h, "expected true/false (also yes/no, 1/0, ja/nee)", None))?;
         harm |= b;
     }
 
     let strategy =
-        text(Col::Strategy).map(|s| Strategy::parse(&s).map_err(|e| ctx.vocab(row, Col::Strategy, e))).transpose()?;
+        cell(Col::Strategy).map(|s| Strategy::parse(&s).map_err(|e| ctx.vocab(row, Col::Strategy, e))).transpose()?;
     let design =
-        text(Col::Design).map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e))).transpose()?;
-    let risk_of_bias = text(Col::RiskOfBias)
+        cell(Col::Design).map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e))).transpose()?;
+    let risk_of_bias = cell(Col::RiskOfBias)
         .map(|s| RiskOfBias::parse(&s).map_err(|e| ctx.vocab(row, Col::RiskOfBias, e)))
         .transpose()?;
 
@@ -323,7 +333,7 @@ pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, Ro
         ci_upper: n(Col::CiUpper)?,
         yi: n(Col::Yi)?,
         vi: n(Col::Vi)?,
-        measure: ctx.text(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase()),
+        measure: ctx.text_ref(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase()),
         events_t: n(Col::EventsT)?,
         n_t: n(Col::NT)?,
         events_c: n(Col::EventsC)?,

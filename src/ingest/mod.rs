@@ -10,6 +10,7 @@
 pub mod columns;
 pub mod convert;
 pub mod decode;
+pub mod stream;
 pub mod table;
 pub mod worldbank;
 
@@ -139,6 +140,9 @@ pub struct Ingested {
     pub extra_columns: Vec<String>,
     /// Rows read under [`Contract::Effects`] (empty otherwise).
     pub effect_rows: Vec<convert::EffectRow>,
+    /// Rows accepted by the streaming reader ([`stream::ingest_facts`]),
+    /// which keeps compact facts instead of records.
+    pub streamed: u64,
 }
 
 impl Ingested {
@@ -146,7 +150,7 @@ impl Ingested {
         self.files.iter().map(|f| f.rows_read).sum()
     }
     pub fn accepted(&self) -> u64 {
-        (self.records.len() + self.effect_rows.len()) as u64
+        (self.records.len() + self.effect_rows.len()) as u64 + self.streamed
     }
     pub fn rejected_count(&self) -> u64 {
         self.rejected.len() as u64
@@ -177,28 +181,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         if rows_read == 0 {
             return Err(IngestError::NoRows { path: display });
         }
-        let resolved = columns::resolve_headers(&display, &table.headers, &opts.mapping)?;
-        convert::check_required(&display, &table.headers, &resolved, opts.contract)?;
-        if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
-            let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
-            out.warnings.push(Warning {
-                file: Some(display.clone()),
-                line: None,
-                message: format!(
-                    "{} column{} not in the input contract, kept as pass-through: {}",
-                    names.len(),
-                    if names.len() == 1 { "" } else { "s" },
-                    names.join(", ")
-                ),
-            });
-        }
-        if table.blank_rows > 0 {
-            out.warnings.push(Warning {
-                file: Some(display.clone()),
-                line: None,
-                message: format!("{} blank row(s) skipped (not counted as data rows)", table.blank_rows),
-            });
-        }
+        let resolved = prepare_file(&display, &table.headers, opts, &mut out)?;
+        blank_warning(&display, table.blank_rows, &mut out);
         let extra_slots: Vec<(usize, usize)> = resolved
             .extra
             .iter()
@@ -279,13 +263,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             }
             timing("convert", t0);
         }
-        for (msg, (n, first_line)) in notes {
-            out.warnings.push(Warning {
-                file: Some(display.clone()),
-                line: Some(first_line),
-                message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
-            });
-        }
+        notes_warnings(&display, notes, &mut out);
         out.files.push(FileSummary {
             path: display,
             format: table.format,
@@ -302,6 +280,54 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
     timing("cross-row checks", t0);
     out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
+}
+
+/// Column resolution and the file-level warning about pass-through columns
+/// (shared by [`ingest`] and the streaming reader).
+fn prepare_file(
+    display: &str,
+    headers: &[String],
+    opts: &IngestOptions,
+    out: &mut Ingested,
+) -> Result<columns::Resolved, IngestError> {
+    let resolved = columns::resolve_headers(display, headers, &opts.mapping)?;
+    convert::check_required(display, headers, &resolved, opts.contract)?;
+    if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
+        let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
+        out.warnings.push(Warning {
+            file: Some(display.to_string()),
+            line: None,
+            message: format!(
+                "{} column{} not in the input contract, kept as pass-through: {}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+        });
+    }
+    Ok(resolved)
+}
+
+fn blank_warning(display: &str, blank_rows: u64, out: &mut Ingested) {
+    if blank_rows > 0 {
+        out.warnings.push(Warning {
+            file: Some(display.to_string()),
+            line: None,
+            message: format!("{blank_rows} blank row(s) skipped (not counted as data rows)"),
+        });
+    }
+}
+
+/// Row-level notes (e.g. income derived with a fallback year), one warning
+/// per kind with its count and first line.
+fn notes_warnings(display: &str, notes: BTreeMap<String, (u64, u64)>, out: &mut Ingested) {
+    for (msg, (n, first_line)) in notes {
+        out.warnings.push(Warning {
+            file: Some(display.to_string()),
+            line: Some(first_line),
+            message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
+        });
+    }
 }
 
 /// Record a rejected row with its text as it appeared in the input.
@@ -409,16 +435,34 @@ fn cross_row_checks(out: &mut Ingested) {
     for r in &out.records {
         pairs.entry((r.target_group.key(), r.target_group.display())).or_insert(());
     }
+    let spellings = spelling_warnings(pairs.into_keys(), &mut out.warnings);
+    if spellings.values().any(|v| v.len() > 1) {
+        out.records.par_iter_mut().for_each(|r| {
+            let canon = &spellings[r.target_group.key()][0];
+            if r.target_group.display() != canon {
+                r.target_group = r.target_group.with_display(canon);
+            }
+        });
+    }
+}
+
+/// Target-group spellings per normalised key (sorted), with a warning for
+/// each key spelled more than one way and for keys that look alike.
+fn spelling_warnings<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    warnings: &mut Vec<Warning>,
+) -> BTreeMap<String, Vec<String>> {
     let mut spellings: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, d) in pairs.into_keys() {
+    for (k, d) in pairs {
         spellings.entry(k.to_string()).or_default().push(d.to_string());
     }
     for v in spellings.values_mut() {
         v.sort();
+        v.dedup();
     }
     for v in spellings.values() {
         if v.len() > 1 {
-            out.warnings.push(Warning {
+            warnings.push(Warning {
                 file: None,
                 line: None,
                 message: format!(
@@ -436,7 +480,7 @@ fn cross_row_checks(out: &mut Ingested) {
             let singular = |s: &str| s.strip_suffix('s').unwrap_or(s).to_string();
             let close = edit_distance(a, b) <= 1 || singular(a) == singular(b);
             if close && a.len() > 3 {
-                out.warnings.push(Warning {
+                warnings.push(Warning {
                     file: None,
                     line: None,
                     message: format!(
@@ -447,14 +491,7 @@ fn cross_row_checks(out: &mut Ingested) {
             }
         }
     }
-    if spellings.values().any(|v| v.len() > 1) {
-        out.records.par_iter_mut().for_each(|r| {
-            let canon = &spellings[r.target_group.key()][0];
-            if r.target_group.display() != canon {
-                r.target_group = r.target_group.with_display(canon);
-            }
-        });
-    }
+    spellings
 }
 
 /// Convenience for tests and callers with one file.

@@ -93,17 +93,209 @@ pub struct RawTable {
 impl RawTable {
     /// The row as it appeared in the input (for the rejects file).
     pub fn raw_text(&self, span: Option<(usize, usize)>, cells: Option<&csv::StringRecord>) -> String {
-        match (span, cells) {
-            (Some((a, b)), _) => self.text[a..b].trim_end_matches(['\r', '\n']).to_string(),
-            (None, Some(cells)) => cells.iter().map(crate::report::csv_field).collect::<Vec<_>>().join(","),
-            (None, None) => String::new(),
-        }
+        raw_text_of(&self.text, span, cells)
     }
 
     /// Number of data rows seen (parsed + malformed).
     pub fn rows_read(&self) -> u64 {
         (self.rows.len() + self.malformed.len()) as u64
     }
+}
+
+/// The row as it appeared: its span of `text`, or its cells joined as CSV.
+pub fn raw_text_of(text: &str, span: Option<(usize, usize)>, cells: Option<&csv::StringRecord>) -> String {
+    match (span, cells) {
+        (Some((a, b)), _) => text[a..b].trim_end_matches(['\r', '\n']).to_string(),
+        (None, Some(cells)) => cells.iter().map(crate::report::csv_field).collect::<Vec<_>>().join(","),
+        (None, None) => String::new(),
+    }
+}
+
+/// A file opened for chunked reading (the streaming `score` path).
+pub enum Opened {
+    /// Parsed whole (JSON Lines, small or quoted delimited text).
+    Table(RawTable),
+    /// Quote-free delimited text cut at newlines into pieces parsed on demand.
+    Pieces(PieceText),
+    /// Parquet, read one row group at a time.
+    Parquet(ParquetSource),
+}
+
+/// Decoded text: the file's own bytes when they are UTF-8 (mapped, not
+/// copied), else the transcoded text.
+pub enum TextBuf {
+    Owned(String),
+    /// Mapped file and the byte range that holds the (validated) text.
+    Mapped(memmap2::Mmap, usize, usize),
+}
+
+impl TextBuf {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TextBuf::Owned(s) => s,
+            // SAFETY: the range was validated as UTF-8 by `decode` when the
+            // buffer was made, and the mapping is read-only.
+            TextBuf::Mapped(m, a, b) => unsafe { std::str::from_utf8_unchecked(&m[*a..*b]) },
+        }
+    }
+}
+
+/// Decoded delimited text with its header and the pieces of its body.
+pub struct PieceText {
+    pub text: TextBuf,
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    pub headers: Vec<String>,
+    /// `(from, to, first line)` per piece, in order.
+    pub pieces: Vec<(usize, usize, u64)>,
+}
+
+/// A piece parsed into rows (spans refer to the whole text).
+pub struct Piece {
+    pub rows: Vec<RawRow>,
+    pub malformed: Vec<MalformedRow>,
+    pub blank_rows: u64,
+}
+
+impl PieceText {
+    pub fn parse(&self, i: usize) -> Piece {
+        let (a, b, line) = self.pieces[i];
+        let p = parse_span(self.text.as_str(), a, b, line, self.delimiter, Some(self.headers.len()));
+        Piece { rows: p.rows, malformed: p.malformed, blank_rows: p.blank_rows }
+    }
+}
+
+/// A Parquet file in memory with its row groups.
+pub struct ParquetSource {
+    bytes: memmap2::Mmap,
+    metadata: std::sync::Arc<polars::io::parquet::read::FileMetadata>,
+    pub headers: Vec<String>,
+    /// `(first row, rows)` per row group.
+    pub groups: Vec<(usize, usize)>,
+    path: String,
+}
+
+impl ParquetSource {
+    fn open(bytes: memmap2::Mmap, path: &str) -> Result<ParquetSource, IngestError> {
+        use polars::prelude::*;
+        let err = |e: PolarsError| IngestError::Parquet { path: path.to_string(), message: e.to_string() };
+        let mut r = ParquetReader::new(std::io::Cursor::new(&bytes[..]));
+        let schema = r.schema().map_err(err)?;
+        let headers = schema.iter_names().map(|s| s.to_string()).collect();
+        let metadata = r.get_metadata().map_err(err)?.clone();
+        let mut groups = Vec::with_capacity(metadata.row_groups.len());
+        let mut at = 0;
+        for g in &metadata.row_groups {
+            groups.push((at, g.num_rows()));
+            at += g.num_rows();
+        }
+        Ok(ParquetSource { bytes, metadata, headers, groups, path: path.to_string() })
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.groups.iter().map(|g| g.1).sum()
+    }
+
+    /// Rows `start..start + len` (0-based data rows) as text cells, only
+    /// the columns in `columns` (others are empty cells).
+    ///
+    /// # Errors
+    /// What polars reports for a damaged file.
+    pub fn read_rows(&self, start: usize, len: usize, columns: &[usize]) -> Result<Vec<RawRow>, IngestError> {
+        use polars::prelude::*;
+        let mut r = ParquetReader::new(std::io::Cursor::new(&self.bytes[..]))
+            .with_slice(Some((start, len)))
+            .with_projection(Some(columns.to_vec()));
+        r.set_metadata(self.metadata.clone());
+        let df = r.finish().map_err(|e| IngestError::Parquet { path: self.path.clone(), message: e.to_string() })?;
+        let rows = df_rows(&df, start as u64, &self.path)?;
+        if columns.len() == self.headers.len() {
+            return Ok(rows);
+        }
+        // Put the read cells back at their header positions.
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut cells = csv::StringRecord::with_capacity(r.cells.as_slice().len(), self.headers.len());
+                let mut it = r.cells.iter();
+                let mut next = 0;
+                for i in 0..self.headers.len() {
+                    if next < columns.len() && columns[next] == i {
+                        cells.push_field(it.next().unwrap_or(""));
+                        next += 1;
+                    } else {
+                        cells.push_field("");
+                    }
+                }
+                RawRow { line: r.line, cells, span: None }
+            })
+            .collect())
+    }
+}
+
+/// Open a file for chunked reading; also returns the SHA-256 of its bytes.
+///
+/// # Errors
+/// As [`read_table`].
+pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, String), IngestError> {
+    let display = path.display().to_string();
+    let io = |e: std::io::Error| IngestError::Io { path: display.clone(), message: e.to_string() };
+    let t0 = std::time::Instant::now();
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: a read-only private mapping; evidex does not write its inputs.
+    // (A file changed by another program while it is read is not supported.)
+    let bytes = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
+    super::timing("map file", t0);
+    let t0 = std::time::Instant::now();
+    let sha256 = super::sha256_hex(&bytes);
+    super::timing("sha256", t0);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(IngestError::Empty { path: display });
+    }
+    if format == InputFormat::Parquet {
+        return Ok((Opened::Parquet(ParquetSource::open(bytes, &display)?), sha256));
+    }
+    let t0 = std::time::Instant::now();
+    let (decoded, encoding) = decode(&bytes);
+    let borrowed = match &decoded {
+        std::borrow::Cow::Borrowed(s) => {
+            let a = s.as_ptr() as usize - bytes.as_ptr() as usize;
+            Some((a, a + s.len()))
+        }
+        std::borrow::Cow::Owned(_) => None,
+    };
+    let text = match borrowed {
+        Some((a, b)) => {
+            drop(decoded);
+            TextBuf::Mapped(bytes, a, b)
+        }
+        None => TextBuf::Owned(decoded.into_owned()),
+    };
+    super::timing("decode", t0);
+    let opened = match format {
+        InputFormat::Jsonl => Opened::Table(read_jsonl(text.as_str().to_string(), encoding)),
+        _ => {
+            let s = text.as_str();
+            let delim = if format == InputFormat::Tsv { b'\t' } else { sniff_delimiter(s) };
+            match split_points(s) {
+                Some(cuts) => {
+                    let head = parse_span(s, 0, cuts[0], 1, delim, None);
+                    let Some(headers) = head.header else {
+                        return Err(IngestError::Empty { path: display });
+                    };
+                    let mut pieces = Vec::with_capacity(cuts.len());
+                    let mut line = 1 + bytecount_newlines(&s.as_bytes()[..cuts[0]]);
+                    for w in cuts.windows(2) {
+                        pieces.push((w[0], w[1], line));
+                        line += bytecount_newlines(&s.as_bytes()[w[0]..w[1]]);
+                    }
+                    Opened::Pieces(PieceText { text, encoding, delimiter: delim, headers, pieces })
+                }
+                None => Opened::Table(read_delimited(s.to_string(), encoding, delim, &display)?),
+            }
+        }
+    };
+    Ok((opened, sha256))
 }
 
 /// Read a file in the given format.
@@ -374,32 +566,11 @@ fn json_cell(v: &serde_json::Value) -> String {
 
 fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> {
     use polars::prelude::*;
-    let display = display.to_string();
     let df = ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
-        .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
+        .map_err(|e| IngestError::Parquet { path: display.to_string(), message: e.to_string() })?;
     let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
-    let height = df.height();
-    let mut strings: Vec<StringChunked> = Vec::with_capacity(headers.len());
-    for col in df.columns() {
-        let s = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
-        let ca = s.str().map_err(|e| IngestError::Parquet { path: display.clone(), message: e.to_string() })?;
-        strings.push(ca.clone());
-    }
-    let mut iters: Vec<Box<dyn Iterator<Item = Option<&str>> + '_>> =
-        strings.iter().map(|ca| Box::new(ca.iter()) as Box<dyn Iterator<Item = Option<&str>>>).collect();
-    let mut rows = Vec::with_capacity(height);
-    for i in 0..height {
-        let mut cells = csv::StringRecord::with_capacity(64, headers.len());
-        for it in iters.iter_mut() {
-            cells.push_field(it.next().flatten().unwrap_or(""));
-        }
-        rows.push(RawRow { line: i as u64 + 1, cells, span: None });
-    }
-    drop(iters);
+    let rows = df_rows(&df, 0, display)?;
     Ok(RawTable {
         format: InputFormat::Parquet,
         headers,
@@ -411,6 +582,32 @@ fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> 
         sha256: String::new(),
         text: String::new(),
     })
+}
+
+/// A data frame's rows as text cells; row numbers start at `first + 1`.
+fn df_rows(df: &polars::prelude::DataFrame, first: u64, display: &str) -> Result<Vec<RawRow>, IngestError> {
+    use polars::prelude::*;
+    let height = df.height();
+    let mut strings: Vec<StringChunked> = Vec::with_capacity(df.width());
+    for col in df.columns() {
+        let s = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(|e| IngestError::Parquet { path: display.to_string(), message: e.to_string() })?;
+        let ca = s.str().map_err(|e| IngestError::Parquet { path: display.to_string(), message: e.to_string() })?;
+        strings.push(ca.clone());
+    }
+    let mut iters: Vec<Box<dyn Iterator<Item = Option<&str>> + '_>> =
+        strings.iter().map(|ca| Box::new(ca.iter()) as Box<dyn Iterator<Item = Option<&str>>>).collect();
+    let mut rows = Vec::with_capacity(height);
+    for i in 0..height {
+        let mut cells = csv::StringRecord::with_capacity(64, strings.len());
+        for it in iters.iter_mut() {
+            cells.push_field(it.next().flatten().unwrap_or(""));
+        }
+        rows.push(RawRow { line: first + i as u64 + 1, cells, span: None });
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -241,10 +241,12 @@ pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, stud
     }
 }
 
-/// All facts of a run, partitioned by cell, with their string tables.
+/// All facts of a run, partitioned by cell, with their string tables. Each
+/// partition is a list of the chunks' vectors (moved in, never copied or
+/// regrown).
 #[derive(Debug)]
 pub struct FactSet {
-    pub parts: Vec<Vec<Fact>>,
+    pub parts: Vec<Vec<Vec<Fact>>>,
     cell_keys: Vec<Vec<String>>,
     cell_ids: FxHashMap<Vec<String>, u32>,
     studies: StringTable,
@@ -325,13 +327,17 @@ impl FactSet {
             })
             .collect();
         let base = self.studies.append(&l.studies);
-        for (p, facts) in l.parts.iter_mut().enumerate() {
+        for (p, mut facts) in l.parts.drain(..).enumerate() {
+            if facts.is_empty() {
+                continue;
+            }
             for f in facts.iter_mut() {
                 f.cell = cell_map[f.cell as usize];
                 f.intervention = int_map[f.intervention as usize];
                 f.study += base;
             }
-            self.parts[p].append(facts);
+            facts.shrink_to_fit();
+            self.parts[p].push(facts);
         }
         self.tg_pairs.append(&mut l.tg_pairs);
         self.max_year = match (self.max_year, l.max_year) {

@@ -137,9 +137,8 @@ fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>)
     let mut v: Vec<(&str, StudyAcc)> = studies
         .into_iter()
         .map(|(s, mut acc)| {
-            acc.effects.sort_by(|a, b| {
-                a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi))
-            });
+            acc.effects
+                .sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
             (s, acc)
         })
         .collect();
@@ -154,9 +153,15 @@ struct PartCells<'f> {
     cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>>,
 }
 
-fn fold_partition<'f>(fs: &'f FactSet, part: &[Fact], canon: &[u32], cfg: &ScoringConfig, ref_year: i32) -> PartCells<'f> {
+fn fold_partition<'f>(
+    fs: &'f FactSet,
+    part: &[Vec<Fact>],
+    canon: &[u32],
+    cfg: &ScoringConfig,
+    ref_year: i32,
+) -> PartCells<'f> {
     let mut cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>> = FxHashMap::default();
-    for f in part {
+    for f in part.iter().flatten() {
         let cell = cells.entry(canon[f.cell as usize]).or_default();
         let e = cell.entry(fs.study(f.study)).or_insert_with(|| (StudyAcc::default(), f.intervention, false));
         e.2 |= e.1 != f.intervention;
@@ -278,15 +283,16 @@ pub struct ScoreResult {
 /// Score records per cell.
 pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
     let fs = FactSet::from_records(records, keys, cfg);
-    score_facts(&fs, keys, cfg).0
+    score_facts(&fs, keys, cfg, true).0
 }
 
-/// Score a set of facts per cell, partitions in parallel. Target-group
+/// Score a set of facts per cell, partitions in parallel; with
+/// `keep_studies` false the cells' per-study views are dropped. Target-group
 /// spellings are merged as ingest merges them for records. The second value
 /// is true when a study's findings span more than one intervention (the
 /// streaming path then re-reads with the record path, which words that
 /// warning).
-pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig) -> (ScoreResult, bool) {
+pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_studies: bool) -> (ScoreResult, bool) {
     use std::hash::{Hash, Hasher};
     let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
@@ -314,7 +320,13 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig) -> (Sco
                     .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
                     .collect();
                 let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
-                results.push(evaluate(key, views, cfg));
+                let mut r = evaluate(key, views, cfg);
+                if !keep_studies {
+                    // Per-study views are for explanations; a score table
+                    // does not need them (they would be most of the memory).
+                    r.studies = Vec::new();
+                }
+                results.push(r);
             }
             (results, pairs, mixed)
         })

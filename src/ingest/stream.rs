@@ -1,0 +1,251 @@
+//! The streaming reader behind `evidex score`: files are read in chunks
+//! (pieces of quote-free delimited text, Parquet row groups, or slices of a
+//! table parsed whole), each chunk is validated with the same row converter
+//! as [`super::ingest`] and turned into compact [`Fact`]s in parallel, and
+//! the records are dropped. Memory is the facts (48 bytes per accepted row)
+//! and the study-id table, not the records.
+//!
+//! Every row is still accepted or rejected with the same messages; the
+//! cross-row checks run on what the facts keep: target-group spellings
+//! (exact), duplicate record ids (by 64-bit hash; any match, true or a hash
+//! collision, is reported in [`Streamed::duplicate_ids`] and the caller
+//! re-reads with the record path, which rejects duplicates exactly), and
+//! studies mixing interventions (detected while scoring, see
+//! [`crate::score::score_facts`]).
+
+use super::table::{self, Opened, RawRow};
+use super::{
+    blank_warning, convert, notes_warnings, prepare_file, spelling_warnings, timing, Contract, FileSummary,
+    IngestError, IngestOptions, Ingested, InputFormat, RowError,
+};
+use crate::score::fact::{FactBuilder, LocalFacts};
+use crate::score::{FactSet, GroupKey, ScoringConfig};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Rows per parallel task.
+const TASK_ROWS: usize = 1 << 14;
+
+/// What the streaming reader produced.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    /// Files, counts, rejected rows and warnings; `records` stays empty and
+    /// `streamed` counts the accepted rows.
+    pub ing: Ingested,
+    pub facts: FactSet,
+    /// Some record ids (may) repeat: re-read with [`super::ingest`].
+    pub duplicate_ids: bool,
+}
+
+/// One task's output, absorbed in input order.
+struct ChunkOut {
+    facts: LocalFacts,
+    rejected: Vec<RowError>,
+    notes: Vec<(String, u64)>,
+    ids: Vec<u64>,
+}
+
+fn process_rows(
+    ctx: &convert::RowContext<'_>,
+    rows: &[RawRow],
+    raw: &(dyn Fn(&RawRow) -> String + Sync),
+    keys: &[GroupKey],
+    cfg: &ScoringConfig,
+) -> ChunkOut {
+    let mut recs = Vec::with_capacity(rows.len());
+    let mut rejected = Vec::new();
+    let mut notes = Vec::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        match convert::convert_row(ctx, row) {
+            Ok((rec, note)) => {
+                if let Some(n) = note {
+                    notes.push((n, row.line));
+                }
+                ids.push(xxhash_rust::xxh3::xxh3_64(rec.record_id.as_bytes()));
+                recs.push(rec);
+            }
+            Err(mut e) => {
+                e.raw = raw(row);
+                rejected.push(e);
+            }
+        }
+    }
+    let mut b = FactBuilder::new(keys, cfg);
+    for r in &recs {
+        b.push(r);
+    }
+    ChunkOut { facts: b.finish(), rejected, notes, ids }
+}
+
+/// Read, validate and turn into facts all `paths`, in order (scoring contract).
+///
+/// # Errors
+/// The first fatal [`IngestError`], as [`super::ingest`].
+pub fn ingest_facts(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    keys: &[GroupKey],
+    cfg: &ScoringConfig,
+) -> Result<Streamed, IngestError> {
+    assert_eq!(opts.contract, Contract::Scoring, "the streaming reader serves scoring");
+    let mut st = Streamed::default();
+    let mut ids: Vec<u64> = Vec::new();
+    let threads = rayon::current_num_threads().max(1);
+    for (file_idx, path) in paths.iter().enumerate() {
+        let format = match opts.format {
+            Some(f) => f,
+            None => InputFormat::from_path(path)?,
+        };
+        let display = path.display().to_string();
+        let t0 = std::time::Instant::now();
+        let (opened, sha256) = table::open_chunked(path, format)?;
+        timing("open", t0);
+        let t0 = std::time::Instant::now();
+        let headers = match &opened {
+            Opened::Table(t) => t.headers.clone(),
+            Opened::Pieces(p) => p.headers.clone(),
+            Opened::Parquet(p) => p.headers.clone(),
+        };
+        let out = &mut st.ing;
+        let resolved = prepare_file(&display, &headers, opts, out)?;
+        let ctx = convert::RowContext {
+            file: &display,
+            file_idx: file_idx as u32,
+            resolved: &resolved,
+            mapping: &opts.mapping,
+            decimal_comma: matches!(&opened, Opened::Table(t) if t.delimiter == Some(b';'))
+                || matches!(&opened, Opened::Pieces(p) if p.delimiter == b';'),
+            stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
+            value_maps: opts.mapping.value_maps(),
+        };
+        let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
+        let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut rows_read = 0u64;
+        let mut blank_rows = 0u64;
+        let mut absorb = |o: ChunkOut, st: &mut Streamed, ids: &mut Vec<u64>| {
+            st.ing.streamed += o.ids.len() as u64;
+            st.ing.rejected.extend(o.rejected);
+            for (n, line) in o.notes {
+                notes.entry(n).or_insert((0, line)).0 += 1;
+            }
+            ids.extend(o.ids);
+            st.facts.absorb(o.facts);
+        };
+        let (format, encoding, delimiter) = match opened {
+            Opened::Table(mut t) => {
+                rows_read = t.rows_read();
+                blank_rows = t.blank_rows;
+                for m in &t.malformed {
+                    st.ing.rejected.push(malformed(&display, m, t.raw_text(m.span, None)));
+                }
+                let rows = std::mem::take(&mut t.rows);
+                let raw = |r: &RawRow| t.raw_text(r.span, Some(&r.cells));
+                for batch in rows.chunks(TASK_ROWS * threads * 2) {
+                    let outs: Vec<ChunkOut> =
+                        batch.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg)).collect();
+                    for o in outs {
+                        absorb(o, &mut st, &mut ids);
+                    }
+                }
+                (t.format, t.encoding, t.delimiter)
+            }
+            Opened::Pieces(p) => {
+                let raw = |r: &RawRow| table::raw_text_of(p.text.as_str(), r.span, Some(&r.cells));
+                let idx: Vec<usize> = (0..p.pieces.len()).collect();
+                for batch in idx.chunks(threads * 2) {
+                    let outs: Vec<(ChunkOut, Vec<RowError>, u64, u64)> = batch
+                        .par_iter()
+                        .map(|i| {
+                            let piece = p.parse(*i);
+                            let bad = piece
+                                .malformed
+                                .iter()
+                                .map(|m| malformed(&display, m, table::raw_text_of(p.text.as_str(), m.span, None)))
+                                .collect();
+                            let n = (piece.rows.len() + piece.malformed.len()) as u64;
+                            (process_rows(&ctx, &piece.rows, &raw, keys, cfg), bad, n, piece.blank_rows)
+                        })
+                        .collect();
+                    for (o, bad, n, blank) in outs {
+                        rows_read += n;
+                        blank_rows += blank;
+                        st.ing.rejected.extend(bad);
+                        absorb(o, &mut st, &mut ids);
+                    }
+                }
+                let fmt = if p.delimiter == b'\t' { InputFormat::Tsv } else { InputFormat::Csv };
+                (fmt, Some(p.encoding), Some(p.delimiter))
+            }
+            Opened::Parquet(p) => {
+                let raw = |r: &RawRow| table::raw_text_of("", None, Some(&r.cells));
+                // Only the columns the contract reads (pass-through columns
+                // are not needed for scoring).
+                let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
+                let step = TASK_ROWS * threads * 2;
+                for start in (0..p.n_rows()).step_by(step) {
+                    let rows = p.read_rows(start, step.min(p.n_rows() - start), &columns)?;
+                    rows_read += rows.len() as u64;
+                    let mut outs: Vec<ChunkOut> =
+                        rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg)).collect();
+                    if outs.iter().any(|o| !o.rejected.is_empty()) && columns.len() < headers.len() {
+                        // Rejected rows are reported with all their cells.
+                        let all: Vec<usize> = (0..headers.len()).collect();
+                        let full = p.read_rows(start, rows.len(), &all)?;
+                        for e in outs.iter_mut().flat_map(|o| o.rejected.iter_mut()) {
+                            if let Some(r) = full.get((e.line as usize).wrapping_sub(start + 1)) {
+                                e.raw = raw(r);
+                            }
+                        }
+                    }
+                    for o in outs {
+                        absorb(o, &mut st, &mut ids);
+                    }
+                }
+                (InputFormat::Parquet, None, None)
+            }
+        };
+        timing("read+convert (streamed)", t0);
+        if rows_read == 0 {
+            return Err(IngestError::NoRows { path: display });
+        }
+        let out = &mut st.ing;
+        blank_warning(&display, blank_rows, out);
+        notes_warnings(&display, notes, out);
+        out.files.push(FileSummary {
+            path: display,
+            format,
+            encoding: encoding.map(|e| e.name().to_string()),
+            delimiter: delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
+            sha256,
+            rows_read,
+            accepted: out.accepted() - accepted_before,
+            rejected: out.rejected_count() - rejected_before,
+        });
+    }
+    let t0 = std::time::Instant::now();
+    ids.par_sort_unstable();
+    st.duplicate_ids = ids.windows(2).any(|w| w[0] == w[1]);
+    drop(ids);
+    let pairs: Vec<(&str, &str)> = st.facts.tg_pairs.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+    let mut warnings = Vec::new();
+    spelling_warnings(pairs.into_iter(), &mut warnings);
+    st.ing.warnings.extend(warnings);
+    let files = &st.ing.files;
+    st.ing.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
+    timing("cross-row checks (streamed)", t0);
+    Ok(st)
+}
+
+fn malformed(display: &str, m: &table::MalformedRow, raw: String) -> RowError {
+    RowError {
+        file: display.to_string(),
+        line: m.line,
+        column: None,
+        value: None,
+        message: m.message.clone(),
+        suggestion: None,
+        raw,
+    }
+}
