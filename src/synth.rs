@@ -209,33 +209,73 @@ pub fn to_csv(o: &GenOptions, out: &mut impl std::io::Write) -> std::io::Result<
 /// # Errors
 /// polars errors.
 pub fn to_parquet(o: &GenOptions) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    write_parquet(o, &mut buf)?;
+    Ok(buf)
+}
+
+/// Rows per Parquet row group (and per batch held in memory while writing).
+const PARQUET_BATCH: usize = 1 << 18;
+
+/// Write Parquet in row groups of [`PARQUET_BATCH`] rows, so memory stays
+/// bounded whatever the number of rows.
+///
+/// # Errors
+/// polars errors.
+pub fn write_parquet<W: std::io::Write>(o: &GenOptions, out: W) -> Result<(), String> {
     use polars::prelude::*;
-    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); 15];
+    let schema = Schema::from_iter(COLUMNS.iter().map(|name| {
+        let dt = match *name {
+            "sample_size" | "year" => DataType::Int64,
+            "effect_size" | "se" => DataType::Float64,
+            _ => DataType::String,
+        };
+        Field::new(PlSmallStr::from(*name), dt)
+    }));
+    let mut writer = ParquetWriter::new(out).batched(&schema).map_err(|e| e.to_string())?;
+    let mut text: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(PARQUET_BATCH); 15];
+    let mut err: Option<String> = None;
+    let flush = |text: &mut Vec<Vec<Option<String>>>, writer: &mut polars::io::parquet::write::BatchedWriter<W>| {
+        let mut cols = Vec::new();
+        for (i, name) in COLUMNS.iter().enumerate() {
+            let v = std::mem::take(&mut text[i]);
+            let col_name = PlSmallStr::from(*name);
+            let col = match *name {
+                "sample_size" | "year" => Column::new(
+                    col_name,
+                    v.iter().map(|x| x.as_ref().and_then(|s| s.parse::<i64>().ok())).collect::<Vec<_>>(),
+                ),
+                "effect_size" | "se" => Column::new(
+                    col_name,
+                    v.iter().map(|x| x.as_ref().and_then(|s| s.parse::<f64>().ok())).collect::<Vec<_>>(),
+                ),
+                _ => Column::new(col_name, v),
+            };
+            cols.push(col);
+        }
+        let height = cols.first().map_or(0, |c| c.len());
+        let df = DataFrame::new(height, cols).map_err(|e| e.to_string())?;
+        writer.write_batch(&df).map_err(|e| e.to_string())
+    };
     generate_rows(o, |row| {
+        if err.is_some() {
+            return;
+        }
         for (i, c) in row.iter().enumerate() {
             text[i].push(if c.is_empty() { None } else { Some(c.clone()) });
         }
+        if text[0].len() == PARQUET_BATCH {
+            if let Err(e) = flush(&mut text, &mut writer) {
+                err = Some(e);
+            }
+        }
     });
-    let mut cols = Vec::new();
-    for (i, name) in COLUMNS.iter().enumerate() {
-        let v = std::mem::take(&mut text[i]);
-        let col_name = PlSmallStr::from(*name);
-        let col = match *name {
-            "sample_size" | "year" => Column::new(
-                col_name,
-                v.iter().map(|x| x.as_ref().and_then(|s| s.parse::<i64>().ok())).collect::<Vec<_>>(),
-            ),
-            "effect_size" | "se" => Column::new(
-                col_name,
-                v.iter().map(|x| x.as_ref().and_then(|s| s.parse::<f64>().ok())).collect::<Vec<_>>(),
-            ),
-            _ => Column::new(col_name, v),
-        };
-        cols.push(col);
+    if let Some(e) = err {
+        return Err(e);
     }
-    let height = cols.first().map_or(0, |c| c.len());
-    let mut df = DataFrame::new(height, cols).map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| e.to_string())?;
-    Ok(buf)
+    if !text[0].is_empty() {
+        flush(&mut text, &mut writer)?;
+    }
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(())
 }

@@ -389,21 +389,27 @@ fn config(a: ConfigArgs) -> anyhow::Result<i32> {
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
-    let o =
-        evidex::synth::GenOptions { rows: a.rows, seed: a.seed, interventions: a.interventions, ..Default::default() };
+    if !(0.0..=1.0).contains(&a.effect_share) {
+        anyhow::bail!("--effect-share must be between 0 and 1, got {}", a.effect_share);
+    }
+    let o = evidex::synth::GenOptions {
+        rows: a.rows,
+        seed: a.seed,
+        interventions: a.interventions,
+        effect_share: a.effect_share,
+    };
     let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let pb = super::progress::spinner(&format!("generating {} records", a.rows));
-    let bytes = match ext.as_str() {
-        "csv" => {
-            let mut v = Vec::new();
-            evidex::synth::to_csv(&o, &mut v)?;
-            v
-        }
-        "parquet" | "pq" => evidex::synth::to_parquet(&o).map_err(|e| anyhow::anyhow!("cannot build Parquet: {e}"))?,
+    let written = match ext.as_str() {
+        // Streamed to a temporary file, renamed when complete.
+        "csv" => report::write_atomic_with(&a.out, |w| evidex::synth::to_csv(&o, w)),
+        "parquet" | "pq" => report::write_atomic_with(&a.out, |w| {
+            evidex::synth::write_parquet(&o, w).map_err(|e| std::io::Error::other(format!("cannot build Parquet: {e}")))
+        }),
         other => anyhow::bail!("--out: unknown extension '.{other}'; use .csv or .parquet"),
     };
     pb.finish_and_clear();
-    report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    written.with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!("evidex: wrote {} records to {}", a.rows, a.out.display());
     Ok(EXIT_OK)
 }

@@ -75,6 +75,25 @@ pub struct RowContext<'a> {
     pub decimal_comma: bool,
     pub stem: &'a str,
     pub value_maps: std::collections::BTreeMap<Col, std::collections::BTreeMap<String, String>>,
+    /// `resolved.sources` by column index (a lookup per cell is hot).
+    slots: [Option<&'a Source>; Col::ALL.len()],
+}
+
+impl<'a> RowContext<'a> {
+    pub fn new(
+        file: &'a str,
+        file_idx: u32,
+        resolved: &'a Resolved,
+        mapping: &'a ColumnMapping,
+        decimal_comma: bool,
+        stem: &'a str,
+    ) -> RowContext<'a> {
+        let mut slots = [None; Col::ALL.len()];
+        for (c, src) in &resolved.sources {
+            slots[*c as usize] = Some(src);
+        }
+        RowContext { file, file_idx, resolved, mapping, decimal_comma, stem, value_maps: mapping.value_maps(), slots }
+    }
 }
 
 impl RowContext<'_> {
@@ -111,7 +130,7 @@ impl RowContext<'_> {
     /// [`RowContext::text`] without copying the cell unless a value map
     /// replaces it.
     pub fn text_ref<'s>(&'s self, row: &'s RawRow, col: Col) -> Option<Cow<'s, str>> {
-        let raw = match self.resolved.sources.get(&col)? {
+        let raw = match self.slots[col as usize]? {
             Source::Constant(v) => v.trim(),
             Source::Columns(idx) => idx.iter().map(|&i| row.cells[i].trim()).find(|v| !self.is_null(v))?,
         };
@@ -156,7 +175,7 @@ impl RowContext<'_> {
 /// exports text cells unchanged).
 pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     let t = s.trim().trim_end_matches('%').trim();
-    let t = t.replace(['\u{a0}', ' '], "");
+    let t: Cow<str> = if t.contains(['\u{a0}', ' ']) { Cow::Owned(t.replace(['\u{a0}', ' '], "")) } else { Cow::Borrowed(t) };
     let parsed = if decimal_comma && t.contains(',') {
         let (int, frac) = t.rsplit_once(',')?;
         let int_clean = if int.contains('.') {
@@ -176,7 +195,7 @@ pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     parsed.is_finite().then_some(parsed)
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match normalise_label(s).as_str() {
         "true" | "yes" | "y" | "1" | "ja" | "waar" | "harmful" | "schadelijk" => Some(true),
         "false" | "no" | "n" | "0" | "nee" | "onwaar" => Some(false),
@@ -303,7 +322,7 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
 /// A warning when `se` and the 95% CI are both given but disagree by more
 /// than 25% (the CI implies `se = (upper - lower) / (2 * 1.959964)`, on the
 /// log scale for ratio measures).
-fn se_ci_disagreement(e: &EffectInput) -> Option<String> {
+pub(crate) fn se_ci_disagreement(e: &EffectInput) -> Option<String> {
     let (se, lo, hi) = (e.se?, e.ci_lower?, e.ci_upper?);
     let ratio = e.measure.as_deref().is_some_and(crate::model::is_ratio_measure);
     let implied = if ratio {
@@ -324,6 +343,16 @@ fn se_ci_disagreement(e: &EffectInput) -> Option<String> {
 /// # Errors
 /// A cell that is not a number.
 pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
+    let mut e = read_effect_numbers(ctx, row)?;
+    e.measure = ctx.text_ref(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase());
+    Ok(e)
+}
+
+/// The numeric effect-size cells of a row (`measure` left empty).
+///
+/// # Errors
+/// A cell that is not a number.
+pub fn read_effect_numbers(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
     let n = |c| ctx.number(row, c);
     let mut e = EffectInput {
         effect_size: n(Col::EffectSize)?,
@@ -333,7 +362,7 @@ pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, Ro
         ci_upper: n(Col::CiUpper)?,
         yi: n(Col::Yi)?,
         vi: n(Col::Vi)?,
-        measure: ctx.text_ref(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase()),
+        measure: None,
         events_t: n(Col::EventsT)?,
         n_t: n(Col::NT)?,
         events_c: n(Col::EventsC)?,

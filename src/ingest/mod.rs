@@ -10,6 +10,7 @@
 pub mod columns;
 pub mod convert;
 pub mod decode;
+pub mod fast;
 pub mod stream;
 pub mod table;
 pub mod worldbank;
@@ -196,15 +197,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             })
             .collect();
         let decimal_comma = table.delimiter == Some(b';');
-        let ctx = convert::RowContext {
-            file: &display,
-            file_idx: file_idx as u32,
-            resolved: &resolved,
-            mapping: &opts.mapping,
-            decimal_comma,
-            stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
-            value_maps: opts.mapping.value_maps(),
-        };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
+        let ctx = convert::RowContext::new(&display, file_idx as u32, &resolved, &opts.mapping, decimal_comma, stem);
         // Counts for this file are derived from what the conversion added.
         let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();

@@ -13,6 +13,7 @@
 //! studies mixing interventions (detected while scoring, see
 //! [`crate::score::score_facts`]).
 
+use super::fast;
 use super::table::{self, Opened, RawRow};
 use super::{
     blank_warning, convert, notes_warnings, prepare_file, spelling_warnings, timing, Contract, FileSummary,
@@ -52,29 +53,33 @@ fn process_rows(
     raw: &(dyn Fn(&RawRow) -> String + Sync),
     keys: &[GroupKey],
     cfg: &ScoringConfig,
+    fast: bool,
 ) -> ChunkOut {
-    let mut recs = Vec::with_capacity(rows.len());
     let mut rejected = Vec::new();
     let mut notes = Vec::new();
     let mut ids = Vec::with_capacity(rows.len());
+    let mut b = FactBuilder::new(keys, cfg);
+    let mut memo = fast::Memo::new();
     for row in rows {
+        if fast {
+            if let Some(id) = fast::fact_row(ctx, row, &mut memo, cfg, &mut b) {
+                ids.push(id);
+                continue;
+            }
+        }
         match convert::convert_row(ctx, row) {
             Ok((rec, note)) => {
                 if let Some(n) = note {
                     notes.push((n, row.line));
                 }
                 ids.push(xxhash_rust::xxh3::xxh3_64(rec.record_id.as_bytes()));
-                recs.push(rec);
+                b.push(&rec);
             }
             Err(mut e) => {
                 e.raw = raw(row);
                 rejected.push(e);
             }
         }
-    }
-    let mut b = FactBuilder::new(keys, cfg);
-    for r in &recs {
-        b.push(r);
     }
     ChunkOut { facts: b.finish(), rejected, notes, ids }
 }
@@ -88,6 +93,21 @@ pub fn ingest_facts(
     opts: &IngestOptions,
     keys: &[GroupKey],
     cfg: &ScoringConfig,
+) -> Result<Streamed, IngestError> {
+    ingest_facts_with(paths, opts, keys, cfg, true)
+}
+
+/// [`ingest_facts`]; with `fast` false every row goes through the record
+/// converter (the reference the fast path is tested against).
+///
+/// # Errors
+/// As [`ingest_facts`].
+pub fn ingest_facts_with(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    keys: &[GroupKey],
+    cfg: &ScoringConfig,
+    fast: bool,
 ) -> Result<Streamed, IngestError> {
     assert_eq!(opts.contract, Contract::Scoring, "the streaming reader serves scoring");
     let mut st = Streamed::default();
@@ -110,16 +130,11 @@ pub fn ingest_facts(
         };
         let out = &mut st.ing;
         let resolved = prepare_file(&display, &headers, opts, out)?;
-        let ctx = convert::RowContext {
-            file: &display,
-            file_idx: file_idx as u32,
-            resolved: &resolved,
-            mapping: &opts.mapping,
-            decimal_comma: matches!(&opened, Opened::Table(t) if t.delimiter == Some(b';'))
-                || matches!(&opened, Opened::Pieces(p) if p.delimiter == b';'),
-            stem: path.file_stem().and_then(|s| s.to_str()).unwrap_or("row"),
-            value_maps: opts.mapping.value_maps(),
-        };
+        let decimal_comma = matches!(&opened, Opened::Table(t) if t.delimiter == Some(b';'))
+            || matches!(&opened, Opened::Pieces(p) if p.delimiter == b';');
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
+        let ctx = convert::RowContext::new(&display, file_idx as u32, &resolved, &opts.mapping, decimal_comma, stem);
+        let fast = fast && fast::applies(&ctx, keys);
         let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut rows_read = 0u64;
@@ -144,7 +159,7 @@ pub fn ingest_facts(
                 let raw = |r: &RawRow| t.raw_text(r.span, Some(&r.cells));
                 for batch in rows.chunks(TASK_ROWS * threads * 2) {
                     let outs: Vec<ChunkOut> =
-                        batch.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg)).collect();
+                        batch.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg, fast)).collect();
                     for o in outs {
                         absorb(o, &mut st, &mut ids);
                     }
@@ -165,7 +180,7 @@ pub fn ingest_facts(
                                 .map(|m| malformed(&display, m, table::raw_text_of(p.text.as_str(), m.span, None)))
                                 .collect();
                             let n = (piece.rows.len() + piece.malformed.len()) as u64;
-                            (process_rows(&ctx, &piece.rows, &raw, keys, cfg), bad, n, piece.blank_rows)
+                            (process_rows(&ctx, &piece.rows, &raw, keys, cfg, fast), bad, n, piece.blank_rows)
                         })
                         .collect();
                     for (o, bad, n, blank) in outs {
@@ -188,7 +203,7 @@ pub fn ingest_facts(
                     let rows = p.read_rows(start, step.min(p.n_rows() - start), &columns)?;
                     rows_read += rows.len() as u64;
                     let mut outs: Vec<ChunkOut> =
-                        rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg)).collect();
+                        rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg, fast)).collect();
                     if outs.iter().any(|o| !o.rejected.is_empty()) && columns.len() < headers.len() {
                         // Rejected rows are reported with all their cells.
                         let all: Vec<usize> = (0..headers.len()).collect();

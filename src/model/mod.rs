@@ -18,6 +18,7 @@ pub use rating::{ParsedRating, Rating};
 pub use record::{
     current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
+pub(crate) use record::validate_effect;
 pub use strategy::Strategy;
 pub use suggest::{did_you_mean, edit_distance, normalise_label};
 pub use target::TargetGroup;

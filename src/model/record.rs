@@ -234,7 +234,7 @@ pub fn is_ratio_measure(m: &str) -> bool {
     ["RR", "OR", "HR", "IRR", "PETO", "ROM"].iter().any(|r| m.trim().eq_ignore_ascii_case(r))
 }
 
-fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
+pub(crate) fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {
     let finite = |col: &'static str, v: Option<f64>| -> Result<(), RecordError> {
         match v {
             Some(x) if !x.is_finite() => Err(RecordError::new(col, x, "must be a finite number")),

@@ -11,9 +11,10 @@ use super::weight::used_rating;
 use super::{GroupKey, ScoringConfig};
 use crate::meta::{compute_effect, Measure};
 use crate::model::{EvaluationRecord, Rating, RiskOfBias, Strategy, StudyDesign};
+
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::BTreeSet;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 /// Number of cell partitions (any value gives the same results).
 pub const PARTS: usize = 64;
@@ -58,55 +59,6 @@ impl Fact {
     pub fn derived(&self) -> bool {
         self.flags & F_DERIVED != 0
     }
-}
-
-/// A cell key borrowed from a record: up to 7 key values; hashing and
-/// equality look at the used ones only.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct KeyRef<'a> {
-    pub parts: [&'a str; 7],
-    pub len: u8,
-}
-
-impl<'a> KeyRef<'a> {
-    pub fn of(r: &'a EvaluationRecord, keys: &[GroupKey]) -> KeyRef<'a> {
-        let mut cell = KeyRef { parts: [""; 7], len: keys.len() as u8 };
-        for (i, k) in keys.iter().enumerate() {
-            cell.parts[i] = k.value_ref(r);
-        }
-        cell
-    }
-    pub fn used(&self) -> &[&'a str] {
-        &self.parts[..self.len as usize]
-    }
-}
-
-impl PartialEq for KeyRef<'_> {
-    fn eq(&self, o: &Self) -> bool {
-        self.used() == o.used()
-    }
-}
-impl Eq for KeyRef<'_> {}
-impl Hash for KeyRef<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        for p in self.used() {
-            h.write(p.as_bytes());
-            h.write_u8(0xff);
-        }
-    }
-}
-
-/// Partition of a cell: a hash of its key values, with the target group
-/// taken by its normalised key so that all spellings of one group (merged
-/// after ingest) fall in the same partition.
-fn partition_of(r: &EvaluationRecord, keys: &[GroupKey]) -> u8 {
-    let mut h = FxHasher::default();
-    for k in keys {
-        let v = if *k == GroupKey::TargetGroup { r.target_group.key() } else { k.value_ref(r) };
-        h.write(v.as_bytes());
-        h.write_u8(0xff);
-    }
-    (h.finish() % PARTS as u64) as u8
 }
 
 /// Strings stored back to back; id `i` is `text[ends[i-1]..ends[i]]`.
@@ -154,19 +106,64 @@ pub struct LocalFacts {
     n: u64,
 }
 
-/// Builds the facts of one chunk of records.
-pub struct FactBuilder<'a> {
-    keys: &'a [GroupKey],
-    cfg: &'a ScoringConfig,
-    cell_ids: FxHashMap<KeyRef<'a>, u32>,
-    study_ids: FxHashMap<&'a str, u32>,
-    int_ids: FxHashMap<&'a str, u32>,
-    tg: FxHashMap<(&'a str, &'a str), ()>,
+/// The model's inputs of one accepted row, borrowed from wherever they
+/// were read (a record, or the cells of a row on the streaming fast path).
+#[derive(Debug, Clone, Copy)]
+pub struct FactInput<'r> {
+    /// Group-key values in the order of the keys.
+    pub key: [&'r str; 7],
+    pub tg_key: &'r str,
+    pub tg_display: &'r str,
+    pub study: &'r str,
+    pub intervention: &'r str,
+    pub year: Option<i32>,
+    pub sample_size: Option<u64>,
+    pub design: Option<StudyDesign>,
+    pub rob: Option<RiskOfBias>,
+    pub strategy: Option<Strategy>,
+    pub used: Option<super::weight::UsedRating>,
+    /// `(yi, vi, measure)` when the row's effect inputs are usable and compute.
+    pub effect: Option<(f64, f64, Measure)>,
+}
+
+impl<'r> FactInput<'r> {
+    pub fn of_record(r: &'r EvaluationRecord, keys: &[GroupKey], cfg: &ScoringConfig) -> FactInput<'r> {
+        let mut key = [""; 7];
+        for (i, k) in keys.iter().enumerate() {
+            key[i] = k.value_ref(r);
+        }
+        let effect = if r.effect().is_usable() { compute_effect(r.effect(), None).ok() } else { None };
+        FactInput {
+            key,
+            tg_key: r.target_group.key(),
+            tg_display: r.target_group.display(),
+            study: r.study_key(),
+            intervention: &r.intervention,
+            year: r.year,
+            sample_size: r.sample_size,
+            design: r.design,
+            rob: r.risk_of_bias,
+            strategy: r.strategy,
+            used: used_rating(r, cfg),
+            effect: effect.map(|e| (e.yi, e.vi, e.measure)),
+        }
+    }
+}
+
+/// Builds the facts of one chunk (owned string tables, looked up by `&str`).
+pub struct FactBuilder<'k> {
+    keys: &'k [GroupKey],
+    cfg: &'k ScoringConfig,
+    cell_ids: FxHashMap<String, u32>,
+    study_ids: FxHashMap<String, u32>,
+    int_ids: FxHashMap<String, u32>,
+    tg: FxHashMap<String, ()>,
+    buf: String,
     out: LocalFacts,
 }
 
-impl<'a> FactBuilder<'a> {
-    pub fn new(keys: &'a [GroupKey], cfg: &'a ScoringConfig) -> FactBuilder<'a> {
+impl<'k> FactBuilder<'k> {
+    pub fn new(keys: &'k [GroupKey], cfg: &'k ScoringConfig) -> FactBuilder<'k> {
         assert!(keys.len() <= 7, "at most 7 group keys");
         FactBuilder {
             keys,
@@ -175,68 +172,118 @@ impl<'a> FactBuilder<'a> {
             study_ids: FxHashMap::default(),
             int_ids: FxHashMap::default(),
             tg: FxHashMap::default(),
+            buf: String::new(),
             out: LocalFacts { parts: vec![Vec::new(); PARTS], ..LocalFacts::default() },
         }
     }
 
-    pub fn push(&mut self, r: &'a EvaluationRecord) {
-        let key = KeyRef::of(r, self.keys);
-        let n_cells = self.cell_ids.len() as u32;
-        let cell = *self.cell_ids.entry(key).or_insert(n_cells);
-        if cell == n_cells {
-            let owned = key.used().iter().map(|s| s.to_string()).collect();
-            self.out.cells.push((owned, partition_of(r, self.keys)));
+    pub fn keys(&self) -> &'k [GroupKey] {
+        self.keys
+    }
+
+    pub fn push(&mut self, r: &EvaluationRecord) {
+        let x = FactInput::of_record(r, self.keys, self.cfg);
+        self.push_input(&x);
+    }
+
+    pub fn push_input(&mut self, x: &FactInput<'_>) {
+        let used = &x.key[..self.keys.len()];
+        self.buf.clear();
+        for p in used {
+            self.buf.push_str(p);
+            self.buf.push('\u{1f}');
         }
+        let cell = match self.cell_ids.get(self.buf.as_str()) {
+            Some(&c) => c,
+            None => {
+                let c = self.out.cells.len() as u32;
+                self.cell_ids.insert(self.buf.clone(), c);
+                self.out.cells.push((used.iter().map(|s| s.to_string()).collect(), self.partition(x)));
+                c
+            }
+        };
         let part = self.out.cells[cell as usize].1;
-        let studies = &mut self.out.studies;
-        let study = *self.study_ids.entry(r.study_key()).or_insert_with(|| studies.push(r.study_key()));
-        let n_int = self.int_ids.len() as u32;
-        let intervention = *self.int_ids.entry(&r.intervention).or_insert(n_int);
-        if intervention == n_int {
-            self.out.interventions.push(r.intervention.clone());
+        let study = match self.study_ids.get(x.study) {
+            Some(&s) => s,
+            None => {
+                let s = self.out.studies.push(x.study);
+                self.study_ids.insert(x.study.to_string(), s);
+                s
+            }
+        };
+        let intervention = match self.int_ids.get(x.intervention) {
+            Some(&i) => i,
+            None => {
+                let i = self.out.interventions.len() as u32;
+                self.int_ids.insert(x.intervention.to_string(), i);
+                self.out.interventions.push(x.intervention.to_string());
+                i
+            }
+        };
+        self.buf.clear();
+        self.buf.push_str(x.tg_key);
+        self.buf.push('\u{1f}');
+        self.buf.push_str(x.tg_display);
+        if !self.tg.contains_key(self.buf.as_str()) {
+            self.tg.insert(self.buf.clone(), ());
+            self.out.tg_pairs.insert((x.tg_key.to_string(), x.tg_display.to_string()));
         }
-        self.tg.entry((r.target_group.key(), r.target_group.display())).or_insert(());
-        if let Some(y) = r.year {
+        if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
         }
-        let f = fact_of(r, self.cfg, cell, study, intervention);
+        let f = make_fact(x, cell, study, intervention);
         self.out.parts[part as usize].push(f);
         self.out.n += 1;
     }
 
-    pub fn finish(mut self) -> LocalFacts {
-        self.out.tg_pairs = self.tg.into_keys().map(|(k, d)| (k.to_string(), d.to_string())).collect();
+    /// Partition of a cell: a hash of its key values, with the target group
+    /// taken by its normalised key so that all spellings of one group
+    /// (merged after ingest) fall in the same partition.
+    fn partition(&self, x: &FactInput<'_>) -> u8 {
+        let mut h = FxHasher::default();
+        for (k, v) in self.keys.iter().zip(x.key) {
+            let v = if *k == GroupKey::TargetGroup { x.tg_key } else { v };
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        (h.finish() % PARTS as u64) as u8
+    }
+
+    pub fn finish(self) -> LocalFacts {
         self.out
     }
 }
 
-/// The model's view of one record (ids filled in by the caller).
+/// The model's view of one record with the given ids (sequential reference
+/// path of the tests).
 pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, study: u32, intervention: u32) -> Fact {
-    let effect = if r.effect().is_usable() { compute_effect(r.effect(), None).ok() } else { None };
-    let used = used_rating(r, cfg);
+    make_fact(&FactInput::of_record(r, &[], cfg), cell, study, intervention)
+}
+
+fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, intervention: u32) -> Fact {
     let mut flags = 0;
-    if used.is_some_and(|u| u.harm) {
+    if x.used.is_some_and(|u| u.harm) {
         flags |= F_HARM;
     }
-    if used.is_some_and(|u| u.derived) {
+    if x.used.is_some_and(|u| u.derived) {
         flags |= F_DERIVED;
     }
-    if r.sample_size.is_some() {
+    if x.sample_size.is_some() {
         flags |= F_SAMPLE;
     }
     Fact {
-        yi: effect.as_ref().map_or(0.0, |e| e.yi),
-        vi: effect.as_ref().map_or(0.0, |e| e.vi),
-        sample: r.sample_size.unwrap_or(0),
+        yi: x.effect.map_or(0.0, |e| e.0),
+        vi: x.effect.map_or(0.0, |e| e.1),
+        sample: x.sample_size.unwrap_or(0),
         cell,
         study,
         intervention,
-        year: r.year.unwrap_or(YEAR_NONE),
-        design: r.design,
-        rob: r.risk_of_bias,
-        rating: used.map(|u| u.rating),
-        strategy: r.strategy,
-        measure: effect.map(|e| e.measure),
+        year: x.year.unwrap_or(YEAR_NONE),
+        design: x.design,
+        rob: x.rob,
+        rating: x.used.map(|u| u.rating),
+        strategy: x.strategy,
+        measure: x.effect.map(|e| e.2),
         flags,
     }
 }

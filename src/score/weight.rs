@@ -3,7 +3,7 @@
 
 use super::config::ScoringConfig;
 use crate::meta::{compute_effect, effect::Z975};
-use crate::model::{EvaluationRecord, Rating, RiskOfBias, StudyDesign};
+use crate::model::{EffectInput, EvaluationRecord, Rating, RiskOfBias, StudyDesign};
 use serde::Serialize;
 
 /// The factors of a record's weight; `total` is their product.
@@ -65,19 +65,30 @@ pub struct UsedRating {
 /// -> ineffective with the harm flag; not significant -> needs_research.
 /// Significance: `|yi| / sqrt(vi) > 1.959964`. `None` if there is neither.
 pub fn used_rating(r: &EvaluationRecord, cfg: &ScoringConfig) -> Option<UsedRating> {
-    if let Some(rating) = r.rating {
-        return Some(UsedRating { rating, harm: r.harm, derived: false });
+    used_rating_of(r.rating, r.harm, r.effect(), r.design, cfg)
+}
+
+/// [`used_rating`] from the fields it reads.
+pub fn used_rating_of(
+    rating: Option<Rating>,
+    harm: bool,
+    effect: &EffectInput,
+    design: Option<StudyDesign>,
+    cfg: &ScoringConfig,
+) -> Option<UsedRating> {
+    if let Some(rating) = rating {
+        return Some(UsedRating { rating, harm, derived: false });
     }
-    let e = compute_effect(r.effect(), None).ok()?;
+    let e = compute_effect(effect, None).ok()?;
     let z = e.yi / e.vi.sqrt();
     let z = if cfg.effects.higher_is_better { z } else { -z };
-    let rigorous = r.design.is_some_and(|d| d.is_rigorous());
-    let (rating, harm) = if z > Z975 {
+    let rigorous = design.is_some_and(|d| d.is_rigorous());
+    let (rating, derived_harm) = if z > Z975 {
         (if rigorous { Rating::Promising } else { Rating::Prudent }, false)
     } else if z < -Z975 {
         (Rating::Ineffective, true)
     } else {
         (Rating::NeedsResearch, false)
     };
-    Some(UsedRating { rating, harm: harm || r.harm, derived: true })
+    Some(UsedRating { rating, harm: derived_harm || harm, derived: true })
 }

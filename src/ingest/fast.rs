@@ -1,0 +1,166 @@
+//! The fast path of the streaming reader: one row straight to a fact,
+//! without building an [`crate::model::EvaluationRecord`].
+//!
+//! It reads the same cells with the same [`RowContext`] functions as
+//! [`convert::convert_row`] and runs the same checks, with the vocabulary
+//! parses (target group, income setting, rating, harm, strategy, design,
+//! risk of bias, measure) memoised per distinct cell text. It is
+//! conservative: any row it is not sure about (a parse error, a note to
+//! count, a country column to derive income from) is left to
+//! `convert_row`, which accepts it or words the rejection. Tests compare
+//! both paths fact by fact.
+
+use super::columns::Col;
+use super::convert::{self, RowContext};
+use super::table::RawRow;
+use crate::meta::compute_effect;
+use crate::model::{
+    current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup,
+};
+use crate::score::fact::{FactBuilder, FactInput};
+use crate::score::weight::used_rating_of;
+use crate::score::{GroupKey, ScoringConfig};
+use rustc_hash::FxHashMap;
+
+/// Parse results per distinct cell text (`None`: leave the row to the
+/// record converter).
+#[derive(Default)]
+pub struct Memo {
+    tg: FxHashMap<String, Option<TargetGroup>>,
+    income: FxHashMap<String, Option<IncomeSetting>>,
+    rating: FxHashMap<String, Option<(Rating, bool)>>,
+    harm: FxHashMap<String, Option<bool>>,
+    strategy: FxHashMap<String, Option<Strategy>>,
+    design: FxHashMap<String, Option<StudyDesign>>,
+    rob: FxHashMap<String, Option<RiskOfBias>>,
+    measure: FxHashMap<String, String>,
+    max_year: i32,
+}
+
+fn memo<T: Clone>(m: &mut FxHashMap<String, T>, k: &str, f: impl FnOnce(&str) -> T) -> T {
+    if let Some(v) = m.get(k) {
+        return v.clone();
+    }
+    let v = f(k);
+    m.insert(k.to_string(), v.clone());
+    v
+}
+
+/// Whether the fast path may serve rows of this file with these keys: no
+/// country column (income derived from country stays with the converter)
+/// and no country grouping.
+pub fn applies(ctx: &RowContext<'_>, keys: &[GroupKey]) -> bool {
+    !ctx.resolved.has(Col::Country) && !keys.contains(&GroupKey::Country)
+}
+
+impl Memo {
+    pub fn new() -> Memo {
+        Memo { max_year: current_year() + 1, ..Memo::default() }
+    }
+}
+
+/// Add the row's fact to `b` and return the hash of its record id, or
+/// `None` (nothing added) when the row must go through `convert_row`.
+pub fn fact_row(
+    ctx: &RowContext<'_>,
+    row: &RawRow,
+    m: &mut Memo,
+    cfg: &ScoringConfig,
+    b: &mut FactBuilder<'_>,
+) -> Option<u64> {
+    let intervention = ctx.text_ref(row, Col::Intervention)?;
+    let intervention = intervention.trim();
+    if intervention.is_empty() {
+        return None;
+    }
+    let tg = memo(&mut m.tg, &ctx.text_ref(row, Col::TargetGroup)?, TargetGroup::new)?;
+    let year = match ctx.number(row, Col::Year).ok()? {
+        None => None,
+        Some(y) if y.fract() == 0.0 && (1950.0..=f64::from(m.max_year)).contains(&y) => Some(y as i32),
+        Some(_) => return None,
+    };
+    let income = memo(&mut m.income, &ctx.text_ref(row, Col::IncomeSetting)?, |s| IncomeSetting::parse(s).ok())?;
+    let (rating, mut harm) = match ctx.text_ref(row, Col::Rating) {
+        Some(s) => {
+            let (r, h) = memo(&mut m.rating, &s, |s| Rating::parse(s).ok().map(|p| (p.rating, p.harmful)))?;
+            (Some(r), h)
+        }
+        None => (None, false),
+    };
+    if let Some(h) = ctx.text_ref(row, Col::Harm) {
+        harm |= memo(&mut m.harm, &h, convert::parse_bool)?;
+    }
+    let strategy = match ctx.text_ref(row, Col::Strategy) {
+        Some(s) => Some(memo(&mut m.strategy, &s, |s| Strategy::parse(s).ok())?),
+        None => None,
+    };
+    let design = match ctx.text_ref(row, Col::Design) {
+        Some(s) => Some(memo(&mut m.design, &s, |s| StudyDesign::parse(s).ok())?),
+        None => None,
+    };
+    let rob = match ctx.text_ref(row, Col::RiskOfBias) {
+        Some(s) => Some(memo(&mut m.rob, &s, |s| RiskOfBias::parse(s).ok())?),
+        None => None,
+    };
+    let sample_size = match ctx.number(row, Col::SampleSize).ok()? {
+        None => None,
+        Some(n) if n >= 0.5 => Some(n.round() as u64),
+        Some(_) => return None,
+    };
+    let effect = read_effect(ctx, row, m)?;
+    if convert::se_ci_disagreement(&effect).is_some() || crate::model::validate_effect(&effect).is_err() {
+        return None;
+    }
+    let usable = effect.is_usable();
+    if rating.is_none() && !usable {
+        return None;
+    }
+    let record_id = ctx.text_ref(row, Col::RecordId);
+    let generated;
+    let record_id: &str = match &record_id {
+        Some(r) => r,
+        None => {
+            generated = format!("{}:{}", ctx.file, row.line);
+            &generated
+        }
+    };
+    let study_id = ctx.text_ref(row, Col::StudyId);
+    let outcome = ctx.text_ref(row, Col::Outcome);
+    let computed = if usable { compute_effect(&effect, None).ok() } else { None };
+    let used = used_rating_of(rating, harm, &effect, design, cfg);
+    let mut key = [""; 7];
+    for (i, k) in b.keys().iter().enumerate() {
+        key[i] = match k {
+            GroupKey::Intervention => intervention,
+            GroupKey::TargetGroup => tg.display(),
+            GroupKey::IncomeSetting => income.key(),
+            GroupKey::Strategy => strategy.map_or("(none)", |s| s.key()),
+            GroupKey::Design => design.map_or("(none)", |s| s.key()),
+            GroupKey::Outcome => outcome.as_deref().unwrap_or("(none)"),
+            GroupKey::Country => return None,
+        };
+    }
+    b.push_input(&FactInput {
+        key,
+        tg_key: tg.key(),
+        tg_display: tg.display(),
+        study: study_id.as_deref().unwrap_or(record_id),
+        intervention,
+        year,
+        sample_size,
+        design,
+        rob,
+        strategy,
+        used,
+        effect: computed.map(|e| (e.yi, e.vi, e.measure)),
+    });
+    Some(xxhash_rust::xxh3::xxh3_64(record_id.as_bytes()))
+}
+
+/// [`convert::read_effect`] with the measure label memoised; `None` when a
+/// cell is not a number.
+fn read_effect(ctx: &RowContext<'_>, row: &RawRow, m: &mut Memo) -> Option<EffectInput> {
+    let mut e = convert::read_effect_numbers(ctx, row).ok()?;
+    e.measure = ctx.text_ref(row, Col::Measure).map(|s| memo(&mut m.measure, &s, |s| s.trim().to_ascii_uppercase()));
+    Some(e)
+}
