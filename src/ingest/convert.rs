@@ -175,7 +175,8 @@ impl RowContext<'_> {
 /// exports text cells unchanged).
 pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     let t = s.trim().trim_end_matches('%').trim();
-    let t: Cow<str> = if t.contains(['\u{a0}', ' ']) { Cow::Owned(t.replace(['\u{a0}', ' '], "")) } else { Cow::Borrowed(t) };
+    let t: Cow<str> =
+        if t.contains(['\u{a0}', ' ']) { Cow::Owned(t.replace(['\u{a0}', ' '], "")) } else { Cow::Borrowed(t) };
     let parsed = if decimal_comma && t.contains(',') {
         let (int, frac) = t.rsplit_once(',')?;
         let int_clean = if int.contains('.') {

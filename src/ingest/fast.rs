@@ -14,9 +14,7 @@ use super::columns::Col;
 use super::convert::{self, RowContext};
 use super::table::RawRow;
 use crate::meta::compute_effect;
-use crate::model::{
-    current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup,
-};
+use crate::model::{current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
 use crate::score::fact::{FactBuilder, FactInput};
 use crate::score::weight::used_rating_of;
 use crate::score::{GroupKey, ScoringConfig};

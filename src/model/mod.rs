@@ -15,10 +15,10 @@ mod target;
 pub use design::{RiskOfBias, StudyDesign};
 pub use income::IncomeSetting;
 pub use rating::{ParsedRating, Rating};
+pub(crate) use record::validate_effect;
 pub use record::{
     current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
-pub(crate) use record::validate_effect;
 pub use strategy::Strategy;
 pub use suggest::{did_you_mean, edit_distance, normalise_label};
 pub use target::TargetGroup;

@@ -410,6 +410,26 @@ impl FactSet {
         &self.interventions[id as usize]
     }
 
+    /// Every fact in storage order with its cell key, study and intervention
+    /// spelled out and the ids zeroed: two sets built from the same rows by
+    /// different paths compare equal (tests).
+    pub fn resolved(&self) -> Vec<(Vec<String>, String, String, Fact)> {
+        self.parts
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|f| {
+                let plain = Fact { cell: 0, study: 0, intervention: 0, ..*f };
+                (
+                    self.cell_key(f.cell).to_vec(),
+                    self.study(f.study).to_string(),
+                    self.intervention(f.intervention).to_string(),
+                    plain,
+                )
+            })
+            .collect()
+    }
+
     /// Canonical cell per cell: cells whose keys differ only in the spelling
     /// of the target group (`tg_position` in the keys) map to the cell with
     /// the lexicographically smallest spelling, as ingest does for records.

@@ -6,6 +6,7 @@ mod cli;
 mod ingest_props;
 mod meta_reference;
 mod scoring;
+mod stream;
 pub mod tol;
 mod util;
 mod visual;

@@ -1,0 +1,176 @@
+//! The streaming `score` path against the record path: the fast row-to-fact
+//! converter must give exactly the facts `convert_row` gives, and the
+//! streamed reader exactly the rejections, counts and scores of `ingest`.
+
+use crate::util::*;
+use evidex::ingest::stream::{ingest_facts_with, Streamed};
+use evidex::ingest::{self, ColumnMapping, IngestOptions};
+use evidex::report::score as rs;
+use evidex::score::{self, GroupKey, ScoringConfig};
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn opts(mapping: Option<&str>) -> IngestOptions {
+    let mapping = match mapping {
+        Some(p) => ColumnMapping::load(&data(p)).unwrap(),
+        None => ColumnMapping::default(),
+    };
+    IngestOptions { mapping, ..IngestOptions::default() }
+}
+
+fn streamed(paths: &[PathBuf], o: &IngestOptions, keys: &[GroupKey], fast: bool) -> Streamed {
+    ingest_facts_with(paths, o, keys, &ScoringConfig::default(), fast).unwrap()
+}
+
+/// Fast vs record converter (facts), and streamed vs `ingest` (rejections,
+/// per-file counts, warnings, score table bytes).
+fn assert_paths_agree(paths: &[PathBuf], o: &IngestOptions, keys: &[GroupKey]) {
+    let cfg = ScoringConfig::default();
+    let fast = streamed(paths, o, keys, true);
+    let slow = streamed(paths, o, keys, false);
+    assert_eq!(fast.facts.resolved(), slow.facts.resolved(), "fast and record converters differ on {paths:?}");
+    assert_eq!(fast.ing.rejected, slow.ing.rejected);
+    assert_eq!(fast.duplicate_ids, slow.duplicate_ids);
+
+    let ing = ingest::ingest(paths, o).unwrap();
+    assert_eq!(fast.ing.rejected, ing.rejected, "rejections differ from ingest on {paths:?}");
+    assert_eq!(fast.ing.rows_read(), ing.rows_read());
+    assert_eq!(fast.ing.accepted(), ing.accepted());
+    for (a, b) in fast.ing.files.iter().zip(&ing.files) {
+        assert_eq!((a.rows_read, a.accepted, a.rejected, &a.sha256), (b.rows_read, b.accepted, b.rejected, &b.sha256));
+    }
+    // Warnings other than the per-study mixing list (which only `ingest` words).
+    let keep = |w: &&ingest::Warning| !w.message.contains("mixes interventions");
+    let a: Vec<_> = fast.ing.warnings.iter().filter(keep).collect();
+    let b: Vec<_> = ing.warnings.iter().filter(keep).collect();
+    assert_eq!(a, b);
+    if !fast.duplicate_ids {
+        let (res, _) = score::score_facts(&fast.facts, keys, &cfg, true);
+        let reference = score::score_records(&ing.records, keys, &cfg);
+        assert_eq!(rs::score_table(&res).to_csv(), rs::score_table(&reference).to_csv());
+    }
+}
+
+#[test]
+fn bundled_datasets_agree_on_every_path() {
+    let keysets = [GroupKey::DEFAULT.to_vec(), vec![GroupKey::Strategy, GroupKey::Design, GroupKey::Outcome]];
+    for keys in &keysets {
+        assert_paths_agree(&[data("datasets/evidence_vac.csv")], &opts(None), keys);
+        assert_paths_agree(&[data("datasets/evidence_vac_nl.csv")], &opts(None), keys);
+        assert_paths_agree(
+            &[data("datasets/sv-meta/sv_meta_data.csv")],
+            &opts(Some("datasets/sv-meta/mapping.toml")),
+            keys,
+        );
+        assert_paths_agree(
+            &[data("datasets/evidence_vac.csv"), data("tests/data/bad/bad_values.csv")],
+            &opts(None),
+            keys,
+        );
+    }
+}
+
+#[test]
+fn generated_csv_and_parquet_with_bad_rows_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = evidex::synth::GenOptions { rows: 40_000, seed: 3, effect_share: 0.6, ..Default::default() };
+    let mut buf = Vec::new();
+    evidex::synth::to_csv(&o, &mut buf).unwrap();
+    let mut text = String::from_utf8(buf).unwrap();
+    // Bad rows of several kinds in the middle of a big (parallel-piece) file.
+    text.push_str("G-x1,T1,Intervention 001 (parenting),parenting,children,HIC,rct,low,100,2015,efective,,,,\n");
+    text.push_str("G-x2,T1,Intervention 001 (parenting),parenting,children,HIC,rct,low,-5,2015,effective,,,,\n");
+    text.push_str("G-x3,T2,,parenting,children,HIC,rct,low,100,2015,effective,,,,\n");
+    text.push_str("G-x4,T3,Intervention 002 (laws),laws,kinderen,lage inkomens,RCT,laag,100,2015,effectief,,,,\n");
+    text.push_str("G-x5,T4,Intervention 002 (laws),laws,boys,LIC,rct,low,100,1890,effective,,,,\n");
+    text.push_str("G-x6,T5,Intervention 002 (laws),laws,boys,LIC,rct,low,100,2015,,0.3,-1,SMD,\n");
+    text.push_str("G-x7,T6,Intervention 002 (laws),laws,Boys ,LIC,rct,NA,1e3,2015,,0.3,0.1,smd,\n");
+    text.push_str("G-x8,T7,Intervention 002 (laws),laws,boys,LIC,rct,low,100,2015,promising,0.3,0.1,XYZ,\n");
+    text.push_str("short,row\n");
+    let csv = dir.path().join("g.csv");
+    std::fs::write(&csv, &text).unwrap();
+    assert!(text.len() > 8 << 20 || text.len() > 4 << 20, "big enough for several pieces");
+    assert_paths_agree(&[csv], &opts(None), &GroupKey::DEFAULT);
+
+    let pq = dir.path().join("g.parquet");
+    std::fs::write(&pq, evidex::synth::to_parquet(&o).unwrap()).unwrap();
+    assert_paths_agree(&[pq.clone()], &opts(None), &GroupKey::DEFAULT);
+    assert_paths_agree(&[pq], &opts(None), &[GroupKey::TargetGroup, GroupKey::Strategy]);
+}
+
+#[test]
+fn duplicate_ids_are_flagged_and_score_matches_the_record_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = data("tests/data/bad/duplicates.csv");
+    let st = streamed(&[p.clone()], &opts(None), &GroupKey::DEFAULT, true);
+    assert!(st.duplicate_ids);
+    // The CLI re-reads with the record path: the repeats are rejected exactly.
+    let out = dir.path().join("s.csv");
+    let rej = dir.path().join("r.csv");
+    let r = run_in(
+        &repo(),
+        &["score", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--rejects", rej.to_str().unwrap()],
+    );
+    r.expect_code(0);
+    let ing = ingest::ingest_one(&p, &opts(None)).unwrap();
+    assert!(!ing.rejected.is_empty());
+    let rejects = std::fs::read_to_string(&rej).unwrap();
+    assert_eq!(rejects.lines().count(), ing.rejected.len() + 1, "{rejects}");
+    assert!(rejects.contains("duplicate record_id"));
+}
+
+fn cell_pool() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["R1", "R2", "R3", "", "R1"],            // record_id
+        vec!["S1", "S2", "", "NA"],                  // study_id
+        vec!["Alpha", "Beta ", " ", "n/a", "Gamma"], // intervention
+        vec!["parenting", "laws", "norms", "", "Parenting", "ouderschap", "nonsense"], // strategy
+        vec!["children", "adolescent girls", "Adolescent  Girls", "", "boys", "-"], // target_group
+        vec!["LIC", "HIC", "lmc", "low income", "", "XIC"], // income_setting
+        vec!["rct", "RCT", "pre_post", "quasi", "", "weird"], // design
+        vec!["low", "high", "some concerns", "", "laag", "?"], // risk_of_bias
+        vec!["100", "0", "0.4", "1,5", "abc", "", "2e3", "-3"], // sample_size
+        vec!["2015", "1949", "2015.5", "", "2030", "1950", "99999999"], // year
+        vec!["effective", "harmful", "promising", "", "effectief", "efective", "ineffective/harmful"], // rating
+        vec!["0.3", "-0.5", "", "x", "inf", "1,2"],  // effect_size
+        vec!["0.1", "0", "-1", "", "0.2", "nan"],    // se
+        vec!["SMD", "smd", "RR", "", "OR", "zz"],    // measure
+        vec!["yes", "no", "", "maybe", "1"],         // harm
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Random rows mixing valid, Dutch, misspelled, null and out-of-range
+    /// cells: the fast converter accepts exactly what the record converter
+    /// accepts, with the same facts, and leaves the same rejections.
+    #[test]
+    fn fast_converter_equals_record_converter(picks in proptest::collection::vec(proptest::collection::vec(0usize..8, 15), 1..60), semi in any::<bool>()) {
+        let pool = cell_pool();
+        let header = "record_id,study_id,intervention,strategy,target_group,income_setting,design,risk_of_bias,sample_size,year,rating,effect_size,se,measure,harm";
+        let d = if semi { ';' } else { ',' };
+        let mut text = header.replace(',', &d.to_string());
+        text.push('\n');
+        for row in &picks {
+            let cells: Vec<String> = row.iter().enumerate().map(|(i, k)| {
+                let v = pool[i][k % pool[i].len()];
+                if v.contains(d) { format!("\"{v}\"") } else { v.to_string() }
+            }).collect();
+            text.push_str(&cells.join(&d.to_string()));
+            text.push('\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.csv");
+        std::fs::write(&p, &text).unwrap();
+        let o = opts(None);
+        let fast = streamed(&[p.clone()], &o, &GroupKey::DEFAULT, true);
+        let slow = streamed(&[p.clone()], &o, &GroupKey::DEFAULT, false);
+        prop_assert_eq!(fast.facts.resolved(), slow.facts.resolved());
+        prop_assert_eq!(&fast.ing.rejected, &slow.ing.rejected);
+        let ing = ingest::ingest_one(Path::new(&p), &o).unwrap();
+        if !fast.duplicate_ids {
+            prop_assert_eq!(fast.ing.accepted(), ing.accepted());
+        }
+        prop_assert_eq!(fast.ing.rows_read(), ing.rows_read());
+    }
+}
