@@ -47,41 +47,81 @@ struct ChunkOut {
     ids: Vec<u64>,
 }
 
-fn process_rows(
-    ctx: &convert::RowContext<'_>,
-    rows: &[RawRow],
-    raw: &(dyn Fn(&RawRow) -> String + Sync),
-    keys: &[GroupKey],
-    cfg: &ScoringConfig,
+/// Turns the rows of one chunk into facts (fast path first, the record
+/// converter for the rest).
+struct Worker<'a> {
+    ctx: &'a convert::RowContext<'a>,
+    raw: &'a (dyn Fn(&RawRow) -> String + Sync),
+    cfg: &'a ScoringConfig,
     fast: bool,
-) -> ChunkOut {
-    let mut rejected = Vec::new();
-    let mut notes = Vec::new();
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut b = FactBuilder::new(keys, cfg);
-    let mut memo = fast::Memo::new();
-    for row in rows {
-        if fast {
-            if let Some(id) = fast::fact_row(ctx, row, &mut memo, cfg, &mut b) {
-                ids.push(id);
-                continue;
+    memo: fast::Memo,
+    b: FactBuilder<'a>,
+    rejected: Vec<RowError>,
+    notes: Vec<(String, u64)>,
+    ids: Vec<u64>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(
+        ctx: &'a convert::RowContext<'a>,
+        raw: &'a (dyn Fn(&RawRow) -> String + Sync),
+        keys: &'a [GroupKey],
+        cfg: &'a ScoringConfig,
+        fast: bool,
+    ) -> Worker<'a> {
+        Worker {
+            ctx,
+            raw,
+            cfg,
+            fast,
+            memo: fast::Memo::new(),
+            b: FactBuilder::new(keys, cfg),
+            rejected: Vec::new(),
+            notes: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, row: &RawRow) {
+        if self.fast {
+            if let Some(id) = fast::fact_row(self.ctx, row, &mut self.memo, self.cfg, &mut self.b) {
+                self.ids.push(id);
+                return;
             }
         }
-        match convert::convert_row(ctx, row) {
+        match convert::convert_row(self.ctx, row) {
             Ok((rec, note)) => {
                 if let Some(n) = note {
-                    notes.push((n, row.line));
+                    self.notes.push((n, row.line));
                 }
-                ids.push(xxhash_rust::xxh3::xxh3_64(rec.record_id.as_bytes()));
-                b.push(&rec);
+                self.ids.push(xxhash_rust::xxh3::xxh3_64(rec.record_id.as_bytes()));
+                self.b.push(&rec);
             }
             Err(mut e) => {
-                e.raw = raw(row);
-                rejected.push(e);
+                e.raw = (self.raw)(row);
+                self.rejected.push(e);
             }
         }
     }
-    ChunkOut { facts: b.finish(), rejected, notes, ids }
+
+    fn finish(self) -> ChunkOut {
+        ChunkOut { facts: self.b.finish(), rejected: self.rejected, notes: self.notes, ids: self.ids }
+    }
+}
+
+fn process_rows<'a>(
+    ctx: &'a convert::RowContext<'a>,
+    rows: &[RawRow],
+    raw: &'a (dyn Fn(&RawRow) -> String + Sync),
+    keys: &'a [GroupKey],
+    cfg: &'a ScoringConfig,
+    fast: bool,
+) -> ChunkOut {
+    let mut w = Worker::new(ctx, raw, keys, cfg, fast);
+    for row in rows {
+        w.row(row);
+    }
+    w.finish()
 }
 
 /// Read, validate and turn into facts all `paths`, in order (scoring contract).
@@ -173,14 +213,19 @@ pub fn ingest_facts_with(
                     let outs: Vec<(ChunkOut, Vec<RowError>, u64, u64)> = batch
                         .par_iter()
                         .map(|i| {
-                            let piece = p.parse(*i);
+                            let mut w = Worker::new(&ctx, &raw, keys, cfg, fast);
+                            let mut n_rows = 0u64;
+                            let piece = p.parse_with(*i, &mut |r: &RawRow| {
+                                n_rows += 1;
+                                w.row(r);
+                            });
                             let bad = piece
                                 .malformed
                                 .iter()
                                 .map(|m| malformed(&display, m, table::raw_text_of(p.text.as_str(), m.span, None)))
                                 .collect();
-                            let n = (piece.rows.len() + piece.malformed.len()) as u64;
-                            (process_rows(&ctx, &piece.rows, &raw, keys, cfg, fast), bad, n, piece.blank_rows)
+                            let n = n_rows + piece.malformed.len() as u64;
+                            (w.finish(), bad, n, piece.blank_rows)
                         })
                         .collect();
                     for (o, bad, n, blank) in outs {

@@ -158,6 +158,14 @@ pub struct Piece {
 }
 
 impl PieceText {
+    /// Parse piece `i`, handing each well-formed row to `on_row` (one row
+    /// buffer reused); the returned piece has no rows.
+    pub fn parse_with(&self, i: usize, on_row: &mut dyn FnMut(&RawRow)) -> Piece {
+        let (a, b, line) = self.pieces[i];
+        let p = parse_span_with(self.text.as_str(), a, b, line, self.delimiter, Some(self.headers.len()), on_row);
+        Piece { rows: Vec::new(), malformed: p.malformed, blank_rows: p.blank_rows }
+    }
+
     pub fn parse(&self, i: usize) -> Piece {
         let (a, b, line) = self.pieces[i];
         let p = parse_span(self.text.as_str(), a, b, line, self.delimiter, Some(self.headers.len()));
@@ -421,11 +429,32 @@ struct Parsed {
 /// `n_fields` the span holds data rows only; without, its first record is
 /// the header. Spans and line numbers refer to the whole text.
 fn parse_span(text: &str, from: usize, to: usize, first_line: u64, delim: u8, n_fields: Option<usize>) -> Parsed {
+    let mut rows = Vec::new();
+    let mut out = parse_span_with(text, from, to, first_line, delim, n_fields, &mut |r: &RawRow| rows.push(r.clone()));
+    out.rows = rows;
+    out
+}
+
+/// [`parse_span`] handing each well-formed row to `on_row` as it is parsed
+/// (one row buffer reused, nothing collected); `rows` of the result stays
+/// empty.
+fn parse_span_with(
+    text: &str,
+    from: usize,
+    to: usize,
+    first_line: u64,
+    delim: u8,
+    n_fields: Option<usize>,
+    on_row: &mut dyn FnMut(&RawRow),
+) -> Parsed {
     let slice = &text.as_bytes()[from..to];
     let mut rdr = csv::ReaderBuilder::new().delimiter(delim).has_headers(false).flexible(true).from_reader(slice);
     let mut out = Parsed { header: None, rows: Vec::new(), malformed: Vec::new(), blank_rows: 0 };
     let mut n = n_fields;
-    let mut pending: Option<(u64, usize, csv::StringRecord)> = None;
+    // Each record's span ends where the next begins, so rows are finalised
+    // one step late: `pending` holds the previous record, `rec` the next.
+    let mut pending = RawRow { line: 0, cells: csv::StringRecord::new(), span: None };
+    let mut has_pending = false;
     let mut rec = csv::StringRecord::new();
     // Line numbers are counted from byte offsets: csv's own counter lags by
     // one after CRLF terminators.
@@ -441,55 +470,61 @@ fn parse_span(text: &str, from: usize, to: usize, first_line: u64, delim: u8, n_
         }
         (first_line + newlines, pos)
     };
-    // Each record's span ends where the next begins, so rows are finalised
-    // one step late.
-    let finish =
-        |pending: Option<(u64, usize, csv::StringRecord)>, end: usize, out: &mut Parsed, n: &mut Option<usize>| {
-            let Some((line, start, r)) = pending else {
-                return;
-            };
-            let span = Some((from + start, from + end));
-            let Some(fields) = *n else {
-                out.header = Some(r.iter().map(|s| s.to_string()).collect());
-                *n = Some(r.len());
-                return;
-            };
-            if r.iter().all(|c| c.trim().is_empty()) {
-                out.blank_rows += 1;
-                return;
-            }
-            if r.len() != fields {
-                out.malformed.push(MalformedRow {
-                    line,
-                    message: format!(
-                        "has {} fields but the header has {fields}; check for an unquoted '{}' inside a value",
-                        r.len(),
-                        delim as char
-                    ),
-                    span,
-                });
-            } else {
-                out.rows.push(RawRow { line, cells: r, span });
-            }
+    let mut finish = |row: &mut RawRow, end: usize, out: &mut Parsed, n: &mut Option<usize>| {
+        let start = row.span.map_or(0, |s| s.0);
+        let span = Some((start, from + end));
+        row.span = span;
+        let Some(fields) = *n else {
+            out.header = Some(row.cells.iter().map(|s| s.to_string()).collect());
+            *n = Some(row.cells.len());
+            return;
         };
+        if row.cells.iter().all(|c| c.trim().is_empty()) {
+            out.blank_rows += 1;
+            return;
+        }
+        if row.cells.len() != fields {
+            out.malformed.push(MalformedRow {
+                line: row.line,
+                message: format!(
+                    "has {} fields but the header has {fields}; check for an unquoted '{}' inside a value",
+                    row.cells.len(),
+                    delim as char
+                ),
+                span,
+            });
+        } else {
+            on_row(row);
+        }
+    };
     loop {
         let start = rdr.position().byte() as usize;
         match rdr.read_record(&mut rec) {
             Ok(true) => {
                 let raw_start = rec.position().map_or(start, |p| p.byte() as usize);
                 let (line, start_of_this) = line_at(raw_start);
-                finish(pending.take(), start_of_this, &mut out, &mut n);
-                pending = Some((line, start_of_this, rec.clone()));
+                if has_pending {
+                    finish(&mut pending, start_of_this, &mut out, &mut n);
+                }
+                std::mem::swap(&mut pending.cells, &mut rec);
+                pending.line = line;
+                pending.span = Some((from + start_of_this, 0));
+                has_pending = true;
             }
             Ok(false) => break,
             Err(e) => {
                 let (line, start) = line_at(e.position().map_or(start, |p| p.byte() as usize));
-                finish(pending.take(), start, &mut out, &mut n);
+                if has_pending {
+                    finish(&mut pending, start, &mut out, &mut n);
+                    has_pending = false;
+                }
                 out.malformed.push(MalformedRow { line, message: format!("cannot be parsed: {e}"), span: None });
             }
         }
     }
-    finish(pending.take(), slice.len(), &mut out, &mut n);
+    if has_pending {
+        finish(&mut pending, slice.len(), &mut out, &mut n);
+    }
     out
 }
 
