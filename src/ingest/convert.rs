@@ -132,7 +132,7 @@ impl RowContext<'_> {
     pub fn text_ref<'s>(&'s self, row: &'s RawRow, col: Col) -> Option<Cow<'s, str>> {
         let raw = match self.slots[col as usize]? {
             Source::Constant(v) => v.trim(),
-            Source::Columns(idx) => idx.iter().map(|&i| row.cells[i].trim()).find(|v| !self.is_null(v))?,
+            Source::Columns(idx) => idx.iter().map(|&i| trim(&row.cells[i])).find(|v| !self.is_null(v))?,
         };
         if self.is_null(raw) {
             return None;
@@ -146,9 +146,12 @@ impl RowContext<'_> {
     }
 
     fn is_null(&self, v: &str) -> bool {
-        // The built-in null tokens are at most 4 bytes long.
+        // The built-in null tokens are at most 4 bytes long and start with
+        // one of `n - . #`.
         v.is_empty()
-            || (v.len() <= 4 && NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t)))
+            || (v.len() <= 4
+                && matches!(v.as_bytes()[0], b'n' | b'N' | b'-' | b'.' | b'#')
+                && NULL_TOKENS.iter().any(|t| v.eq_ignore_ascii_case(t)))
             || (!self.mapping.null_values.is_empty()
                 && self.mapping.null_values.iter().any(|t| v.eq_ignore_ascii_case(t.trim())))
     }
@@ -166,6 +169,16 @@ impl RowContext<'_> {
             };
             self.err(row, col, &t, format!("is not a number{hint}"), None)
         })
+    }
+}
+
+/// `str::trim`, without the Unicode scan when both ends are plain ASCII
+/// (the common case; the result is the same).
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [] => s,
+        [a, .., b] | [a @ b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 

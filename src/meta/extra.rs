@@ -126,17 +126,26 @@ pub fn aggregate_within_studies(studies: &[String], yi: &[f64], vi: &[f64], r: f
         .into_iter()
         .map(|s| {
             let idx = &groups[s];
-            let m = idx.len() as f64;
-            let y = idx.iter().map(|&i| yi[i]).sum::<f64>() / m;
-            let mut v = 0.0;
-            for &i in idx {
-                for &j in idx {
-                    v += if i == j { vi[i] } else { r * (vi[i] * vi[j]).sqrt() };
-                }
-            }
-            Composite { study: s.clone(), yi: y, vi: v / (m * m), combined: idx.len() }
+            let y: Vec<f64> = idx.iter().map(|&i| yi[i]).collect();
+            let v: Vec<f64> = idx.iter().map(|&i| vi[i]).collect();
+            let (cy, cv) = composite(&y, &v, r);
+            Composite { study: s.clone(), yi: cy, vi: cv, combined: idx.len() }
         })
         .collect()
+}
+
+/// The composite of one study's effect sizes `(y, v)`, in the given order:
+/// mean effect and `(1/m^2) (sum v_i + sum_{i != j} r sqrt(v_i v_j))`.
+pub fn composite(y: &[f64], v: &[f64], r: f64) -> (f64, f64) {
+    let m = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / m;
+    let mut var = 0.0;
+    for (i, vi) in v.iter().enumerate() {
+        for (j, vj) in v.iter().enumerate() {
+            var += if i == j { *vi } else { r * (vi * vj).sqrt() };
+        }
+    }
+    (mean, var / (m * m))
 }
 
 /// Cluster-robust (sandwich, CR1) inference for the pooled estimate.

@@ -159,6 +159,11 @@ pub struct FactBuilder<'k> {
     int_ids: FxHashMap<String, u32>,
     tg: FxHashMap<String, ()>,
     buf: String,
+    last_key: String,
+    last_cell: Option<u32>,
+    last_study: Option<u32>,
+    last_int: Option<u32>,
+    last_tg: String,
     out: LocalFacts,
 }
 
@@ -173,6 +178,11 @@ impl<'k> FactBuilder<'k> {
             int_ids: FxHashMap::default(),
             tg: FxHashMap::default(),
             buf: String::new(),
+            last_key: String::new(),
+            last_cell: None,
+            last_study: None,
+            last_int: None,
+            last_tg: String::new(),
             out: LocalFacts { parts: vec![Vec::new(); PARTS], ..LocalFacts::default() },
         }
     }
@@ -193,30 +203,54 @@ impl<'k> FactBuilder<'k> {
             self.buf.push_str(p);
             self.buf.push('\u{1f}');
         }
-        let cell = match self.cell_ids.get(self.buf.as_str()) {
-            Some(&c) => c,
-            None => {
-                let c = self.out.cells.len() as u32;
-                self.cell_ids.insert(self.buf.clone(), c);
-                self.out.cells.push((used.iter().map(|s| s.to_string()).collect(), self.partition(x)));
+        // Consecutive rows often share cell, study and intervention: the
+        // previous row's ids are checked before the maps.
+        let cell = match self.last_cell {
+            Some(c) if self.last_key == self.buf => c,
+            _ => {
+                let c = match self.cell_ids.get(self.buf.as_str()) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.out.cells.len() as u32;
+                        self.cell_ids.insert(self.buf.clone(), c);
+                        self.out.cells.push((used.iter().map(|s| s.to_string()).collect(), self.partition(x)));
+                        c
+                    }
+                };
+                std::mem::swap(&mut self.last_key, &mut self.buf);
+                self.last_cell = Some(c);
                 c
             }
         };
         let part = self.out.cells[cell as usize].1;
-        let study = match self.study_ids.get(x.study) {
-            Some(&s) => s,
-            None => {
-                let s = self.out.studies.push(x.study);
-                self.study_ids.insert(x.study.to_string(), s);
+        let study = match self.last_study {
+            Some(s) if self.out.studies.get(s) == x.study => s,
+            _ => {
+                let s = match self.study_ids.get(x.study) {
+                    Some(&s) => s,
+                    None => {
+                        let s = self.out.studies.push(x.study);
+                        self.study_ids.insert(x.study.to_string(), s);
+                        s
+                    }
+                };
+                self.last_study = Some(s);
                 s
             }
         };
-        let intervention = match self.int_ids.get(x.intervention) {
-            Some(&i) => i,
-            None => {
-                let i = self.out.interventions.len() as u32;
-                self.int_ids.insert(x.intervention.to_string(), i);
-                self.out.interventions.push(x.intervention.to_string());
+        let intervention = match self.last_int {
+            Some(i) if self.out.interventions[i as usize] == x.intervention => i,
+            _ => {
+                let i = match self.int_ids.get(x.intervention) {
+                    Some(&i) => i,
+                    None => {
+                        let i = self.out.interventions.len() as u32;
+                        self.int_ids.insert(x.intervention.to_string(), i);
+                        self.out.interventions.push(x.intervention.to_string());
+                        i
+                    }
+                };
+                self.last_int = Some(i);
                 i
             }
         };
@@ -224,9 +258,12 @@ impl<'k> FactBuilder<'k> {
         self.buf.push_str(x.tg_key);
         self.buf.push('\u{1f}');
         self.buf.push_str(x.tg_display);
-        if !self.tg.contains_key(self.buf.as_str()) {
-            self.tg.insert(self.buf.clone(), ());
-            self.out.tg_pairs.insert((x.tg_key.to_string(), x.tg_display.to_string()));
+        if self.last_tg != self.buf {
+            if !self.tg.contains_key(self.buf.as_str()) {
+                self.tg.insert(self.buf.clone(), ());
+                self.out.tg_pairs.insert((x.tg_key.to_string(), x.tg_display.to_string()));
+            }
+            std::mem::swap(&mut self.last_tg, &mut self.buf);
         }
         if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
@@ -249,7 +286,10 @@ impl<'k> FactBuilder<'k> {
         (h.finish() % PARTS as u64) as u8
     }
 
-    pub fn finish(self) -> LocalFacts {
+    pub fn finish(mut self) -> LocalFacts {
+        for p in &mut self.out.parts {
+            p.shrink_to_fit();
+        }
         self.out
     }
 }
@@ -383,7 +423,6 @@ impl FactSet {
                 f.intervention = int_map[f.intervention as usize];
                 f.study += base;
             }
-            facts.shrink_to_fit();
             self.parts[p].push(facts);
         }
         self.tg_pairs.append(&mut l.tg_pairs);

@@ -297,6 +297,7 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
     let (canon, canon_keys) = fs.canonical_cells(tg_pos);
+    let t0 = std::time::Instant::now();
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
     let parts: Vec<(Vec<CellResult>, Vec<(u64, u32)>, bool)> = fs
         .parts
@@ -331,6 +332,8 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
             (results, pairs, mixed)
         })
         .collect();
+    crate::ingest::timing("score: fold + evaluate", t0);
+    let t0 = std::time::Instant::now();
     let mut cells = Vec::with_capacity(canon_keys.len());
     let mut pairs = Vec::new();
     let mut mixed = false;
@@ -344,6 +347,7 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
         pairs.par_sort_unstable();
         mixed = pairs.windows(2).any(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1);
     }
+    crate::ingest::timing("score: mixing check", t0);
     let res = ScoreResult {
         model_version: MODEL_VERSION,
         config_hash: cfg.hash(),
@@ -443,31 +447,37 @@ pub fn evaluate(key: Vec<(String, String)>, studies: Vec<StudyView>, cfg: &Scori
 /// study (composite, `effects.rho`), then REML with a z-test. `Ok(None)`
 /// when fewer than two studies carry effects.
 fn pool(studies: &[StudyView], cfg: &ScoringConfig) -> Result<Option<Pooled>, String> {
-    let mut labels = Vec::new();
-    let mut y = Vec::new();
-    let mut v = Vec::new();
     let mut measures: Vec<Measure> = Vec::new();
+    let mut cy = Vec::new();
+    let mut cv = Vec::new();
+    let (mut y, mut v) = (Vec::new(), Vec::new());
     for s in studies.iter().filter(|s| s.borrowed_from.is_none()) {
+        if s.acc.effects.is_empty() {
+            continue;
+        }
+        y.clear();
+        v.clear();
         for e in &s.acc.effects {
-            labels.push(s.study.clone());
             y.push(e.yi);
             v.push(e.vi);
             if !measures.contains(&e.measure) {
                 measures.push(e.measure);
             }
         }
+        // Studies are distinct and in order, so this is
+        // `meta::aggregate_within_studies` without the grouping.
+        let (a, b) = meta::extra::composite(&y, &v, cfg.effects.rho);
+        cy.push(a);
+        cv.push(b);
     }
     if measures.len() > 1 {
         measures.sort();
         let names: Vec<&str> = measures.iter().map(|m| m.name()).collect();
         return Err(format!("not pooled: the effect sizes mix measures ({})", names.join(", ")));
     }
-    let comps = meta::aggregate_within_studies(&labels, &y, &v, cfg.effects.rho);
-    if comps.len() < 2 {
+    if cy.len() < 2 {
         return Ok(None);
     }
-    let cy: Vec<f64> = comps.iter().map(|c| c.yi).collect();
-    let cv: Vec<f64> = comps.iter().map(|c| c.vi).collect();
     let f = meta::fit(&cy, &cv, &FitOptions { tau2_ci: false, ..FitOptions::default() })
         .map_err(|e| format!("not pooled: {e}"))?;
     Ok(Some(Pooled {
