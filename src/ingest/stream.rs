@@ -160,7 +160,10 @@ pub fn ingest_facts_with(
         };
         let display = path.display().to_string();
         let t0 = std::time::Instant::now();
-        let (opened, sha256) = table::open_chunked(path, format)?;
+        let (opened, bytes) = table::open_chunked(path, format)?;
+        // The file's SHA-256 (for run metadata) is computed alongside the
+        // reading, on its own thread.
+        let sha = std::thread::spawn(move || super::sha256_hex(&bytes));
         timing("open", t0);
         let t0 = std::time::Instant::now();
         let headers = match &opened {
@@ -241,32 +244,38 @@ pub fn ingest_facts_with(
             Opened::Parquet(p) => {
                 let raw = |r: &RawRow| table::raw_text_of("", None, Some(&r.cells));
                 // Only the columns the contract reads (pass-through columns
-                // are not needed for scoring).
+                // are not needed for scoring), one row group at a time.
                 let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
+                let all: Vec<usize> = (0..headers.len()).collect();
                 let step = TASK_ROWS * threads * 2;
-                for start in (0..p.n_rows()).step_by(step) {
-                    let rows = p.read_rows(start, step.min(p.n_rows() - start), &columns)?;
-                    rows_read += rows.len() as u64;
-                    let mut outs: Vec<ChunkOut> =
-                        rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg, fast)).collect();
-                    if outs.iter().any(|o| !o.rejected.is_empty()) && columns.len() < headers.len() {
-                        // Rejected rows are reported with all their cells.
-                        let all: Vec<usize> = (0..headers.len()).collect();
-                        let full = p.read_rows(start, rows.len(), &all)?;
-                        for e in outs.iter_mut().flat_map(|o| o.rejected.iter_mut()) {
-                            if let Some(r) = full.get((e.line as usize).wrapping_sub(start + 1)) {
-                                e.raw = raw(r);
+                for g in 0..p.groups.len() {
+                    let df = p.read_group(g, &columns)?;
+                    for offset in (0..df.height()).step_by(step) {
+                        let rows = p.rows(&df, g, offset, step, &columns)?;
+                        rows_read += rows.len() as u64;
+                        let mut outs: Vec<ChunkOut> =
+                            rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg, fast)).collect();
+                        if outs.iter().any(|o| !o.rejected.is_empty()) && columns.len() < headers.len() {
+                            // Rejected rows are reported with all their cells.
+                            let full_df = p.read_group(g, &all)?;
+                            let full = p.rows(&full_df, g, offset, step, &all)?;
+                            let first = p.groups[g].0 + offset;
+                            for e in outs.iter_mut().flat_map(|o| o.rejected.iter_mut()) {
+                                if let Some(r) = full.get((e.line as usize).wrapping_sub(first + 1)) {
+                                    e.raw = raw(r);
+                                }
                             }
                         }
-                    }
-                    for o in outs {
-                        absorb(o, &mut st, &mut ids);
+                        for o in outs {
+                            absorb(o, &mut st, &mut ids);
+                        }
                     }
                 }
                 (InputFormat::Parquet, None, None)
             }
         };
         timing("read+convert (streamed)", t0);
+        let sha256 = sha.join().expect("the hashing thread does not panic");
         if rows_read == 0 {
             return Err(IngestError::NoRows { path: display });
         }

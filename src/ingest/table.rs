@@ -126,7 +126,7 @@ pub enum Opened {
 pub enum TextBuf {
     Owned(String),
     /// Mapped file and the byte range that holds the (validated) text.
-    Mapped(memmap2::Mmap, usize, usize),
+    Mapped(std::sync::Arc<memmap2::Mmap>, usize, usize),
 }
 
 impl TextBuf {
@@ -175,7 +175,7 @@ impl PieceText {
 
 /// A Parquet file in memory with its row groups.
 pub struct ParquetSource {
-    bytes: memmap2::Mmap,
+    bytes: std::sync::Arc<memmap2::Mmap>,
     metadata: std::sync::Arc<polars::io::parquet::read::FileMetadata>,
     pub headers: Vec<String>,
     /// `(first row, rows)` per row group.
@@ -184,7 +184,7 @@ pub struct ParquetSource {
 }
 
 impl ParquetSource {
-    fn open(bytes: memmap2::Mmap, path: &str) -> Result<ParquetSource, IngestError> {
+    fn open(bytes: std::sync::Arc<memmap2::Mmap>, path: &str) -> Result<ParquetSource, IngestError> {
         use polars::prelude::*;
         let err = |e: PolarsError| IngestError::Parquet { path: path.to_string(), message: e.to_string() };
         let mut r = ParquetReader::new(std::io::Cursor::new(&bytes[..]));
@@ -204,40 +204,37 @@ impl ParquetSource {
         self.groups.iter().map(|g| g.1).sum()
     }
 
-    /// Rows `start..start + len` (0-based data rows) as text cells, only
-    /// the columns in `columns` (others are empty cells).
+    /// Row group `g`, only the columns in `columns` (sorted file indices).
     ///
     /// # Errors
     /// What polars reports for a damaged file.
-    pub fn read_rows(&self, start: usize, len: usize, columns: &[usize]) -> Result<Vec<RawRow>, IngestError> {
+    pub fn read_group(&self, g: usize, columns: &[usize]) -> Result<polars::prelude::DataFrame, IngestError> {
         use polars::prelude::*;
+        let (start, len) = self.groups[g];
         let mut r = ParquetReader::new(std::io::Cursor::new(&self.bytes[..]))
             .with_slice(Some((start, len)))
             .with_projection(Some(columns.to_vec()));
         r.set_metadata(self.metadata.clone());
-        let df = r.finish().map_err(|e| IngestError::Parquet { path: self.path.clone(), message: e.to_string() })?;
-        let rows = df_rows(&df, start as u64, &self.path)?;
-        if columns.len() == self.headers.len() {
-            return Ok(rows);
-        }
-        // Put the read cells back at their header positions.
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut cells = csv::StringRecord::with_capacity(r.cells.as_slice().len(), self.headers.len());
-                let mut it = r.cells.iter();
-                let mut next = 0;
-                for i in 0..self.headers.len() {
-                    if next < columns.len() && columns[next] == i {
-                        cells.push_field(it.next().unwrap_or(""));
-                        next += 1;
-                    } else {
-                        cells.push_field("");
-                    }
-                }
-                RawRow { line: r.line, cells, span: None }
-            })
-            .collect())
+        r.finish().map_err(|e| IngestError::Parquet { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Rows `offset..offset + len` of row group `g` (read with `columns`) as
+    /// text cells at their header positions (unread columns empty); row
+    /// numbers are 1-based data rows of the file.
+    ///
+    /// # Errors
+    /// A column polars cannot cast to text.
+    pub fn rows(
+        &self,
+        df: &polars::prelude::DataFrame,
+        g: usize,
+        offset: usize,
+        len: usize,
+        columns: &[usize],
+    ) -> Result<Vec<RawRow>, IngestError> {
+        let part = df.slice(offset as i64, len);
+        let first = (self.groups[g].0 + offset) as u64;
+        df_rows_at(&part, first, &self.path, columns, self.headers.len())
     }
 }
 
@@ -245,18 +242,19 @@ impl ParquetSource {
 ///
 /// # Errors
 /// As [`read_table`].
-pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, String), IngestError> {
+pub fn open_chunked(
+    path: &Path,
+    format: InputFormat,
+) -> Result<(Opened, std::sync::Arc<memmap2::Mmap>), IngestError> {
     let display = path.display().to_string();
     let io = |e: std::io::Error| IngestError::Io { path: display.clone(), message: e.to_string() };
     let t0 = std::time::Instant::now();
     let file = std::fs::File::open(path).map_err(io)?;
     // SAFETY: a read-only private mapping; evidex does not write its inputs.
     // (A file changed by another program while it is read is not supported.)
-    let bytes = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
+    let bytes = std::sync::Arc::new(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?);
     super::timing("map file", t0);
-    let t0 = std::time::Instant::now();
-    let sha256 = super::sha256_hex(&bytes);
-    super::timing("sha256", t0);
+    let sha256 = std::sync::Arc::clone(&bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty { path: display });
     }
@@ -264,7 +262,7 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, String)
         return Ok((Opened::Parquet(ParquetSource::open(bytes, &display)?), sha256));
     }
     let t0 = std::time::Instant::now();
-    let (decoded, encoding) = decode(&bytes);
+    let (decoded, encoding) = decode(&bytes[..]);
     let borrowed = match &decoded {
         std::borrow::Cow::Borrowed(s) => {
             let a = s.as_ptr() as usize - bytes.as_ptr() as usize;
@@ -621,24 +619,36 @@ fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> 
 
 /// A data frame's rows as text cells; row numbers start at `first + 1`.
 fn df_rows(df: &polars::prelude::DataFrame, first: u64, display: &str) -> Result<Vec<RawRow>, IngestError> {
+    let all: Vec<usize> = (0..df.width()).collect();
+    df_rows_at(df, first, display, &all, df.width())
+}
+
+/// Rows of `df`, whose columns sit at `positions` among `width` header
+/// columns (other cells empty), as text cells.
+fn df_rows_at(
+    df: &polars::prelude::DataFrame,
+    first: u64,
+    display: &str,
+    positions: &[usize],
+    width: usize,
+) -> Result<Vec<RawRow>, IngestError> {
     use polars::prelude::*;
+    let err = |e: PolarsError| IngestError::Parquet { path: display.to_string(), message: e.to_string() };
     let height = df.height();
     let mut strings: Vec<StringChunked> = Vec::with_capacity(df.width());
     for col in df.columns() {
-        let s = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(|e| IngestError::Parquet { path: display.to_string(), message: e.to_string() })?;
-        let ca = s.str().map_err(|e| IngestError::Parquet { path: display.to_string(), message: e.to_string() })?;
-        strings.push(ca.clone());
+        let s = col.as_materialized_series().cast(&DataType::String).map_err(err)?;
+        strings.push(s.str().map_err(err)?.rechunk().into_owned());
     }
-    let mut iters: Vec<Box<dyn Iterator<Item = Option<&str>> + '_>> =
-        strings.iter().map(|ca| Box::new(ca.iter()) as Box<dyn Iterator<Item = Option<&str>>>).collect();
+    let mut slot: Vec<Option<usize>> = vec![None; width];
+    for (i, p) in positions.iter().enumerate() {
+        slot[*p] = Some(i);
+    }
     let mut rows = Vec::with_capacity(height);
     for i in 0..height {
-        let mut cells = csv::StringRecord::with_capacity(64, strings.len());
-        for it in iters.iter_mut() {
-            cells.push_field(it.next().flatten().unwrap_or(""));
+        let mut cells = csv::StringRecord::with_capacity(64, width);
+        for s in &slot {
+            cells.push_field(s.and_then(|c| strings[c].get(i)).unwrap_or(""));
         }
         rows.push(RawRow { line: first + i as u64 + 1, cells, span: None });
     }
