@@ -19,7 +19,7 @@ fn main() {
         let st = stream::ingest_facts(&[file.clone().into()], &IngestOptions::default(), &keys, &cfg).unwrap();
         let read = t.elapsed();
         let t = Instant::now();
-        let (res, _) = score::score_facts(&st.facts, &keys, &cfg, false);
+        let res = score::score_facts(&st.facts, &keys, &cfg, false);
         eprintln!(
             "read+facts {:?}, score {:?} ({} facts, {} studies, {} cells)",
             read,

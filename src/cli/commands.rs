@@ -284,16 +284,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_FINDINGS);
         }
         let pb = super::progress::spinner(&format!("scoring {} records", st.facts.n_facts));
-        let (res, mixed) = score::score_facts(&st.facts, &keys, &cfg, false);
+        let res = score::score_facts(&st.facts, &keys, &cfg, false);
         pb.finish_and_clear();
-        let mut ing = st.ing;
-        if mixed {
-            ing.warnings.push(ingest::Warning {
-                file: None,
-                line: None,
-                message: "some study_id values span more than one intervention; `evidex validate` lists them".into(),
-            });
-        }
+        let ing = st.ing;
         (ing, res)
     };
     ingest::timing("score", t0);

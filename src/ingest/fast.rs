@@ -143,7 +143,6 @@ pub fn fact_row(
         tg_key: tg.key(),
         tg_display: tg.display(),
         study: study_id.as_deref().unwrap_or(record_id),
-        intervention,
         year,
         sample_size,
         design,

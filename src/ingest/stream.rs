@@ -9,9 +9,10 @@
 //! cross-row checks run on what the facts keep: target-group spellings
 //! (exact), duplicate record ids (by 64-bit hash; any match, true or a hash
 //! collision, is reported in [`Streamed::duplicate_ids`] and the caller
-//! re-reads with the record path, which rejects duplicates exactly), and
-//! studies mixing interventions (detected while scoring, see
-//! [`crate::score::score_facts`]).
+//! re-reads with the record path, which rejects duplicates exactly). The
+//! warning about studies whose findings mix interventions is not computed
+//! here (it does not change scores, and `score` prints no warnings);
+//! `evidex validate` reports it.
 
 use super::fast;
 use super::table::{self, Opened, RawRow};

@@ -242,10 +242,7 @@ impl ParquetSource {
 ///
 /// # Errors
 /// As [`read_table`].
-pub fn open_chunked(
-    path: &Path,
-    format: InputFormat,
-) -> Result<(Opened, std::sync::Arc<memmap2::Mmap>), IngestError> {
+pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sync::Arc<memmap2::Mmap>), IngestError> {
     let display = path.display().to_string();
     let io = |e: std::io::Error| IngestError::Io { path: display.clone(), message: e.to_string() };
     let t0 = std::time::Instant::now();

@@ -1,5 +1,5 @@
 //! Compact per-record facts: everything the scoring model reads from a
-//! record, in 48 bytes, with the cell, study and intervention as ids into
+//! record, in 40 bytes, with the cell, study and intervention as ids into
 //! shared string tables. Records are turned into facts chunk by chunk (in
 //! parallel, each chunk with its own small tables) and the chunks are
 //! absorbed into one [`FactSet`] in input order, so the streaming `score`
@@ -19,7 +19,7 @@ use std::hash::Hasher;
 /// Number of cell partitions (any value gives the same results).
 pub const PARTS: usize = 64;
 
-const YEAR_NONE: i32 = i32::MIN;
+const YEAR_NONE: i16 = i16::MIN;
 const F_HARM: u8 = 1;
 const F_DERIVED: u8 = 2;
 const F_SAMPLE: u8 = 4;
@@ -35,8 +35,7 @@ pub struct Fact {
     pub cell: u32,
     /// Study id (index into the study table).
     pub study: u32,
-    pub intervention: u32,
-    year: i32,
+    year: i16,
     pub design: Option<StudyDesign>,
     pub rob: Option<RiskOfBias>,
     /// The rating used for scoring (reviewer's or derived); `None`: unscored.
@@ -48,7 +47,7 @@ pub struct Fact {
 
 impl Fact {
     pub fn year(&self) -> Option<i32> {
-        (self.year != YEAR_NONE).then_some(self.year)
+        (self.year != YEAR_NONE).then_some(i32::from(self.year))
     }
     pub fn sample_size(&self) -> Option<u64> {
         (self.flags & F_SAMPLE != 0).then_some(self.sample)
@@ -100,7 +99,6 @@ pub struct LocalFacts {
     parts: Vec<Vec<Fact>>,
     cells: Vec<(Vec<String>, u8)>,
     studies: StringTable,
-    interventions: Vec<String>,
     tg_pairs: BTreeSet<(String, String)>,
     max_year: Option<i32>,
     n: u64,
@@ -115,7 +113,6 @@ pub struct FactInput<'r> {
     pub tg_key: &'r str,
     pub tg_display: &'r str,
     pub study: &'r str,
-    pub intervention: &'r str,
     pub year: Option<i32>,
     pub sample_size: Option<u64>,
     pub design: Option<StudyDesign>,
@@ -138,7 +135,6 @@ impl<'r> FactInput<'r> {
             tg_key: r.target_group.key(),
             tg_display: r.target_group.display(),
             study: r.study_key(),
-            intervention: &r.intervention,
             year: r.year,
             sample_size: r.sample_size,
             design: r.design,
@@ -156,13 +152,11 @@ pub struct FactBuilder<'k> {
     cfg: &'k ScoringConfig,
     cell_ids: FxHashMap<String, u32>,
     study_ids: FxHashMap<String, u32>,
-    int_ids: FxHashMap<String, u32>,
     tg: FxHashMap<String, ()>,
     buf: String,
     last_key: String,
     last_cell: Option<u32>,
     last_study: Option<u32>,
-    last_int: Option<u32>,
     last_tg: String,
     out: LocalFacts,
 }
@@ -175,13 +169,11 @@ impl<'k> FactBuilder<'k> {
             cfg,
             cell_ids: FxHashMap::default(),
             study_ids: FxHashMap::default(),
-            int_ids: FxHashMap::default(),
             tg: FxHashMap::default(),
             buf: String::new(),
             last_key: String::new(),
             last_cell: None,
             last_study: None,
-            last_int: None,
             last_tg: String::new(),
             out: LocalFacts { parts: vec![Vec::new(); PARTS], ..LocalFacts::default() },
         }
@@ -238,22 +230,6 @@ impl<'k> FactBuilder<'k> {
                 s
             }
         };
-        let intervention = match self.last_int {
-            Some(i) if self.out.interventions[i as usize] == x.intervention => i,
-            _ => {
-                let i = match self.int_ids.get(x.intervention) {
-                    Some(&i) => i,
-                    None => {
-                        let i = self.out.interventions.len() as u32;
-                        self.int_ids.insert(x.intervention.to_string(), i);
-                        self.out.interventions.push(x.intervention.to_string());
-                        i
-                    }
-                };
-                self.last_int = Some(i);
-                i
-            }
-        };
         self.buf.clear();
         self.buf.push_str(x.tg_key);
         self.buf.push('\u{1f}');
@@ -268,7 +244,7 @@ impl<'k> FactBuilder<'k> {
         if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
         }
-        let f = make_fact(x, cell, study, intervention);
+        let f = make_fact(x, cell, study);
         self.out.parts[part as usize].push(f);
         self.out.n += 1;
     }
@@ -296,11 +272,13 @@ impl<'k> FactBuilder<'k> {
 
 /// The model's view of one record with the given ids (sequential reference
 /// path of the tests).
-pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, study: u32, intervention: u32) -> Fact {
-    make_fact(&FactInput::of_record(r, &[], cfg), cell, study, intervention)
+pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, study: u32) -> Fact {
+    make_fact(&FactInput::of_record(r, &[], cfg), cell, study)
 }
 
-fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, intervention: u32) -> Fact {
+/// Years of accepted records are 1950..=next year (record validation), so
+/// they fit 16 bits.
+fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
     let mut flags = 0;
     if x.used.is_some_and(|u| u.harm) {
         flags |= F_HARM;
@@ -317,8 +295,7 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, intervention: u32) -> Fac
         sample: x.sample_size.unwrap_or(0),
         cell,
         study,
-        intervention,
-        year: x.year.unwrap_or(YEAR_NONE),
+        year: x.year.map_or(YEAR_NONE, |y| i16::try_from(y).expect("validated year fits 16 bits")),
         design: x.design,
         rob: x.rob,
         rating: x.used.map(|u| u.rating),
@@ -337,8 +314,6 @@ pub struct FactSet {
     cell_keys: Vec<Vec<String>>,
     cell_ids: FxHashMap<Vec<String>, u32>,
     studies: StringTable,
-    interventions: Vec<String>,
-    int_ids: FxHashMap<String, u32>,
     /// Distinct (normalised key, display) target-group spellings.
     pub tg_pairs: BTreeSet<(String, String)>,
     pub max_year: Option<i32>,
@@ -352,8 +327,6 @@ impl Default for FactSet {
             cell_keys: Vec::new(),
             cell_ids: FxHashMap::default(),
             studies: StringTable::default(),
-            interventions: Vec::new(),
-            int_ids: FxHashMap::default(),
             tg_pairs: BTreeSet::new(),
             max_year: None,
             n_facts: 0,
@@ -400,19 +373,6 @@ impl FactSet {
                 }
             })
             .collect();
-        let int_map: Vec<u32> = l
-            .interventions
-            .drain(..)
-            .map(|name| match self.int_ids.get(name.as_str()) {
-                Some(&id) => id,
-                None => {
-                    let id = self.interventions.len() as u32;
-                    self.int_ids.insert(name.clone(), id);
-                    self.interventions.push(name);
-                    id
-                }
-            })
-            .collect();
         let base = self.studies.append(&l.studies);
         for (p, mut facts) in l.parts.drain(..).enumerate() {
             if facts.is_empty() {
@@ -420,7 +380,6 @@ impl FactSet {
             }
             for f in facts.iter_mut() {
                 f.cell = cell_map[f.cell as usize];
-                f.intervention = int_map[f.intervention as usize];
                 f.study += base;
             }
             self.parts[p].push(facts);
@@ -445,26 +404,18 @@ impl FactSet {
     pub fn n_studies(&self) -> usize {
         self.studies.len()
     }
-    pub fn intervention(&self, id: u32) -> &str {
-        &self.interventions[id as usize]
-    }
 
-    /// Every fact in storage order with its cell key, study and intervention
-    /// spelled out and the ids zeroed: two sets built from the same rows by
-    /// different paths compare equal (tests).
-    pub fn resolved(&self) -> Vec<(Vec<String>, String, String, Fact)> {
+    /// Every fact in storage order with its cell key and study spelled out
+    /// and the ids zeroed: two sets built from the same rows by different
+    /// paths compare equal (tests).
+    pub fn resolved(&self) -> Vec<(Vec<String>, String, Fact)> {
         self.parts
             .iter()
             .flatten()
             .flatten()
             .map(|f| {
-                let plain = Fact { cell: 0, study: 0, intervention: 0, ..*f };
-                (
-                    self.cell_key(f.cell).to_vec(),
-                    self.study(f.study).to_string(),
-                    self.intervention(f.intervention).to_string(),
-                    plain,
-                )
+                let plain = Fact { cell: 0, study: 0, ..*f };
+                (self.cell_key(f.cell).to_vec(), self.study(f.study).to_string(), plain)
             })
             .collect()
     }
@@ -511,7 +462,7 @@ mod tests {
 
     #[test]
     fn fact_is_compact() {
-        assert_eq!(std::mem::size_of::<Fact>(), 48);
+        assert_eq!(std::mem::size_of::<Fact>(), 40);
     }
 
     #[test]

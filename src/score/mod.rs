@@ -146,11 +146,9 @@ fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>)
     v
 }
 
-/// One partition's cells: canonical cell id -> study -> accumulator, plus
-/// what the mixed-intervention check needs (first intervention per study
-/// and cell, and whether a study mixed interventions within a cell).
+/// One partition's cells: canonical cell id -> study -> accumulator.
 struct PartCells<'f> {
-    cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>>,
+    cells: FxHashMap<u32, FxHashMap<&'f str, StudyAcc>>,
 }
 
 fn fold_partition<'f>(
@@ -160,12 +158,10 @@ fn fold_partition<'f>(
     cfg: &ScoringConfig,
     ref_year: i32,
 ) -> PartCells<'f> {
-    let mut cells: FxHashMap<u32, FxHashMap<&'f str, (StudyAcc, u32, bool)>> = FxHashMap::default();
+    let mut cells: FxHashMap<u32, FxHashMap<&'f str, StudyAcc>> = FxHashMap::default();
     for f in part.iter().flatten() {
         let cell = cells.entry(canon[f.cell as usize]).or_default();
-        let e = cell.entry(fs.study(f.study)).or_insert_with(|| (StudyAcc::default(), f.intervention, false));
-        e.2 |= e.1 != f.intervention;
-        add_fact(&mut e.0, f, cfg, ref_year);
+        add_fact(cell.entry(fs.study(f.study)).or_default(), f, cfg, ref_year);
     }
     PartCells { cells }
 }
@@ -183,7 +179,7 @@ pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringC
         .par_iter()
         .flat_map_iter(|part| {
             fold_partition(&fs, part, &canon, cfg, ref_year).cells.into_iter().map(|(cell, studies)| {
-                let studies = canonical_studies(studies.into_iter().map(|(s, (acc, _, _))| (s, acc)));
+                let studies = canonical_studies(studies);
                 (canon_keys[cell as usize].clone(), studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect())
             })
         })
@@ -204,7 +200,7 @@ pub fn aggregate_sequential(
         Default::default();
     for r in records {
         let key: Vec<String> = keys.iter().map(|k| k.value(r)).collect();
-        let f = fact::fact_of(r, cfg, 0, 0, 0);
+        let f = fact::fact_of(r, cfg, 0, 0);
         add_fact(map.entry(key).or_default().entry(r.study_key()).or_default(), &f, cfg, ref_year);
     }
     let cells = map
@@ -283,79 +279,50 @@ pub struct ScoreResult {
 /// Score records per cell.
 pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
     let fs = FactSet::from_records(records, keys, cfg);
-    score_facts(&fs, keys, cfg, true).0
+    score_facts(&fs, keys, cfg, true)
 }
 
 /// Score a set of facts per cell, partitions in parallel; with
 /// `keep_studies` false the cells' per-study views are dropped. Target-group
-/// spellings are merged as ingest merges them for records. The second value
-/// is true when a study's findings span more than one intervention (the
-/// streaming path then re-reads with the record path, which words that
-/// warning).
-pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_studies: bool) -> (ScoreResult, bool) {
-    use std::hash::{Hash, Hasher};
+/// spellings are merged as ingest merges them for records.
+pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_studies: bool) -> ScoreResult {
     let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
     let (canon, canon_keys) = fs.canonical_cells(tg_pos);
-    let t0 = std::time::Instant::now();
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
-    let parts: Vec<(Vec<CellResult>, Vec<(u64, u32)>, bool)> = fs
+    let mut cells: Vec<CellResult> = fs
         .parts
         .par_iter()
-        .map(|part| {
+        .flat_map_iter(|part| {
             let folded = fold_partition(fs, part, &canon, cfg, ref_year);
-            let mut pairs = Vec::new();
-            let mut mixed = false;
-            let mut results = Vec::with_capacity(folded.cells.len());
-            for (cell, studies) in folded.cells {
-                let mut accs = Vec::with_capacity(studies.len());
-                for (s, (acc, int, mix)) in studies {
-                    mixed |= mix;
-                    let mut h = rustc_hash::FxHasher::default();
-                    s.hash(&mut h);
-                    pairs.push((h.finish(), int));
-                    accs.push((s, acc));
-                }
-                let views: Vec<StudyView> = canonical_studies(accs)
-                    .into_iter()
-                    .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
-                    .collect();
-                let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
-                let mut r = evaluate(key, views, cfg);
-                if !keep_studies {
-                    // Per-study views are for explanations; a score table
-                    // does not need them (they would be most of the memory).
-                    r.studies = Vec::new();
-                }
-                results.push(r);
-            }
-            (results, pairs, mixed)
+            folded
+                .cells
+                .into_iter()
+                .map(|(cell, studies)| {
+                    let views: Vec<StudyView> = canonical_studies(studies)
+                        .into_iter()
+                        .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
+                        .collect();
+                    let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
+                    let mut r = evaluate(key, views, cfg);
+                    if !keep_studies {
+                        // Per-study views are for explanations; a score table
+                        // does not need them (they would be most of the memory).
+                        r.studies = Vec::new();
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
-    crate::ingest::timing("score: fold + evaluate", t0);
-    let t0 = std::time::Instant::now();
-    let mut cells = Vec::with_capacity(canon_keys.len());
-    let mut pairs = Vec::new();
-    let mut mixed = false;
-    for (r, p, m) in parts {
-        cells.extend(r);
-        pairs.extend(p);
-        mixed |= m;
-    }
     cells.sort_unstable_by(|a, b| a.key.iter().map(|(_, v)| v).cmp(b.key.iter().map(|(_, v)| v)));
-    if !mixed {
-        pairs.par_sort_unstable();
-        mixed = pairs.windows(2).any(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1);
-    }
-    crate::ingest::timing("score: mixing check", t0);
-    let res = ScoreResult {
+    ScoreResult {
         model_version: MODEL_VERSION,
         config_hash: cfg.hash(),
         reference_year: ref_year,
         keys: keys.to_vec(),
         cells,
-    };
-    (res, mixed)
+    }
 }
 
 /// Turn a cell's studies into its verdict.
