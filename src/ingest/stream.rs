@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Rows per parallel task.
-const TASK_ROWS: usize = 1 << 14;
+const TASK_ROWS: usize = 1 << 16;
 
 /// What the streaming reader produced.
 #[derive(Debug, Default)]
@@ -248,26 +248,33 @@ pub fn ingest_facts_with(
                 // are not needed for scoring), one row group at a time.
                 let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
                 let all: Vec<usize> = (0..headers.len()).collect();
-                let step = TASK_ROWS * threads * 2;
                 for g in 0..p.groups.len() {
                     let df = p.read_group(g, &columns)?;
-                    for offset in (0..df.height()).step_by(step) {
-                        let rows = p.rows(&df, g, offset, step, &columns)?;
-                        rows_read += rows.len() as u64;
-                        let mut outs: Vec<ChunkOut> =
-                            rows.par_chunks(TASK_ROWS).map(|c| process_rows(&ctx, c, &raw, keys, cfg, fast)).collect();
-                        if outs.iter().any(|o| !o.rejected.is_empty()) && columns.len() < headers.len() {
-                            // Rejected rows are reported with all their cells.
-                            let full_df = p.read_group(g, &all)?;
-                            let full = p.rows(&full_df, g, offset, step, &all)?;
-                            let first = p.groups[g].0 + offset;
-                            for e in outs.iter_mut().flat_map(|o| o.rejected.iter_mut()) {
-                                if let Some(r) = full.get((e.line as usize).wrapping_sub(first + 1)) {
-                                    e.raw = raw(r);
+                    let offsets: Vec<usize> = (0..df.height()).step_by(TASK_ROWS).collect();
+                    for batch in offsets.chunks(threads) {
+                        // Each task turns its own slice of the group into rows.
+                        let outs: Vec<Result<(ChunkOut, u64), IngestError>> = batch
+                            .par_iter()
+                            .map(|&offset| {
+                                let rows = p.rows(&df, g, offset, TASK_ROWS, &columns)?;
+                                let mut o = process_rows(&ctx, &rows, &raw, keys, cfg, fast);
+                                if !o.rejected.is_empty() && columns.len() < headers.len() {
+                                    // Rejected rows are reported with all their cells.
+                                    let full_df = p.read_group(g, &all)?;
+                                    let full = p.rows(&full_df, g, offset, TASK_ROWS, &all)?;
+                                    let first = p.groups[g].0 + offset;
+                                    for e in &mut o.rejected {
+                                        if let Some(r) = full.get((e.line as usize).wrapping_sub(first + 1)) {
+                                            e.raw = raw(r);
+                                        }
+                                    }
                                 }
-                            }
-                        }
-                        for o in outs {
+                                Ok((o, rows.len() as u64))
+                            })
+                            .collect();
+                        for out in outs {
+                            let (o, n) = out?;
+                            rows_read += n;
                             absorb(o, &mut st, &mut ids);
                         }
                     }

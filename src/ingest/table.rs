@@ -382,11 +382,11 @@ fn bytecount_newlines(b: &[u8]) -> u64 {
 }
 
 /// Cut points for parallel parsing: the end of the first line (the header),
-/// then newline boundaries about every 4 MiB. `None` (parse sequentially)
+/// then newline boundaries about every 8 MiB. `None` (parse sequentially)
 /// for small texts, texts with quotes (a newline may sit inside a field), a
 /// blank first line, or no newline at all.
 fn split_points(text: &str) -> Option<Vec<usize>> {
-    const PIECE: usize = 4 << 20;
+    const PIECE: usize = 8 << 20;
     if text.len() < 2 * PIECE || text.as_bytes().contains(&b'"') {
         return None;
     }

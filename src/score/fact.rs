@@ -60,6 +60,40 @@ impl Fact {
     }
 }
 
+const KEY_SEP: char = '\u{1f}';
+const KEY_ESC: char = '\u{1b}';
+
+/// Append one key value and a separator; separator and escape characters
+/// inside the value are escaped, so joined keys are unambiguous.
+fn push_key_part(buf: &mut String, p: &str) {
+    if p.contains([KEY_SEP, KEY_ESC]) {
+        for c in p.chars() {
+            if c == KEY_SEP || c == KEY_ESC {
+                buf.push(KEY_ESC);
+            }
+            buf.push(c);
+        }
+    } else {
+        buf.push_str(p);
+    }
+    buf.push(KEY_SEP);
+}
+
+/// The values of a key joined by [`push_key_part`].
+fn split_key(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = key.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            KEY_ESC => cur.extend(chars.next()),
+            KEY_SEP => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out
+}
+
 /// Strings stored back to back; id `i` is `text[ends[i-1]..ends[i]]`.
 #[derive(Debug, Clone, Default)]
 pub struct StringTable {
@@ -97,7 +131,8 @@ impl StringTable {
 #[derive(Debug, Default)]
 pub struct LocalFacts {
     parts: Vec<Vec<Fact>>,
-    cells: Vec<(Vec<String>, u8)>,
+    /// Joined key ([`push_key_part`]) and partition per local cell.
+    cells: Vec<(String, u8)>,
     studies: StringTable,
     tg_pairs: BTreeSet<(String, String)>,
     max_year: Option<i32>,
@@ -192,8 +227,7 @@ impl<'k> FactBuilder<'k> {
         let used = &x.key[..self.keys.len()];
         self.buf.clear();
         for p in used {
-            self.buf.push_str(p);
-            self.buf.push('\u{1f}');
+            push_key_part(&mut self.buf, p);
         }
         // Consecutive rows often share cell, study and intervention: the
         // previous row's ids are checked before the maps.
@@ -205,7 +239,7 @@ impl<'k> FactBuilder<'k> {
                     None => {
                         let c = self.out.cells.len() as u32;
                         self.cell_ids.insert(self.buf.clone(), c);
-                        self.out.cells.push((used.iter().map(|s| s.to_string()).collect(), self.partition(x)));
+                        self.out.cells.push((self.buf.clone(), self.partition(x)));
                         c
                     }
                 };
@@ -312,7 +346,7 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
 pub struct FactSet {
     pub parts: Vec<Vec<Vec<Fact>>>,
     cell_keys: Vec<Vec<String>>,
-    cell_ids: FxHashMap<Vec<String>, u32>,
+    cell_ids: FxHashMap<String, u32>,
     studies: StringTable,
     /// Distinct (normalised key, display) target-group spellings.
     pub tg_pairs: BTreeSet<(String, String)>,
@@ -362,13 +396,13 @@ impl FactSet {
         let cell_map: Vec<u32> = l
             .cells
             .drain(..)
-            .map(|(key, part)| match self.cell_ids.get(key.as_slice()) {
+            .map(|(key, part)| match self.cell_ids.get(key.as_str()) {
                 Some(&id) => id,
                 None => {
                     let id = self.cell_keys.len() as u32;
                     debug_assert!(part < PARTS as u8);
-                    self.cell_ids.insert(key.clone(), id);
-                    self.cell_keys.push(key);
+                    self.cell_keys.push(split_key(&key));
+                    self.cell_ids.insert(key, id);
                     id
                 }
             })
@@ -463,6 +497,22 @@ mod tests {
     #[test]
     fn fact_is_compact() {
         assert_eq!(std::mem::size_of::<Fact>(), 40);
+    }
+
+    #[test]
+    fn joined_keys_are_unambiguous() {
+        let parts = ["a\u{1f}b", "", "c\u{1b}", "plain"];
+        let mut buf = String::new();
+        for p in parts {
+            push_key_part(&mut buf, p);
+        }
+        assert_eq!(split_key(&buf), parts);
+        let (mut x, mut y) = (String::new(), String::new());
+        push_key_part(&mut x, "a\u{1f}");
+        push_key_part(&mut x, "b");
+        push_key_part(&mut y, "a");
+        push_key_part(&mut y, "\u{1f}b");
+        assert_ne!(x, y);
     }
 
     #[test]
