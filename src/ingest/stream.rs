@@ -195,6 +195,7 @@ pub fn ingest_facts_with(
         let (format, encoding, delimiter) = match opened {
             Opened::Table(mut t) => {
                 rows_read = t.rows_read();
+                ids.reserve(t.rows.len());
                 blank_rows = t.blank_rows;
                 for m in &t.malformed {
                     st.ing.rejected.push(malformed(&display, m, t.raw_text(m.span, None)));
@@ -211,6 +212,7 @@ pub fn ingest_facts_with(
                 (t.format, t.encoding, t.delimiter)
             }
             Opened::Pieces(p) => {
+                ids.reserve(p.estimated_rows());
                 let raw = |r: &RawRow| table::raw_text_of(p.text.as_str(), r.span, Some(&r.cells));
                 let idx: Vec<usize> = (0..p.pieces.len()).collect();
                 for batch in idx.chunks(threads * 2) {
@@ -247,6 +249,7 @@ pub fn ingest_facts_with(
                 // Only the columns the contract reads (pass-through columns
                 // are not needed for scoring), one row group at a time.
                 let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
+                ids.reserve(p.n_rows());
                 let all: Vec<usize> = (0..headers.len()).collect();
                 for g in 0..p.groups.len() {
                     let df = p.read_group(g, &columns)?;

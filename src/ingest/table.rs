@@ -158,6 +158,19 @@ pub struct Piece {
 }
 
 impl PieceText {
+    /// About how many rows the body holds (from the line length of the
+    /// first piece; for reserving memory once).
+    pub fn estimated_rows(&self) -> usize {
+        match (self.pieces.first(), self.pieces.get(1)) {
+            (Some(&(a, b, l0)), Some(&(_, _, l1))) if l1 > l0 => {
+                let per_line = (b - a) as f64 / (l1 - l0) as f64;
+                let body = self.text.as_str().len() - a;
+                (body as f64 / per_line * 1.02) as usize
+            }
+            _ => 0,
+        }
+    }
+
     /// Parse piece `i`, handing each well-formed row to `on_row` (one row
     /// buffer reused); the returned piece has no rows.
     pub fn parse_with(&self, i: usize, on_row: &mut dyn FnMut(&RawRow)) -> Piece {

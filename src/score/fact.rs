@@ -20,6 +20,20 @@ use std::hash::Hasher;
 pub const PARTS: usize = 64;
 
 const YEAR_NONE: i16 = i16::MIN;
+const EMPTY: Fact = Fact {
+    yi: 0.0,
+    vi: 0.0,
+    sample: 0,
+    cell: 0,
+    study: 0,
+    year: YEAR_NONE,
+    design: None,
+    rob: None,
+    rating: None,
+    strategy: None,
+    measure: None,
+    flags: 0,
+};
 const F_HARM: u8 = 1;
 const F_DERIVED: u8 = 2;
 const F_SAMPLE: u8 = 4;
@@ -130,7 +144,10 @@ impl StringTable {
 /// Facts of one chunk with chunk-local ids.
 #[derive(Debug, Default)]
 pub struct LocalFacts {
-    parts: Vec<Vec<Fact>>,
+    /// Facts grouped by partition (exact capacity); partition `p` is
+    /// `facts[offsets[p]..offsets[p + 1]]`.
+    facts: Vec<Fact>,
+    offsets: Vec<u32>,
     /// Joined key ([`push_key_part`]) and partition per local cell.
     cells: Vec<(String, u8)>,
     studies: StringTable,
@@ -193,6 +210,8 @@ pub struct FactBuilder<'k> {
     last_cell: Option<u32>,
     last_study: Option<u32>,
     last_tg: String,
+    /// Facts in row order with their partition, sorted into `out` at the end.
+    scratch: Vec<(u8, Fact)>,
     out: LocalFacts,
 }
 
@@ -210,7 +229,8 @@ impl<'k> FactBuilder<'k> {
             last_cell: None,
             last_study: None,
             last_tg: String::new(),
-            out: LocalFacts { parts: vec![Vec::new(); PARTS], ..LocalFacts::default() },
+            scratch: Vec::new(),
+            out: LocalFacts::default(),
         }
     }
 
@@ -279,7 +299,7 @@ impl<'k> FactBuilder<'k> {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
         }
         let f = make_fact(x, cell, study);
-        self.out.parts[part as usize].push(f);
+        self.scratch.push((part, f));
         self.out.n += 1;
     }
 
@@ -296,10 +316,26 @@ impl<'k> FactBuilder<'k> {
         (h.finish() % PARTS as u64) as u8
     }
 
+    /// The chunk's facts grouped by partition (a stable counting sort into
+    /// one vector of exactly the needed size: no spare capacity is kept).
     pub fn finish(mut self) -> LocalFacts {
-        for p in &mut self.out.parts {
-            p.shrink_to_fit();
+        let mut offsets = vec![0u32; PARTS + 1];
+        for (p, _) in &self.scratch {
+            offsets[*p as usize + 1] += 1;
         }
+        for p in 0..PARTS {
+            offsets[p + 1] += offsets[p];
+        }
+        let mut at: Vec<usize> = offsets[..PARTS].iter().map(|o| *o as usize).collect();
+        let mut facts = Vec::with_capacity(self.scratch.len());
+        // Scatter: fill with a placeholder, then place each fact.
+        facts.resize(self.scratch.len(), self.scratch.first().map_or(EMPTY, |x| x.1));
+        for (p, f) in &self.scratch {
+            facts[at[*p as usize]] = *f;
+            at[*p as usize] += 1;
+        }
+        self.out.facts = facts;
+        self.out.offsets = offsets;
         self.out
     }
 }
@@ -339,12 +375,12 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
     }
 }
 
-/// All facts of a run, partitioned by cell, with their string tables. Each
-/// partition is a list of the chunks' vectors (moved in, never copied or
-/// regrown).
+/// All facts of a run, partitioned by cell, with their string tables: the
+/// chunks' vectors, moved in (never copied or regrown), each grouped by
+/// partition.
 #[derive(Debug)]
 pub struct FactSet {
-    pub parts: Vec<Vec<Vec<Fact>>>,
+    chunks: Vec<(Vec<Fact>, Vec<u32>)>,
     cell_keys: Vec<Vec<String>>,
     cell_ids: FxHashMap<String, u32>,
     studies: StringTable,
@@ -357,7 +393,7 @@ pub struct FactSet {
 impl Default for FactSet {
     fn default() -> Self {
         FactSet {
-            parts: vec![Vec::new(); PARTS],
+            chunks: Vec::new(),
             cell_keys: Vec::new(),
             cell_ids: FxHashMap::default(),
             studies: StringTable::default(),
@@ -408,15 +444,13 @@ impl FactSet {
             })
             .collect();
         let base = self.studies.append(&l.studies);
-        for (p, mut facts) in l.parts.drain(..).enumerate() {
-            if facts.is_empty() {
-                continue;
-            }
-            for f in facts.iter_mut() {
-                f.cell = cell_map[f.cell as usize];
-                f.study += base;
-            }
-            self.parts[p].push(facts);
+        let mut facts = std::mem::take(&mut l.facts);
+        for f in facts.iter_mut() {
+            f.cell = cell_map[f.cell as usize];
+            f.study += base;
+        }
+        if !facts.is_empty() {
+            self.chunks.push((facts, std::mem::take(&mut l.offsets)));
         }
         self.tg_pairs.append(&mut l.tg_pairs);
         self.max_year = match (self.max_year, l.max_year) {
@@ -424,6 +458,11 @@ impl FactSet {
             (a, b) => a.or(b),
         };
         self.n_facts += l.n;
+    }
+
+    /// The facts of partition `p` (< [`PARTS`]), chunk by chunk in input order.
+    pub fn partition(&self, p: usize) -> impl Iterator<Item = &Fact> + '_ {
+        self.chunks.iter().flat_map(move |(f, o)| f[o[p] as usize..o[p + 1] as usize].iter())
     }
 
     pub fn cell_key(&self, cell: u32) -> &[String] {
@@ -443,10 +482,8 @@ impl FactSet {
     /// and the ids zeroed: two sets built from the same rows by different
     /// paths compare equal (tests).
     pub fn resolved(&self) -> Vec<(Vec<String>, String, Fact)> {
-        self.parts
-            .iter()
-            .flatten()
-            .flatten()
+        (0..PARTS)
+            .flat_map(|p| self.partition(p))
             .map(|f| {
                 let plain = Fact { cell: 0, study: 0, ..*f };
                 (self.cell_key(f.cell).to_vec(), self.study(f.study).to_string(), plain)

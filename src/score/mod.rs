@@ -153,13 +153,13 @@ struct PartCells<'f> {
 
 fn fold_partition<'f>(
     fs: &'f FactSet,
-    part: &[Vec<Fact>],
+    part: impl Iterator<Item = &'f Fact>,
     canon: &[u32],
     cfg: &ScoringConfig,
     ref_year: i32,
 ) -> PartCells<'f> {
     let mut cells: FxHashMap<u32, FxHashMap<&'f str, StudyAcc>> = FxHashMap::default();
-    for f in part.iter().flatten() {
+    for f in part {
         let cell = cells.entry(canon[f.cell as usize]).or_default();
         add_fact(cell.entry(fs.study(f.study)).or_default(), f, cfg, ref_year);
     }
@@ -174,11 +174,10 @@ fn fold_partition<'f>(
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
     let fs = FactSet::from_records(records, keys, cfg);
     let (canon, canon_keys) = fs.canonical_cells(None);
-    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = fs
-        .parts
-        .par_iter()
-        .flat_map_iter(|part| {
-            fold_partition(&fs, part, &canon, cfg, ref_year).cells.into_iter().map(|(cell, studies)| {
+    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = (0..fact::PARTS)
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            fold_partition(&fs, fs.partition(p), &canon, cfg, ref_year).cells.into_iter().map(|(cell, studies)| {
                 let studies = canonical_studies(studies);
                 (canon_keys[cell as usize].clone(), studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect())
             })
@@ -290,11 +289,10 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
     let (canon, canon_keys) = fs.canonical_cells(tg_pos);
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
-    let mut cells: Vec<CellResult> = fs
-        .parts
-        .par_iter()
-        .flat_map_iter(|part| {
-            let folded = fold_partition(fs, part, &canon, cfg, ref_year);
+    let mut cells: Vec<CellResult> = (0..fact::PARTS)
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            let folded = fold_partition(fs, fs.partition(p), &canon, cfg, ref_year);
             folded
                 .cells
                 .into_iter()
