@@ -103,9 +103,34 @@ impl GroupKey {
     }
 }
 
+/// Record weights' age factors by age in years, computed once per run
+/// (the same expression as [`weight::weight_parts`], so the same bits).
+struct AgeTable {
+    ref_year: i32,
+    unknown: f64,
+    by_age: Vec<f64>,
+}
+
+impl AgeTable {
+    fn new(cfg: &ScoringConfig, ref_year: i32) -> AgeTable {
+        let oldest = (ref_year - 1900).clamp(0, 400);
+        let by_age = (0..=oldest).map(|a| weight::age_factor(a, cfg)).collect();
+        AgeTable { ref_year, unknown: cfg.age.unknown_year_factor, by_age }
+    }
+    fn get(&self, year: Option<i32>, cfg: &ScoringConfig) -> f64 {
+        match year {
+            None => self.unknown,
+            Some(y) => {
+                let a = (self.ref_year - y).max(0);
+                self.by_age.get(a as usize).copied().unwrap_or_else(|| weight::age_factor(a, cfg))
+            }
+        }
+    }
+}
+
 /// Fold one fact into its study's accumulator (docs/scoring.md: record
 /// weight, used rating, effect point).
-fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ref_year: i32) {
+fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable) {
     acc.n_records += 1;
     acc.take_design(f.design, f.rob);
     acc.max_sample = acc.max_sample.max(f.sample_size().unwrap_or(0));
@@ -115,7 +140,8 @@ fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ref_year: i32) {
     }
     match f.rating {
         Some(rating) => {
-            let w = weight::weight_parts(f.design, f.rob, f.sample_size(), f.year(), cfg, ref_year, f.derived()).total;
+            let age = ages.get(f.year(), cfg);
+            let w = weight::weight_with_age(f.design, f.rob, f.sample_size(), age, cfg, f.derived()).total;
             let v = if f.harm() { cfg.rating_value.ineffective } else { cfg.rating_value.of(rating) };
             acc.sum_w += fx(w);
             acc.sum_wv += fx(w * v);
@@ -131,37 +157,48 @@ fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ref_year: i32) {
     }
 }
 
-/// Studies of a cell in canonical order: by study id, effects by value, so
-/// pooled numbers do not depend on input order.
+/// Studies of a cell in canonical order: by study id (accumulators of the
+/// same study merged; merges are exact), effects by value, so pooled
+/// numbers do not depend on input order.
 fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>) -> Vec<(&'s str, StudyAcc)> {
-    let mut v: Vec<(&str, StudyAcc)> = studies
-        .into_iter()
-        .map(|(s, mut acc)| {
-            acc.effects
-                .sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
-            (s, acc)
-        })
-        .collect();
+    let mut v: Vec<(&str, StudyAcc)> = studies.into_iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    v
+    let mut out: Vec<(&str, StudyAcc)> = Vec::with_capacity(v.len());
+    for (s, acc) in v {
+        match out.last_mut() {
+            Some(last) if last.0 == s => last.1.merge(acc),
+            _ => out.push((s, acc)),
+        }
+    }
+    for (_, acc) in &mut out {
+        acc.effects.sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
+    }
+    out
 }
 
-/// One partition's cells: canonical cell id -> study -> accumulator.
-struct PartCells<'f> {
-    cells: FxHashMap<u32, FxHashMap<&'f str, StudyAcc>>,
+/// One partition's cells: canonical cell id -> study id -> accumulator.
+/// Study ids are unique within a chunk; one study spread over chunks has
+/// several ids, merged by name in [`canonical_studies`].
+struct PartCells {
+    cells: FxHashMap<u32, FxHashMap<u32, StudyAcc>>,
+}
+
+impl PartCells {
+    fn named<'f>(studies: FxHashMap<u32, StudyAcc>, fs: &'f FactSet) -> Vec<(&'f str, StudyAcc)> {
+        canonical_studies(studies.into_iter().map(|(id, acc)| (fs.study(id), acc)))
+    }
 }
 
 fn fold_partition<'f>(
-    fs: &'f FactSet,
     part: impl Iterator<Item = &'f Fact>,
     canon: &[u32],
     cfg: &ScoringConfig,
-    ref_year: i32,
-) -> PartCells<'f> {
-    let mut cells: FxHashMap<u32, FxHashMap<&'f str, StudyAcc>> = FxHashMap::default();
+    ages: &AgeTable,
+) -> PartCells {
+    let mut cells: FxHashMap<u32, FxHashMap<u32, StudyAcc>> = FxHashMap::default();
     for f in part {
         let cell = cells.entry(canon[f.cell as usize]).or_default();
-        add_fact(cell.entry(fs.study(f.study)).or_default(), f, cfg, ref_year);
+        add_fact(cell.entry(f.study).or_default(), f, cfg, ages);
     }
     PartCells { cells }
 }
@@ -174,11 +211,12 @@ fn fold_partition<'f>(
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
     let fs = FactSet::from_records(records, keys, cfg);
     let (canon, canon_keys) = fs.canonical_cells(None);
+    let ages = AgeTable::new(cfg, ref_year);
     let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
-            fold_partition(&fs, fs.partition(p), &canon, cfg, ref_year).cells.into_iter().map(|(cell, studies)| {
-                let studies = canonical_studies(studies);
+            fold_partition(fs.partition(p), &canon, cfg, &ages).cells.into_iter().map(|(cell, studies)| {
+                let studies = PartCells::named(studies, &fs);
                 (canon_keys[cell as usize].clone(), studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect())
             })
         })
@@ -197,10 +235,11 @@ pub fn aggregate_sequential(
 ) -> Aggregation {
     let mut map: std::collections::BTreeMap<Vec<String>, std::collections::BTreeMap<&str, StudyAcc>> =
         Default::default();
+    let ages = AgeTable::new(cfg, ref_year);
     for r in records {
         let key: Vec<String> = keys.iter().map(|k| k.value(r)).collect();
         let f = fact::fact_of(r, cfg, 0, 0);
-        add_fact(map.entry(key).or_default().entry(r.study_key()).or_default(), &f, cfg, ref_year);
+        add_fact(map.entry(key).or_default().entry(r.study_key()).or_default(), &f, cfg, &ages);
     }
     let cells = map
         .into_iter()
@@ -288,16 +327,17 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
     let (canon, canon_keys) = fs.canonical_cells(tg_pos);
+    let ages = AgeTable::new(cfg, ref_year);
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
     let mut cells: Vec<CellResult> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
-            let folded = fold_partition(fs, fs.partition(p), &canon, cfg, ref_year);
+            let folded = fold_partition(fs.partition(p), &canon, cfg, &ages);
             folded
                 .cells
                 .into_iter()
                 .map(|(cell, studies)| {
-                    let views: Vec<StudyView> = canonical_studies(studies)
+                    let views: Vec<StudyView> = PartCells::named(studies, fs)
                         .into_iter()
                         .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
                         .collect();
@@ -456,4 +496,26 @@ fn pool(studies: &[StudyView], cfg: &ScoringConfig) -> Result<Option<Pooled>, St
         i2: f.i2,
         tau2: f.tau2,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The age table must give exactly the factor `weight_parts` computes,
+    /// inside and outside its range and for unknown years.
+    #[test]
+    fn age_table_equals_weight_parts() {
+        let mut cfg = ScoringConfig::default();
+        for half_life in [10.0, 7.3] {
+            cfg.age.half_life_years = half_life;
+            for ref_year in [1890, 1950, 2025, 2400] {
+                let t = AgeTable::new(&cfg, ref_year);
+                for y in [None, Some(1800), Some(1950), Some(2000), Some(2024), Some(2025), Some(2026), Some(2600)] {
+                    let direct = weight::weight_parts(None, None, None, y, &cfg, ref_year, false).age;
+                    assert_eq!(t.get(y, &cfg).to_bits(), direct.to_bits(), "year {y:?}, reference {ref_year}");
+                }
+            }
+        }
+    }
 }

@@ -37,15 +37,32 @@ pub fn weight_parts(
     reference_year: i32,
     derived: bool,
 ) -> WeightParts {
+    let age = match year {
+        Some(y) => age_factor((reference_year - y).max(0), cfg),
+        None => cfg.age.unknown_year_factor,
+    };
+    weight_with_age(design, rob, sample_size, age, cfg, derived)
+}
+
+/// The age factor for evidence `years_old` (>= 0) years old.
+pub fn age_factor(years_old: i32, cfg: &ScoringConfig) -> f64 {
+    0.5_f64.powf(f64::from(years_old) / cfg.age.half_life_years)
+}
+
+/// [`weight_parts`] with the age factor already known.
+pub fn weight_with_age(
+    design: Option<StudyDesign>,
+    rob: Option<RiskOfBias>,
+    sample_size: Option<u64>,
+    age: f64,
+    cfg: &ScoringConfig,
+    derived: bool,
+) -> WeightParts {
     let design = cfg.design_weight.of(design);
     let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
     let sample = match sample_size {
         Some(n) => ((1.0 + n as f64).ln() / (1.0 + cfg.sample.reference_n).ln()).min(cfg.sample.cap),
         None => cfg.sample.unknown_factor,
-    };
-    let age = match year {
-        Some(y) => 0.5_f64.powf(f64::from((reference_year - y).max(0)) / cfg.age.half_life_years),
-        None => cfg.age.unknown_year_factor,
     };
     let d = if derived { cfg.score.unrated_discount } else { 1.0 };
     WeightParts { design, risk_of_bias, sample, age, derived: d, total: design * risk_of_bias * sample * age * d }
