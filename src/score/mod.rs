@@ -19,7 +19,6 @@ use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy, StudyDesig
 use accum::{fx, rating_slot, strategy_slot, EffectPoint};
 pub use fact::{Fact, FactSet};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// A column cells can be grouped by.
@@ -176,31 +175,37 @@ fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>)
     out
 }
 
-/// One partition's cells: canonical cell id -> study id -> accumulator.
-/// Study ids are unique within a chunk; one study spread over chunks has
-/// several ids, merged by name in [`canonical_studies`].
-struct PartCells {
-    cells: FxHashMap<u32, FxHashMap<u32, StudyAcc>>,
-}
-
-impl PartCells {
-    fn named<'f>(studies: FxHashMap<u32, StudyAcc>, fs: &'f FactSet) -> Vec<(&'f str, StudyAcc)> {
-        canonical_studies(studies.into_iter().map(|(id, acc)| (fs.study(id), acc)))
-    }
-}
-
-fn fold_partition<'f>(
-    part: impl Iterator<Item = &'f Fact>,
+/// The cells of one partition, one at a time: facts are sorted by
+/// (canonical cell, study id), each run of a study is folded into one
+/// accumulator, and `f` gets each cell's studies in canonical order (study
+/// ids are unique within a chunk; a study spread over chunks has several
+/// ids, merged by name in [`canonical_studies`]). Only one cell's
+/// accumulators exist at a time.
+fn for_each_cell<'f>(
+    fs: &'f FactSet,
+    p: usize,
     canon: &[u32],
     cfg: &ScoringConfig,
     ages: &AgeTable,
-) -> PartCells {
-    let mut cells: FxHashMap<u32, FxHashMap<u32, StudyAcc>> = FxHashMap::default();
-    for f in part {
-        let cell = cells.entry(canon[f.cell as usize]).or_default();
-        add_fact(cell.entry(f.study).or_default(), f, cfg, ages);
+    mut f: impl FnMut(u32, Vec<(&'f str, StudyAcc)>),
+) {
+    let mut facts: Vec<&Fact> = fs.partition(p).collect();
+    facts.sort_unstable_by_key(|x| (canon[x.cell as usize], x.study));
+    let mut i = 0;
+    while i < facts.len() {
+        let cell = canon[facts[i].cell as usize];
+        let mut studies: Vec<(&str, StudyAcc)> = Vec::new();
+        while i < facts.len() && canon[facts[i].cell as usize] == cell {
+            let study = facts[i].study;
+            let mut acc = StudyAcc::default();
+            while i < facts.len() && canon[facts[i].cell as usize] == cell && facts[i].study == study {
+                add_fact(&mut acc, facts[i], cfg, ages);
+                i += 1;
+            }
+            studies.push((fs.study(study), acc));
+        }
+        f(cell, canonical_studies(studies));
     }
-    PartCells { cells }
 }
 
 /// Aggregate records into per-study accumulators, in parallel with rayon:
@@ -215,10 +220,12 @@ pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringC
     let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
-            fold_partition(fs.partition(p), &canon, cfg, &ages).cells.into_iter().map(|(cell, studies)| {
-                let studies = PartCells::named(studies, &fs);
-                (canon_keys[cell as usize].clone(), studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect())
-            })
+            let mut out = Vec::new();
+            for_each_cell(&fs, p, &canon, cfg, &ages, |cell, studies| {
+                let named = studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect();
+                out.push((canon_keys[cell as usize].clone(), named));
+            });
+            out
         })
         .collect();
     cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -332,25 +339,20 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     let mut cells: Vec<CellResult> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
-            let folded = fold_partition(fs.partition(p), &canon, cfg, &ages);
-            folded
-                .cells
-                .into_iter()
-                .map(|(cell, studies)| {
-                    let views: Vec<StudyView> = PartCells::named(studies, fs)
-                        .into_iter()
-                        .filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None))
-                        .collect();
-                    let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
-                    let mut r = evaluate(key, views, cfg);
-                    if !keep_studies {
-                        // Per-study views are for explanations; a score table
-                        // does not need them (they would be most of the memory).
-                        r.studies = Vec::new();
-                    }
-                    r
-                })
-                .collect::<Vec<_>>()
+            let mut out = Vec::new();
+            for_each_cell(fs, p, &canon, cfg, &ages, |cell, studies| {
+                let views: Vec<StudyView> =
+                    studies.into_iter().filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None)).collect();
+                let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
+                let mut r = evaluate(key, views, cfg);
+                if !keep_studies {
+                    // Per-study views are for explanations; a score table
+                    // does not need them (they would be most of the memory).
+                    r.studies = Vec::new();
+                }
+                out.push(r);
+            });
+            out
         })
         .collect();
     cells.sort_unstable_by(|a, b| a.key.iter().map(|(_, v)| v).cmp(b.key.iter().map(|(_, v)| v)));
