@@ -1,5 +1,7 @@
-//! Hot paths: aggregation + per-cell evaluation (10^4..10^6 records),
-//! ingest (CSV, Parquet), REML fits (k = 5, 50, 500), ranking.
+//! Hot paths: aggregation + per-cell evaluation (10^4..10^6 records; from
+//! records, and from the streaming path's compact facts), ingest (CSV,
+//! Parquet; record path and streaming path), REML fits (k = 5, 50, 500),
+//! ranking.
 //! Run: `cargo bench --bench scoring` (a few minutes).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -28,6 +30,12 @@ fn bench_score(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("aggregate+evaluate", n), &recs, |b, r| {
             b.iter(|| black_box(score::score_records(r, &GroupKey::DEFAULT, &cfg)))
         });
+        // What `evidex score` runs after reading: facts -> verdicts.
+        let facts = score::FactSet::from_records(&recs, &GroupKey::DEFAULT, &cfg);
+        drop(recs);
+        g.bench_with_input(BenchmarkId::new("facts", n), &facts, |b, f| {
+            b.iter(|| black_box(score::score_facts(f, &GroupKey::DEFAULT, &cfg, false)))
+        });
     }
     g.finish();
 }
@@ -49,6 +57,17 @@ fn bench_ingest(c: &mut Criterion) {
     g.bench_function("parquet_100k", |b| {
         b.iter(|| black_box(ingest::ingest_one(&pq, &IngestOptions::default()).unwrap()))
     });
+    // The streaming reader of `evidex score` (rows -> compact facts).
+    let cfg = ScoringConfig::default();
+    for (name, path) in [("stream_csv_100k", &csv), ("stream_parquet_100k", &pq)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let paths = [path.clone()];
+                black_box(ingest::stream::ingest_facts(&paths, &IngestOptions::default(), &GroupKey::DEFAULT, &cfg))
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
