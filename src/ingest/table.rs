@@ -111,6 +111,25 @@ pub fn raw_text_of(text: &str, span: Option<(usize, usize)>, cells: Option<&csv:
     }
 }
 
+/// Whether `b` is valid UTF-8, checked in parallel pieces cut where no
+/// multi-byte character continues (same answer as `std::str::from_utf8`).
+fn par_utf8(b: &[u8]) -> bool {
+    const PIECE: usize = 8 << 20;
+    let mut cuts = vec![0];
+    let mut at = PIECE;
+    while at < b.len() {
+        // Move to the start of a character (not a continuation byte).
+        while at < b.len() && (b[at] & 0xC0) == 0x80 && at - cuts[cuts.len() - 1] < 2 * PIECE {
+            at += 1;
+        }
+        cuts.push(at);
+        at += PIECE;
+    }
+    cuts.push(b.len());
+    cuts.dedup();
+    cuts.par_windows(2).all(|w| std::str::from_utf8(&b[w[0]..w[1]]).is_ok())
+}
+
 /// A file opened for chunked reading (the streaming `score` path).
 pub enum Opened {
     /// Parsed whole (JSON Lines, small or quoted delimited text).
@@ -262,7 +281,7 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sy
     let file = std::fs::File::open(path).map_err(io)?;
     // SAFETY: a read-only private mapping; evidex does not write its inputs.
     // (A file changed by another program while it is read is not supported.)
-    let bytes = std::sync::Arc::new(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?);
+    let bytes = std::sync::Arc::new(unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(io)?);
     super::timing("map file", t0);
     let sha256 = std::sync::Arc::clone(&bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -272,7 +291,14 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sy
         return Ok((Opened::Parquet(ParquetSource::open(bytes, &display)?), sha256));
     }
     let t0 = std::time::Instant::now();
-    let (decoded, encoding) = decode(&bytes[..]);
+    // Large plain UTF-8 files (no BOM) are validated in parallel pieces;
+    // anything else goes through `decode` (BOMs, UTF-16, Windows-1252).
+    let (decoded, encoding) = if bytes.len() > (16 << 20) && !bytes.starts_with(b"\xEF\xBB\xBF") && par_utf8(&bytes) {
+        // SAFETY: just validated as UTF-8.
+        (std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&bytes[..]) }), TextEncoding::Utf8)
+    } else {
+        decode(&bytes[..])
+    };
     let borrowed = match &decoded {
         std::borrow::Cow::Borrowed(s) => {
             let a = s.as_ptr() as usize - bytes.as_ptr() as usize;
@@ -299,11 +325,13 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sy
                     let Some(headers) = head.header else {
                         return Err(IngestError::Empty { path: display });
                     };
+                    let counts: Vec<u64> =
+                        cuts.par_windows(2).map(|w| bytecount_newlines(&s.as_bytes()[w[0]..w[1]])).collect();
                     let mut pieces = Vec::with_capacity(cuts.len());
                     let mut line = 1 + bytecount_newlines(&s.as_bytes()[..cuts[0]]);
-                    for w in cuts.windows(2) {
+                    for (w, n) in cuts.windows(2).zip(counts) {
                         pieces.push((w[0], w[1], line));
-                        line += bytecount_newlines(&s.as_bytes()[w[0]..w[1]]);
+                        line += n;
                     }
                     Opened::Pieces(PieceText { text, encoding, delimiter: delim, headers, pieces })
                 }
@@ -714,6 +742,25 @@ mod tests {
         assert_eq!(lines(&par.malformed), lines(&seq.malformed));
         assert_eq!(par.malformed.len(), 1);
         assert_eq!(par.blank_rows, seq.blank_rows);
+    }
+
+    /// The parallel UTF-8 check gives `from_utf8`'s answer, also when
+    /// multi-byte characters straddle the 8 MiB piece boundaries.
+    #[test]
+    fn parallel_utf8_check_equals_std() {
+        let unit = "ab\u{e9}\u{20ac}\u{1f600};\n".as_bytes();
+        let mut b: Vec<u8> = unit.iter().copied().cycle().take(3 * (8 << 20) + 7).collect();
+        // Cut off mid-character at the very end: invalid.
+        assert_eq!(par_utf8(&b), std::str::from_utf8(&b).is_ok());
+        while std::str::from_utf8(&b).is_err() {
+            b.pop();
+        }
+        assert!(par_utf8(&b));
+        for at in [8 << 20, (8 << 20) + 1, 16 << 20, b.len() - 2] {
+            let mut bad = b.clone();
+            bad[at] = 0xFF;
+            assert!(!par_utf8(&bad), "invalid byte at {at} not found");
+        }
     }
 
     #[test]
