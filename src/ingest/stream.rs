@@ -259,8 +259,9 @@ pub fn ingest_facts_with(
                         let outs: Vec<Result<(ChunkOut, u64), IngestError>> = batch
                             .par_iter()
                             .map(|&offset| {
-                                let rows = p.rows(&df, g, offset, TASK_ROWS, &columns)?;
-                                let mut o = process_rows(&ctx, &rows, &raw, keys, cfg, fast);
+                                let mut w = Worker::new(&ctx, &raw, keys, cfg, fast);
+                                let n = p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?;
+                                let mut o = w.finish();
                                 if !o.rejected.is_empty() && columns.len() < headers.len() {
                                     // Rejected rows are reported with all their cells.
                                     let full_df = p.read_group(g, &all)?;
@@ -272,7 +273,7 @@ pub fn ingest_facts_with(
                                         }
                                     }
                                 }
-                                Ok((o, rows.len() as u64))
+                                Ok((o, n))
                             })
                             .collect();
                         for out in outs {

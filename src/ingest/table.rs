@@ -268,6 +268,26 @@ impl ParquetSource {
         let first = (self.groups[g].0 + offset) as u64;
         df_rows_at(&part, first, &self.path, columns, self.headers.len())
     }
+
+    /// [`ParquetSource::rows`], handing each row to `on_row` in one reused
+    /// buffer; returns the number of rows.
+    ///
+    /// # Errors
+    /// A column polars cannot cast to text.
+    pub fn for_each_row(
+        &self,
+        df: &polars::prelude::DataFrame,
+        g: usize,
+        offset: usize,
+        len: usize,
+        columns: &[usize],
+        on_row: &mut dyn FnMut(&RawRow),
+    ) -> Result<u64, IngestError> {
+        let part = df.slice(offset as i64, len);
+        let first = (self.groups[g].0 + offset) as u64;
+        for_each_df_row(&part, first, &self.path, columns, self.headers.len(), on_row)?;
+        Ok(part.height() as u64)
+    }
 }
 
 /// Open a file for chunked reading; also returns the SHA-256 of its bytes.
@@ -670,9 +690,22 @@ fn df_rows_at(
     positions: &[usize],
     width: usize,
 ) -> Result<Vec<RawRow>, IngestError> {
+    let mut rows = Vec::with_capacity(df.height());
+    for_each_df_row(df, first, display, positions, width, &mut |r: &RawRow| rows.push(r.clone()))?;
+    Ok(rows)
+}
+
+/// Each row of `df` as text cells in one reused buffer (see [`df_rows_at`]).
+fn for_each_df_row(
+    df: &polars::prelude::DataFrame,
+    first: u64,
+    display: &str,
+    positions: &[usize],
+    width: usize,
+    on_row: &mut dyn FnMut(&RawRow),
+) -> Result<(), IngestError> {
     use polars::prelude::*;
     let err = |e: PolarsError| IngestError::Parquet { path: display.to_string(), message: e.to_string() };
-    let height = df.height();
     let mut strings: Vec<StringChunked> = Vec::with_capacity(df.width());
     for col in df.columns() {
         let s = col.as_materialized_series().cast(&DataType::String).map_err(err)?;
@@ -682,15 +715,16 @@ fn df_rows_at(
     for (i, p) in positions.iter().enumerate() {
         slot[*p] = Some(i);
     }
-    let mut rows = Vec::with_capacity(height);
-    for i in 0..height {
-        let mut cells = csv::StringRecord::with_capacity(64, width);
+    let mut row = RawRow { line: 0, cells: csv::StringRecord::with_capacity(256, width), span: None };
+    for i in 0..df.height() {
+        row.cells.clear();
         for s in &slot {
-            cells.push_field(s.and_then(|c| strings[c].get(i)).unwrap_or(""));
+            row.cells.push_field(s.and_then(|c| strings[c].get(i)).unwrap_or(""));
         }
-        rows.push(RawRow { line: first + i as u64 + 1, cells, span: None });
+        row.line = first + i as u64 + 1;
+        on_row(&row);
     }
-    Ok(rows)
+    Ok(())
 }
 
 #[cfg(test)]
