@@ -198,3 +198,38 @@ fn streamed_score_is_byte_identical_across_formats_and_threads() {
         assert!(bytes == &outs[0].1, "{name} differs from {}", outs[0].0);
     }
 }
+
+/// Parquet with rejected rows and a pass-through column: the streaming
+/// reader reads only the contract's columns, so it re-reads a chunk with
+/// rejections to report each rejected row with all its cells, exactly as
+/// `ingest` does.
+#[test]
+fn parquet_rejections_carry_the_whole_row() {
+    use polars::prelude::*;
+    let n = 1000;
+    let rating: Vec<&str> = (0..n).map(|i| if i % 97 == 5 { "efective" } else { "promising" }).collect();
+    let income: Vec<Option<&str>> = (0..n).map(|i| if i % 211 == 7 { None } else { Some("LMC") }).collect();
+    let year: Vec<Option<i64>> =
+        (0..n).map(|i| Some(if i % 331 == 9 { 1890 } else { 2010 + (i % 10) as i64 })).collect();
+    let mut df = DataFrame::new(
+        n,
+        vec![
+            Column::new("record_id".into(), (0..n).map(|i| format!("R{i}")).collect::<Vec<_>>()),
+            Column::new("study_id".into(), (0..n).map(|i| format!("S{}", i / 3)).collect::<Vec<_>>()),
+            Column::new("intervention".into(), (0..n).map(|i| format!("Programme {}", i % 7)).collect::<Vec<_>>()),
+            Column::new("target_group".into(), vec!["adolescent girls"; n]),
+            Column::new("income_setting".into(), income),
+            Column::new("rating".into(), rating),
+            Column::new("year".into(), year),
+            Column::new("reviewer_notes".into(), (0..n).map(|i| format!("note {i}")).collect::<Vec<_>>()),
+        ],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.parquet");
+    ParquetWriter::new(std::fs::File::create(&p).unwrap()).with_row_group_size(Some(300)).finish(&mut df).unwrap();
+    let st = streamed(&[p.clone()], &opts(None), &GroupKey::DEFAULT, true);
+    assert!(st.ing.rejected.len() >= 3, "{:?}", st.ing.rejected);
+    assert!(st.ing.rejected.iter().all(|e| e.raw.contains("note ")), "rejected rows keep pass-through cells");
+    assert_paths_agree(&[p], &opts(None), &GroupKey::DEFAULT);
+}
