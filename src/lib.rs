@@ -5,6 +5,9 @@
 //! Data flow: [`ingest`] reads tables into validated [`model`] records;
 //! [`score`] aggregates them into per-cell verdicts and [`meta`] pools effect
 //! sizes; [`report`] renders results; [`check`] compares results for CI.
+//! `evidex score` streams instead: [`ingest::stream`] turns chunks of rows
+//! into compact [`score::Fact`]s without keeping records, and
+//! [`score::score_facts`] scores them; both paths share one aggregation.
 //! Nothing outside `report` formats text for people.
 
 pub mod check;

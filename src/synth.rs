@@ -217,7 +217,7 @@ pub fn to_parquet(o: &GenOptions) -> Result<Vec<u8>, String> {
 /// Rows per Parquet row group (and per batch held in memory while writing).
 const PARQUET_BATCH: usize = 1 << 18;
 
-/// Write Parquet in row groups of [`PARQUET_BATCH`] rows, so memory stays
+/// Write Parquet in row groups of 262,144 rows, so memory stays
 /// bounded whatever the number of rows.
 ///
 /// # Errors

@@ -1,7 +1,7 @@
 //! The streaming reader behind `evidex score`: files are read in chunks
 //! (pieces of quote-free delimited text, Parquet row groups, or slices of a
 //! table parsed whole), each chunk is validated with the same row converter
-//! as [`super::ingest`] and turned into compact [`Fact`]s in parallel, and
+//! as [`super::ingest`] and turned into compact [`crate::score::Fact`]s in parallel, and
 //! the records are dropped. Memory is the facts (48 bytes per accepted row)
 //! and the study-id table, not the records.
 //!
