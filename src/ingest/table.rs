@@ -169,9 +169,9 @@ pub struct PieceText {
     pub pieces: Vec<(usize, usize, u64)>,
 }
 
-/// A piece parsed into rows (spans refer to the whole text).
+/// What parsing a piece leaves besides its rows (spans refer to the whole
+/// text).
 pub struct Piece {
-    pub rows: Vec<RawRow>,
     pub malformed: Vec<MalformedRow>,
     pub blank_rows: u64,
 }
@@ -191,17 +191,11 @@ impl PieceText {
     }
 
     /// Parse piece `i`, handing each well-formed row to `on_row` (one row
-    /// buffer reused); the returned piece has no rows.
+    /// buffer reused).
     pub fn parse_with(&self, i: usize, on_row: &mut dyn FnMut(&RawRow)) -> Piece {
         let (a, b, line) = self.pieces[i];
         let p = parse_span_with(self.text.as_str(), a, b, line, self.delimiter, Some(self.headers.len()), on_row);
-        Piece { rows: Vec::new(), malformed: p.malformed, blank_rows: p.blank_rows }
-    }
-
-    pub fn parse(&self, i: usize) -> Piece {
-        let (a, b, line) = self.pieces[i];
-        let p = parse_span(self.text.as_str(), a, b, line, self.delimiter, Some(self.headers.len()));
-        Piece { rows: p.rows, malformed: p.malformed, blank_rows: p.blank_rows }
+        Piece { malformed: p.malformed, blank_rows: p.blank_rows }
     }
 }
 
