@@ -170,10 +170,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
     let mut out = Ingested::default();
     let mut extra_index: HashMap<String, usize> = HashMap::new();
     for (file_idx, path) in paths.iter().enumerate() {
-        let format = match opts.format {
-            Some(f) => f,
-            None => InputFormat::from_path(path)?,
-        };
+        let format = format_of(opts, path)?;
         let display = path.display().to_string();
         let t0 = std::time::Instant::now();
         let mut table = table::read_table(path, format)?;
@@ -274,6 +271,14 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
     timing("cross-row checks", t0);
     out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
+}
+
+/// The input format: `--input-format`, else the file extension.
+fn format_of(opts: &IngestOptions, path: &Path) -> Result<InputFormat, IngestError> {
+    match opts.format {
+        Some(f) => Ok(f),
+        None => InputFormat::from_path(path),
+    }
 }
 
 /// Column resolution and the file-level warning about pass-through columns

@@ -155,10 +155,7 @@ pub fn ingest_facts_with(
     let mut ids: Vec<u64> = Vec::new();
     let threads = rayon::current_num_threads().max(1);
     for (file_idx, path) in paths.iter().enumerate() {
-        let format = match opts.format {
-            Some(f) => f,
-            None => InputFormat::from_path(path)?,
-        };
+        let format = super::format_of(opts, path)?;
         let display = path.display().to_string();
         let t0 = std::time::Instant::now();
         let (opened, bytes) = table::open_chunked(path, format)?;
@@ -264,14 +261,17 @@ pub fn ingest_facts_with(
                                 let mut o = w.finish();
                                 if !o.rejected.is_empty() && columns.len() < headers.len() {
                                     // Rejected rows are reported with all their cells.
+                                    // (Rejections of a task are in line order.)
                                     let full_df = p.read_group(g, &all)?;
-                                    let full = p.rows(&full_df, g, offset, TASK_ROWS, &all)?;
-                                    let first = p.groups[g].0 + offset;
-                                    for e in &mut o.rejected {
-                                        if let Some(r) = full.get((e.line as usize).wrapping_sub(first + 1)) {
-                                            e.raw = raw(r);
+                                    let mut k = 0;
+                                    p.for_each_row(&full_df, g, offset, TASK_ROWS, &all, &mut |r| {
+                                        while k < o.rejected.len() && o.rejected[k].line < r.line {
+                                            k += 1;
                                         }
-                                    }
+                                        if k < o.rejected.len() && o.rejected[k].line == r.line {
+                                            o.rejected[k].raw = raw(r);
+                                        }
+                                    })?;
                                 }
                                 Ok((o, n))
                             })

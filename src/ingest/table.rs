@@ -245,26 +245,9 @@ impl ParquetSource {
     }
 
     /// Rows `offset..offset + len` of row group `g` (read with `columns`) as
-    /// text cells at their header positions (unread columns empty); row
-    /// numbers are 1-based data rows of the file.
-    ///
-    /// # Errors
-    /// A column polars cannot cast to text.
-    pub fn rows(
-        &self,
-        df: &polars::prelude::DataFrame,
-        g: usize,
-        offset: usize,
-        len: usize,
-        columns: &[usize],
-    ) -> Result<Vec<RawRow>, IngestError> {
-        let part = df.slice(offset as i64, len);
-        let first = (self.groups[g].0 + offset) as u64;
-        df_rows_at(&part, first, &self.path, columns, self.headers.len())
-    }
-
-    /// [`ParquetSource::rows`], handing each row to `on_row` in one reused
-    /// buffer; returns the number of rows.
+    /// text cells at their header positions (unread columns empty), handed
+    /// to `on_row` in one reused buffer; row numbers are 1-based data rows of
+    /// the file. Returns the number of rows.
     ///
     /// # Errors
     /// A column polars cannot cast to text.
@@ -672,24 +655,13 @@ fn read_parquet(bytes: Vec<u8>, display: &str) -> Result<RawTable, IngestError> 
 /// A data frame's rows as text cells; row numbers start at `first + 1`.
 fn df_rows(df: &polars::prelude::DataFrame, first: u64, display: &str) -> Result<Vec<RawRow>, IngestError> {
     let all: Vec<usize> = (0..df.width()).collect();
-    df_rows_at(df, first, display, &all, df.width())
-}
-
-/// Rows of `df`, whose columns sit at `positions` among `width` header
-/// columns (other cells empty), as text cells.
-fn df_rows_at(
-    df: &polars::prelude::DataFrame,
-    first: u64,
-    display: &str,
-    positions: &[usize],
-    width: usize,
-) -> Result<Vec<RawRow>, IngestError> {
     let mut rows = Vec::with_capacity(df.height());
-    for_each_df_row(df, first, display, positions, width, &mut |r: &RawRow| rows.push(r.clone()))?;
+    for_each_df_row(df, first, display, &all, df.width(), &mut |r: &RawRow| rows.push(r.clone()))?;
     Ok(rows)
 }
 
-/// Each row of `df` as text cells in one reused buffer (see [`df_rows_at`]).
+/// Each row of `df`, whose columns sit at `positions` among `width` header
+/// columns (other cells empty), as text cells in one reused buffer.
 fn for_each_df_row(
     df: &polars::prelude::DataFrame,
     first: u64,

@@ -468,9 +468,6 @@ impl FactSet {
     pub fn cell_key(&self, cell: u32) -> &[String] {
         &self.cell_keys[cell as usize]
     }
-    pub fn n_cells(&self) -> usize {
-        self.cell_keys.len()
-    }
     pub fn study(&self, id: u32) -> &str {
         self.studies.get(id)
     }
