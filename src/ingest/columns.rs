@@ -126,6 +126,11 @@ impl Col {
         Col::ALL.into_iter().find(|c| c.name() == n)
     }
 
+    /// Columns read as numbers (year, sample size, the numeric effect cells).
+    pub fn is_number(self) -> bool {
+        matches!(self, Col::Year | Col::SampleSize) || self.is_effect()
+    }
+
     /// Columns that carry effect-size information.
     pub fn is_effect(self) -> bool {
         matches!(

@@ -77,6 +77,8 @@ pub struct RowContext<'a> {
     pub value_maps: std::collections::BTreeMap<Col, std::collections::BTreeMap<String, String>>,
     /// `resolved.sources` by column index (a lookup per cell is hot).
     slots: [Option<&'a Source>; Col::ALL.len()],
+    /// Whether a value map exists, by column index.
+    mapped: [bool; Col::ALL.len()],
 }
 
 impl<'a> RowContext<'a> {
@@ -92,7 +94,12 @@ impl<'a> RowContext<'a> {
         for (c, src) in &resolved.sources {
             slots[*c as usize] = Some(src);
         }
-        RowContext { file, file_idx, resolved, mapping, decimal_comma, stem, value_maps: mapping.value_maps(), slots }
+        let value_maps = mapping.value_maps();
+        let mut mapped = [false; Col::ALL.len()];
+        for c in value_maps.keys() {
+            mapped[*c as usize] = true;
+        }
+        RowContext { file, file_idx, resolved, mapping, decimal_comma, stem, value_maps, slots, mapped }
     }
 }
 
@@ -130,19 +137,39 @@ impl RowContext<'_> {
     /// [`RowContext::text`] without copying the cell unless a value map
     /// replaces it.
     pub fn text_ref<'s>(&'s self, row: &'s RawRow, col: Col) -> Option<Cow<'s, str>> {
+        self.pick(col, |i| &row.cells[i])
+    }
+
+    /// [`RowContext::text_ref`] over any cell source: `cell(i)` is the text of
+    /// file column `i` (empty for a missing value).
+    pub(crate) fn pick<'s>(&'s self, col: Col, cell: impl Fn(usize) -> &'s str) -> Option<Cow<'s, str>> {
         let raw = match self.slots[col as usize]? {
             Source::Constant(v) => v.trim(),
-            Source::Columns(idx) => idx.iter().map(|&i| trim(&row.cells[i])).find(|v| !self.is_null(v))?,
+            Source::Columns(idx) => idx.iter().map(|&i| trim(cell(i))).find(|v| !self.is_null(v))?,
         };
         if self.is_null(raw) {
             return None;
         }
-        if let Some(map) = self.value_maps.get(&col) {
-            if let Some(v) = map.get(&normalise_label(raw)) {
+        if self.mapped[col as usize] {
+            if let Some(v) = self.value_maps.get(&col).and_then(|map| map.get(&normalise_label(raw))) {
                 return Some(Cow::Owned(v.clone()));
             }
         }
         Some(Cow::Borrowed(raw))
+    }
+
+    /// The single file column `col` is read from, when a cell of it can be
+    /// taken as a typed number: no constant or coalesced sources, no value
+    /// map and no custom null tokens (those act on the text).
+    pub(crate) fn plain_number_source(&self, col: Col) -> Option<usize> {
+        match self.slots[col as usize]? {
+            Source::Columns(idx)
+                if idx.len() == 1 && !self.mapped[col as usize] && self.mapping.null_values.is_empty() =>
+            {
+                Some(idx[0])
+            }
+            _ => None,
+        }
     }
 
     fn is_null(&self, v: &str) -> bool {
@@ -367,7 +394,14 @@ pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, Ro
 /// # Errors
 /// A cell that is not a number.
 pub fn read_effect_numbers(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
-    let n = |c| ctx.number(row, c);
+    effect_numbers(|c| ctx.number(row, c))
+}
+
+/// The numeric effect-size cells, each read with `n`.
+///
+/// # Errors
+/// The first error `n` returns.
+pub(crate) fn effect_numbers<E>(n: impl Fn(Col) -> Result<Option<f64>, E>) -> Result<EffectInput, E> {
     let mut e = EffectInput {
         effect_size: n(Col::EffectSize)?,
         se: n(Col::Se)?,

@@ -19,6 +19,39 @@ use crate::score::fact::{FactBuilder, FactInput};
 use crate::score::weight::used_rating_of;
 use crate::score::{GroupKey, ScoringConfig};
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+
+/// A cell that is not a (finite) number; the record converter words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotANumber;
+
+/// The cells of one row as the fast path reads them: text of a contract
+/// column (as [`RowContext::text_ref`]) and numbers, `Err` for a cell that
+/// is not a number (the record converter words the rejection).
+pub trait Cells {
+    fn text(&self, col: Col) -> Option<Cow<'_, str>>;
+    fn number(&self, col: Col) -> Result<Option<f64>, NotANumber>;
+    /// 1-based data line of the row.
+    fn line(&self) -> u64;
+}
+
+/// A row of text cells.
+pub struct TextCells<'a> {
+    pub ctx: &'a RowContext<'a>,
+    pub row: &'a RawRow,
+}
+
+impl Cells for TextCells<'_> {
+    fn text(&self, col: Col) -> Option<Cow<'_, str>> {
+        self.ctx.text_ref(self.row, col)
+    }
+    fn number(&self, col: Col) -> Result<Option<f64>, NotANumber> {
+        self.ctx.number(self.row, col).map_err(|_| NotANumber)
+    }
+    fn line(&self) -> u64 {
+        self.row.line
+    }
+}
 
 /// Parse results per distinct cell text (`None`: leave the row to the
 /// record converter).
@@ -59,53 +92,53 @@ impl Memo {
 
 /// Add the row's fact to `b` and return the hash of its record id, or
 /// `None` (nothing added) when the row must go through `convert_row`.
-pub fn fact_row(
+pub fn fact_row<C: Cells>(
     ctx: &RowContext<'_>,
-    row: &RawRow,
+    row: &C,
     m: &mut Memo,
     cfg: &ScoringConfig,
     b: &mut FactBuilder<'_>,
 ) -> Option<u64> {
-    let intervention = ctx.text_ref(row, Col::Intervention)?;
+    let intervention = row.text(Col::Intervention)?;
     let intervention = intervention.trim();
     if intervention.is_empty() {
         return None;
     }
-    let tg = memo(&mut m.tg, &ctx.text_ref(row, Col::TargetGroup)?, TargetGroup::new)?;
-    let year = match ctx.number(row, Col::Year).ok()? {
+    let tg = memo(&mut m.tg, &row.text(Col::TargetGroup)?, TargetGroup::new)?;
+    let year = match row.number(Col::Year).ok()? {
         None => None,
         Some(y) if y.fract() == 0.0 && (1950.0..=f64::from(m.max_year)).contains(&y) => Some(y as i32),
         Some(_) => return None,
     };
-    let income = memo(&mut m.income, &ctx.text_ref(row, Col::IncomeSetting)?, |s| IncomeSetting::parse(s).ok())?;
-    let (rating, mut harm) = match ctx.text_ref(row, Col::Rating) {
+    let income = memo(&mut m.income, &row.text(Col::IncomeSetting)?, |s| IncomeSetting::parse(s).ok())?;
+    let (rating, mut harm) = match row.text(Col::Rating) {
         Some(s) => {
             let (r, h) = memo(&mut m.rating, &s, |s| Rating::parse(s).ok().map(|p| (p.rating, p.harmful)))?;
             (Some(r), h)
         }
         None => (None, false),
     };
-    if let Some(h) = ctx.text_ref(row, Col::Harm) {
+    if let Some(h) = row.text(Col::Harm) {
         harm |= memo(&mut m.harm, &h, convert::parse_bool)?;
     }
-    let strategy = match ctx.text_ref(row, Col::Strategy) {
+    let strategy = match row.text(Col::Strategy) {
         Some(s) => Some(memo(&mut m.strategy, &s, |s| Strategy::parse(s).ok())?),
         None => None,
     };
-    let design = match ctx.text_ref(row, Col::Design) {
+    let design = match row.text(Col::Design) {
         Some(s) => Some(memo(&mut m.design, &s, |s| StudyDesign::parse(s).ok())?),
         None => None,
     };
-    let rob = match ctx.text_ref(row, Col::RiskOfBias) {
+    let rob = match row.text(Col::RiskOfBias) {
         Some(s) => Some(memo(&mut m.rob, &s, |s| RiskOfBias::parse(s).ok())?),
         None => None,
     };
-    let sample_size = match ctx.number(row, Col::SampleSize).ok()? {
+    let sample_size = match row.number(Col::SampleSize).ok()? {
         None => None,
         Some(n) if n >= 0.5 => Some(n.round() as u64),
         Some(_) => return None,
     };
-    let effect = read_effect(ctx, row, m)?;
+    let effect = read_effect(row, m)?;
     if convert::se_ci_disagreement(&effect).is_some() || crate::model::validate_effect(&effect).is_err() {
         return None;
     }
@@ -113,17 +146,17 @@ pub fn fact_row(
     if rating.is_none() && !usable {
         return None;
     }
-    let record_id = ctx.text_ref(row, Col::RecordId);
+    let record_id = row.text(Col::RecordId);
     let generated;
     let record_id: &str = match &record_id {
         Some(r) => r,
         None => {
-            generated = format!("{}:{}", ctx.file, row.line);
+            generated = format!("{}:{}", ctx.file, row.line());
             &generated
         }
     };
-    let study_id = ctx.text_ref(row, Col::StudyId);
-    let outcome = ctx.text_ref(row, Col::Outcome);
+    let study_id = row.text(Col::StudyId);
+    let outcome = row.text(Col::Outcome);
     let computed = if usable { compute_effect(&effect, None).ok() } else { None };
     let used = used_rating_of(rating, harm, &effect, design, cfg);
     let mut key = [""; 7];
@@ -156,8 +189,8 @@ pub fn fact_row(
 
 /// [`convert::read_effect`] with the measure label memoised; `None` when a
 /// cell is not a number.
-fn read_effect(ctx: &RowContext<'_>, row: &RawRow, m: &mut Memo) -> Option<EffectInput> {
-    let mut e = convert::read_effect_numbers(ctx, row).ok()?;
-    e.measure = ctx.text_ref(row, Col::Measure).map(|s| memo(&mut m.measure, &s, |s| s.trim().to_ascii_uppercase()));
+fn read_effect<C: Cells>(row: &C, m: &mut Memo) -> Option<EffectInput> {
+    let mut e = convert::effect_numbers(|c| row.number(c)).ok()?;
+    e.measure = row.text(Col::Measure).map(|s| memo(&mut m.measure, &s, |s| s.trim().to_ascii_uppercase()));
     Some(e)
 }

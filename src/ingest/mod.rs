@@ -13,6 +13,7 @@ pub mod decode;
 pub mod fast;
 pub mod stream;
 pub mod table;
+pub mod typed;
 pub mod worldbank;
 
 pub use columns::{Col, ColumnMapping};

@@ -16,6 +16,7 @@
 
 use super::fast;
 use super::table::{self, Opened, RawRow};
+use super::typed::TypedSlice;
 use super::{
     blank_warning, convert, notes_warnings, prepare_file, spelling_warnings, timing, Contract, FileSummary,
     IngestError, IngestOptions, Ingested, InputFormat, RowError,
@@ -84,12 +85,25 @@ impl<'a> Worker<'a> {
     }
 
     fn row(&mut self, row: &RawRow) {
-        if self.fast {
-            if let Some(id) = fast::fact_row(self.ctx, row, &mut self.memo, self.cfg, &mut self.b) {
-                self.ids.push(id);
-                return;
-            }
+        if !(self.fast && self.fast_row(&fast::TextCells { ctx: self.ctx, row })) {
+            self.convert(row);
         }
+    }
+
+    /// The fast path; `false` (nothing added) when the row must go through
+    /// [`Worker::convert`].
+    fn fast_row<C: fast::Cells>(&mut self, cells: &C) -> bool {
+        match fast::fact_row(self.ctx, cells, &mut self.memo, self.cfg, &mut self.b) {
+            Some(id) => {
+                self.ids.push(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The record converter: accept the row or reject it with its message.
+    fn convert(&mut self, row: &RawRow) {
         match convert::convert_row(self.ctx, row) {
             Ok((rec, note)) => {
                 if let Some(n) = note {
@@ -257,7 +271,11 @@ pub fn ingest_facts_with(
                             .par_iter()
                             .map(|&offset| {
                                 let mut w = Worker::new(&ctx, &raw, keys, cfg, fast);
-                                let n = p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?;
+                                let n = if fast {
+                                    typed_rows(&p, &df, g, offset, &columns, headers.len(), &mut w)?
+                                } else {
+                                    p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?
+                                };
                                 let mut o = w.finish();
                                 if !o.rejected.is_empty() && columns.len() < headers.len() {
                                     // Rejected rows are reported with all their cells.
@@ -317,6 +335,39 @@ pub fn ingest_facts_with(
     st.ing.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
     timing("cross-row checks (streamed)", t0);
     Ok(st)
+}
+
+/// Rows `offset..offset + TASK_ROWS` of Parquet row group `g` through the
+/// typed fast path; rows it leaves go to the record converter as text
+/// (the slice is cast to text once, at the first such row).
+fn typed_rows(
+    p: &table::ParquetSource,
+    df: &polars::prelude::DataFrame,
+    g: usize,
+    offset: usize,
+    columns: &[usize],
+    width: usize,
+    w: &mut Worker<'_>,
+) -> Result<u64, IngestError> {
+    let err =
+        |e: polars::prelude::PolarsError| IngestError::Parquet { path: p.path().to_string(), message: e.to_string() };
+    let part = df.slice(offset as i64, TASK_ROWS);
+    let first = (p.groups[g].0 + offset) as u64;
+    let typed = TypedSlice::new(w.ctx, &part, columns, width, first).map_err(err)?;
+    let mut text: Option<table::DfText> = None;
+    let mut row = RawRow::with_width(width);
+    for i in 0..typed.len() {
+        if w.fast_row(&typed.row(i)) {
+            continue;
+        }
+        let t = match &mut text {
+            Some(t) => t,
+            None => text.insert(table::DfText::new(&part, columns, width, p.path())?),
+        };
+        t.fill(i, first + i as u64 + 1, &mut row);
+        w.convert(&row);
+    }
+    Ok(typed.len() as u64)
 }
 
 fn malformed(display: &str, m: &table::MalformedRow, raw: String) -> RowError {

@@ -66,6 +66,13 @@ pub struct RawRow {
     pub span: Option<(usize, usize)>,
 }
 
+impl RawRow {
+    /// An empty row buffer for `width` cells.
+    pub fn with_width(width: usize) -> RawRow {
+        RawRow { line: 0, cells: csv::StringRecord::with_capacity(256, width), span: None }
+    }
+}
+
 /// A row that could not be split into cells (wrong field count, invalid JSON).
 #[derive(Debug, Clone)]
 pub struct MalformedRow {
@@ -224,6 +231,11 @@ impl ParquetSource {
             at += g.num_rows();
         }
         Ok(ParquetSource { bytes, metadata, headers, groups, path: path.to_string() })
+    }
+
+    /// The file's name as shown in messages.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     pub fn n_rows(&self) -> usize {
@@ -670,27 +682,55 @@ fn for_each_df_row(
     width: usize,
     on_row: &mut dyn FnMut(&RawRow),
 ) -> Result<(), IngestError> {
-    use polars::prelude::*;
-    let err = |e: PolarsError| IngestError::Parquet { path: display.to_string(), message: e.to_string() };
-    let mut strings: Vec<StringChunked> = Vec::with_capacity(df.width());
-    for col in df.columns() {
-        let s = col.as_materialized_series().cast(&DataType::String).map_err(err)?;
-        strings.push(s.str().map_err(err)?.rechunk().into_owned());
-    }
-    let mut slot: Vec<Option<usize>> = vec![None; width];
-    for (i, p) in positions.iter().enumerate() {
-        slot[*p] = Some(i);
-    }
-    let mut row = RawRow { line: 0, cells: csv::StringRecord::with_capacity(256, width), span: None };
+    let text = DfText::new(df, positions, width, display)?;
+    let mut row = RawRow::with_width(width);
     for i in 0..df.height() {
-        row.cells.clear();
-        for s in &slot {
-            row.cells.push_field(s.and_then(|c| strings[c].get(i)).unwrap_or(""));
-        }
-        row.line = first + i as u64 + 1;
+        text.fill(i, first + i as u64 + 1, &mut row);
         on_row(&row);
     }
     Ok(())
+}
+
+/// A data frame's columns cast to text, to fill rows of text cells.
+pub struct DfText {
+    strings: Vec<polars::prelude::StringChunked>,
+    /// Data-frame column per header position (`None`: not read, empty cell).
+    slot: Vec<Option<usize>>,
+}
+
+impl DfText {
+    /// `df`'s columns sit at `positions` among `width` header columns.
+    ///
+    /// # Errors
+    /// A column polars cannot cast to text.
+    pub fn new(
+        df: &polars::prelude::DataFrame,
+        positions: &[usize],
+        width: usize,
+        display: &str,
+    ) -> Result<DfText, IngestError> {
+        use polars::prelude::*;
+        let err = |e: PolarsError| IngestError::Parquet { path: display.to_string(), message: e.to_string() };
+        let mut strings: Vec<StringChunked> = Vec::with_capacity(df.width());
+        for col in df.columns() {
+            let s = col.as_materialized_series().cast(&DataType::String).map_err(err)?;
+            strings.push(s.str().map_err(err)?.rechunk().into_owned());
+        }
+        let mut slot: Vec<Option<usize>> = vec![None; width];
+        for (i, p) in positions.iter().enumerate() {
+            slot[*p] = Some(i);
+        }
+        Ok(DfText { strings, slot })
+    }
+
+    /// Put row `i` into `row` (numbered `line`).
+    pub fn fill(&self, i: usize, line: u64, row: &mut RawRow) {
+        row.cells.clear();
+        for s in &self.slot {
+            row.cells.push_field(s.and_then(|c| self.strings[c].get(i)).unwrap_or(""));
+        }
+        row.line = line;
+    }
 }
 
 #[cfg(test)]

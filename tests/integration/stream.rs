@@ -233,3 +233,91 @@ fn parquet_rejections_carry_the_whole_row() {
     assert!(st.ing.rejected.iter().all(|e| e.raw.contains("note ")), "rejected rows keep pass-through cells");
     assert_paths_agree(&[p], &opts(None), &GroupKey::DEFAULT);
 }
+
+/// Parquet with typed number columns (integers, `Float64` with NaN and
+/// infinities, `Float32`, a fractional year as `Float64`), numbers stored as
+/// text, nulls, a coalesced pair, value maps and custom null tokens: the
+/// typed fast path must give exactly what the record converter gives on
+/// polars' text of each cell.
+#[test]
+fn typed_parquet_columns_read_as_their_text() {
+    use polars::prelude::*;
+    let n = 600;
+    let pick = |i: usize, k: usize| i % k == 0;
+    let f64s = |f: &dyn Fn(usize) -> Option<f64>| (0..n).map(f).collect::<Vec<Option<f64>>>();
+    let effect = f64s(&|i| match i % 23 {
+        0 => None,
+        1 => Some(f64::NAN),
+        2 => Some(f64::INFINITY),
+        3 => Some(-0.0),
+        4 => Some(1e-7),
+        _ => Some((i as f64 * 0.37).sin()),
+    });
+    let se: Vec<Option<f32>> =
+        (0..n).map(|i| if pick(i, 29) { None } else { Some(0.05 + (i % 13) as f32 * 0.013) }).collect();
+    let year = f64s(&|i| match i % 41 {
+        0 => Some(2015.5),
+        1 => Some(f64::NAN),
+        2 => None,
+        _ => Some(2000.0 + (i % 20) as f64),
+    });
+    let sample: Vec<Option<i32>> =
+        (0..n).map(|i| if pick(i, 31) { Some(-3) } else { Some(20 + (i % 10) as i32) }).collect();
+    // A CI as text (both bounds), rarely broken.
+    let ci = |i: usize, d: f64| match i % 37 {
+        0 => Some("n/k".to_string()),
+        1 if d < 0.0 => Some("abc".to_string()),
+        2..=6 => Some(format!("{:.3}", (i as f64 * 0.37).sin() + d)),
+        _ => None,
+    };
+    let design: Vec<&str> = (0..n).map(|i| ["RCT", "rct", "pre_post", "n/k", "rct", "quasi", "rct"][i % 7]).collect();
+    let mut df = DataFrame::new(
+        n,
+        vec![
+            Column::new("record_id".into(), (0..n).map(|i| i as i64).collect::<Vec<_>>()),
+            Column::new("study_id".into(), (0..n).map(|i| (i / 3) as i64).collect::<Vec<_>>()),
+            Column::new("programme".into(), (0..n).map(|i| format!("Programme {}", i % 5)).collect::<Vec<_>>()),
+            Column::new("target_group".into(), (0..n).map(|i| ["girls", " Girls", "boys"][i % 3]).collect::<Vec<_>>()),
+            Column::new(
+                "income_setting".into(),
+                (0..n).map(|i| ["LIC", "lmc", "HIC", "LIC", "n/k"][i % 5]).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "rating".into(),
+                (0..n).map(|i| if pick(i, 4) { None } else { Some("promising") }).collect::<Vec<_>>(),
+            ),
+            Column::new("design".into(), design),
+            Column::new("year".into(), year),
+            Column::new("sample_size".into(), sample),
+            Column::new("effect_size".into(), effect),
+            Column::new("se".into(), se),
+            Column::new("ci_lower".into(), (0..n).map(|i| ci(i, -1.0)).collect::<Vec<_>>()),
+            Column::new("ci_upper".into(), (0..n).map(|i| ci(i, 1.0)).collect::<Vec<_>>()),
+            Column::new(
+                "measure".into(),
+                (0..n).map(|i| if pick(i, 2) { Some("smd") } else { None }).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("typed.parquet");
+    ParquetWriter::new(std::fs::File::create(&p).unwrap()).with_row_group_size(Some(200)).finish(&mut df).unwrap();
+    // Without a mapping ("programme" is an alias of intervention or not: map it).
+    let mut plain = IngestOptions::default();
+    plain.mapping.add_pair("programme=intervention").unwrap();
+    assert_paths_agree(&[p.clone()], &plain, &GroupKey::DEFAULT);
+    let st = streamed(&[p.clone()], &plain, &GroupKey::DEFAULT, true);
+    // The data mixes accepted rows (most) with rejected ones of several kinds.
+    assert!(st.ing.accepted() > n as u64 / 3 && st.ing.rejected.len() > 20, "{}", st.ing.accepted());
+    // Custom null tokens (here also "21", a valid sample size) and value
+    // maps act on the text of every column.
+    let toml = dir.path().join("m.toml");
+    std::fs::write(
+        &toml,
+        "null_values = [\"n/k\", \"-3\", \"21\"]\n[columns]\nprogramme = \"intervention\"\n[values.design]\n\"quasi\" = \"quasi_experimental\"\n",
+    )
+    .unwrap();
+    let mapped = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
+    assert_paths_agree(&[p], &mapped, &GroupKey::DEFAULT);
+}
