@@ -70,14 +70,17 @@ impl<'a> Worker<'a> {
         keys: &'a [GroupKey],
         cfg: &'a ScoringConfig,
         fast: bool,
+        rows_hint: usize,
     ) -> Worker<'a> {
+        let mut b = FactBuilder::new(keys, cfg);
+        b.reserve(rows_hint);
         Worker {
             ctx,
             raw,
             cfg,
             fast,
             memo: fast::Memo::new(),
-            b: FactBuilder::new(keys, cfg),
+            b,
             rejected: Vec::new(),
             notes: Vec::new(),
             ids: Vec::new(),
@@ -132,7 +135,7 @@ fn process_rows<'a>(
     cfg: &'a ScoringConfig,
     fast: bool,
 ) -> ChunkOut {
-    let mut w = Worker::new(ctx, raw, keys, cfg, fast);
+    let mut w = Worker::new(ctx, raw, keys, cfg, fast, rows.len());
     for row in rows {
         w.row(row);
     }
@@ -226,11 +229,12 @@ pub fn ingest_facts_with(
                 ids.reserve(p.estimated_rows());
                 let raw = |r: &RawRow| table::raw_text_of(p.text.as_str(), r.span, Some(&r.cells));
                 let idx: Vec<usize> = (0..p.pieces.len()).collect();
+                let piece_rows = p.estimated_rows() / p.pieces.len().max(1);
                 for batch in idx.chunks(threads * 2) {
                     let outs: Vec<(ChunkOut, Vec<RowError>, u64, u64)> = batch
                         .par_iter()
                         .map(|i| {
-                            let mut w = Worker::new(&ctx, &raw, keys, cfg, fast);
+                            let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, piece_rows);
                             let mut n_rows = 0u64;
                             let piece = p.parse_with(*i, &mut |r: &RawRow| {
                                 n_rows += 1;
@@ -270,7 +274,8 @@ pub fn ingest_facts_with(
                         let outs: Vec<Result<(ChunkOut, u64), IngestError>> = batch
                             .par_iter()
                             .map(|&offset| {
-                                let mut w = Worker::new(&ctx, &raw, keys, cfg, fast);
+                                let rows = TASK_ROWS.min(df.height() - offset);
+                                let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, rows);
                                 let n = if fast {
                                     typed_rows(&p, &df, g, offset, &columns, headers.len(), &mut w)?
                                 } else {

@@ -203,7 +203,13 @@ pub struct FactBuilder<'k> {
     keys: &'k [GroupKey],
     cfg: &'k ScoringConfig,
     cell_ids: FxHashMap<String, u32>,
-    study_ids: FxHashMap<String, u32>,
+    /// Study id by a 64-bit hash of its name (the name is checked against
+    /// the table; names whose hash is taken by another name go to
+    /// `study_collisions`), so no string is allocated per study.
+    study_ids: FxHashMap<u64, u32>,
+    study_collisions: FxHashMap<String, u32>,
+    /// The hash of a study name (replaced in a test to force collisions).
+    hash_study: fn(&str) -> u64,
     tg: FxHashMap<String, ()>,
     buf: String,
     last_key: String,
@@ -223,6 +229,8 @@ impl<'k> FactBuilder<'k> {
             cfg,
             cell_ids: FxHashMap::default(),
             study_ids: FxHashMap::default(),
+            study_collisions: FxHashMap::default(),
+            hash_study: |s| xxhash_rust::xxh3::xxh3_64(s.as_bytes()),
             tg: FxHashMap::default(),
             buf: String::new(),
             last_key: String::new(),
@@ -232,6 +240,11 @@ impl<'k> FactBuilder<'k> {
             scratch: Vec::new(),
             out: LocalFacts::default(),
         }
+    }
+
+    /// Room for `rows` facts (avoids regrowing while a chunk is read).
+    pub fn reserve(&mut self, rows: usize) {
+        self.scratch.reserve(rows);
     }
 
     pub fn keys(&self) -> &'k [GroupKey] {
@@ -272,14 +285,7 @@ impl<'k> FactBuilder<'k> {
         let study = match self.last_study {
             Some(s) if self.out.studies.get(s) == x.study => s,
             _ => {
-                let s = match self.study_ids.get(x.study) {
-                    Some(&s) => s,
-                    None => {
-                        let s = self.out.studies.push(x.study);
-                        self.study_ids.insert(x.study.to_string(), s);
-                        s
-                    }
-                };
+                let s = self.study_id(x.study);
                 self.last_study = Some(s);
                 s
             }
@@ -301,6 +307,27 @@ impl<'k> FactBuilder<'k> {
         let f = make_fact(x, cell, study);
         self.scratch.push((part, f));
         self.out.n += 1;
+    }
+
+    /// The chunk-local id of a study name (a new id for a new name).
+    fn study_id(&mut self, name: &str) -> u32 {
+        let h = (self.hash_study)(name);
+        match self.study_ids.get(&h) {
+            Some(&s) if self.out.studies.get(s) == name => s,
+            Some(_) => match self.study_collisions.get(name) {
+                Some(&s) => s,
+                None => {
+                    let s = self.out.studies.push(name);
+                    self.study_collisions.insert(name.to_string(), s);
+                    s
+                }
+            },
+            None => {
+                let s = self.out.studies.push(name);
+                self.study_ids.insert(h, s);
+                s
+            }
+        }
     }
 
     /// Partition of a cell: a hash of its key values, with the target group
@@ -558,5 +585,24 @@ mod tests {
         b.push("yz");
         assert_eq!(a.append(&b), 2);
         assert_eq!((a.get(0), a.get(1), a.get(2)), ("x", "", "yz"));
+    }
+
+    #[test]
+    fn study_ids_survive_hash_collisions() {
+        let cfg = ScoringConfig::default();
+        let keys = [GroupKey::Intervention];
+        let names = ["S1", "S2", "S1", "S3", "S2", "S2", "S4", "S1"];
+        let ids = |collide: bool| {
+            let mut b = FactBuilder::new(&keys, &cfg);
+            if collide {
+                // Every name hashes alike: ids come from the collision map.
+                b.hash_study = |s| u64::from(s.len() > 99);
+            }
+            let v: Vec<u32> = names.iter().map(|n| b.study_id(n)).collect();
+            (v, (0..4).map(|i| b.out.studies.get(i).to_string()).collect::<Vec<_>>())
+        };
+        let expected = (vec![0, 1, 0, 2, 1, 1, 3, 0], vec!["S1".to_string(), "S2".into(), "S3".into(), "S4".into()]);
+        assert_eq!(ids(false), expected);
+        assert_eq!(ids(true), expected);
     }
 }

@@ -189,22 +189,25 @@ fn for_each_cell<'f>(
     ages: &AgeTable,
     mut f: impl FnMut(u32, Vec<(&'f str, StudyAcc)>),
 ) {
-    let mut facts: Vec<&Fact> = fs.partition(p).collect();
-    facts.sort_unstable_by_key(|x| (canon[x.cell as usize], x.study));
+    // Sorted by one integer key (canonical cell, study id) held next to the
+    // fact's address: no indirection while sorting.
+    let mut facts: Vec<(u64, &Fact)> =
+        fs.partition(p).map(|x| ((u64::from(canon[x.cell as usize]) << 32) | u64::from(x.study), x)).collect();
+    facts.sort_unstable_by_key(|x| x.0);
     let mut i = 0;
     while i < facts.len() {
-        let cell = canon[facts[i].cell as usize];
+        let cell = facts[i].0 >> 32;
         let mut studies: Vec<(&str, StudyAcc)> = Vec::new();
-        while i < facts.len() && canon[facts[i].cell as usize] == cell {
-            let study = facts[i].study;
+        while i < facts.len() && facts[i].0 >> 32 == cell {
+            let key = facts[i].0;
             let mut acc = StudyAcc::default();
-            while i < facts.len() && canon[facts[i].cell as usize] == cell && facts[i].study == study {
-                add_fact(&mut acc, facts[i], cfg, ages);
+            while i < facts.len() && facts[i].0 == key {
+                add_fact(&mut acc, facts[i].1, cfg, ages);
                 i += 1;
             }
-            studies.push((fs.study(study), acc));
+            studies.push((fs.study(key as u32), acc));
         }
-        f(cell, canonical_studies(studies));
+        f(cell as u32, canonical_studies(studies));
     }
 }
 
@@ -341,8 +344,11 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
         .flat_map_iter(|p| {
             let mut out = Vec::new();
             for_each_cell(fs, p, &canon, cfg, &ages, |cell, studies| {
+                // Study names are only kept for explanations (the verdict
+                // does not read them).
+                let name = |s: &str| if keep_studies { s.to_string() } else { String::new() };
                 let views: Vec<StudyView> =
-                    studies.into_iter().filter_map(|(s, acc)| StudyView::new(s.to_string(), acc, 1.0, None)).collect();
+                    studies.into_iter().filter_map(|(s, acc)| StudyView::new(name(s), acc, 1.0, None)).collect();
                 let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
                 let mut r = evaluate(key, views, cfg);
                 if !keep_studies {
