@@ -57,7 +57,10 @@ impl Cells for TextCells<'_> {
 /// record converter).
 #[derive(Default)]
 pub struct Memo {
-    tg: FxHashMap<String, Option<TargetGroup>>,
+    /// Target groups by cell text, as an index into `tgs` (a target group
+    /// holds two strings: borrowed per row, not cloned).
+    tg: FxHashMap<String, Option<u32>>,
+    tgs: Vec<TargetGroup>,
     income: FxHashMap<String, Option<IncomeSetting>>,
     rating: FxHashMap<String, Option<(Rating, bool)>>,
     harm: FxHashMap<String, Option<bool>>,
@@ -104,7 +107,14 @@ pub fn fact_row<C: Cells>(
     if intervention.is_empty() {
         return None;
     }
-    let tg = memo(&mut m.tg, &row.text(Col::TargetGroup)?, TargetGroup::new)?;
+    let tgs = &mut m.tgs;
+    let tg = memo(&mut m.tg, &row.text(Col::TargetGroup)?, |s| {
+        TargetGroup::new(s).map(|t| {
+            tgs.push(t);
+            (tgs.len() - 1) as u32
+        })
+    })?;
+    let tg = &m.tgs[tg as usize];
     let year = match row.number(Col::Year).ok()? {
         None => None,
         Some(y) if y.fract() == 0.0 && (1950.0..=f64::from(m.max_year)).contains(&y) => Some(y as i32),
@@ -138,7 +148,7 @@ pub fn fact_row<C: Cells>(
         Some(n) if n >= 0.5 => Some(n.round() as u64),
         Some(_) => return None,
     };
-    let effect = read_effect(row, m)?;
+    let effect = read_effect(row, &mut m.measure)?;
     if convert::se_ci_disagreement(&effect).is_some() || crate::model::validate_effect(&effect).is_err() {
         return None;
     }
@@ -189,8 +199,8 @@ pub fn fact_row<C: Cells>(
 
 /// [`convert::read_effect`] with the measure label memoised; `None` when a
 /// cell is not a number.
-fn read_effect<C: Cells>(row: &C, m: &mut Memo) -> Option<EffectInput> {
+fn read_effect<C: Cells>(row: &C, measures: &mut FxHashMap<String, String>) -> Option<EffectInput> {
     let mut e = convert::effect_numbers(|c| row.number(c)).ok()?;
-    e.measure = row.text(Col::Measure).map(|s| memo(&mut m.measure, &s, |s| s.trim().to_ascii_uppercase()));
+    e.measure = row.text(Col::Measure).map(|s| memo(measures, &s, |s| s.trim().to_ascii_uppercase()));
     Some(e)
 }
