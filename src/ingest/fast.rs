@@ -12,7 +12,7 @@
 
 use super::columns::Col;
 use super::convert::{self, RowContext};
-use super::table::RawRow;
+use super::table::{RawRow, SplitRow};
 use crate::meta::compute_effect;
 use crate::model::{current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
 use crate::score::fact::{FactBuilder, FactInput};
@@ -47,6 +47,27 @@ impl Cells for TextCells<'_> {
     }
     fn number(&self, col: Col) -> Result<Option<f64>, NotANumber> {
         self.ctx.number(self.row, col).map_err(|_| NotANumber)
+    }
+    fn line(&self) -> u64 {
+        self.row.line
+    }
+}
+
+/// A line of a quote-free piece, cells read in place.
+pub struct SplitCells<'a> {
+    pub ctx: &'a RowContext<'a>,
+    pub row: &'a SplitRow<'a>,
+}
+
+impl Cells for SplitCells<'_> {
+    fn text(&self, col: Col) -> Option<Cow<'_, str>> {
+        self.ctx.pick(col, |i| self.row.cell(i))
+    }
+    fn number(&self, col: Col) -> Result<Option<f64>, NotANumber> {
+        match self.text(col) {
+            None => Ok(None),
+            Some(t) => convert::parse_number(&t, self.ctx.decimal_comma).map(Some).ok_or(NotANumber),
+        }
     }
     fn line(&self) -> u64 {
         self.row.line

@@ -236,10 +236,21 @@ pub fn ingest_facts_with(
                         .map(|i| {
                             let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, piece_rows);
                             let mut n_rows = 0u64;
-                            let piece = p.parse_with(*i, &mut |r: &RawRow| {
-                                n_rows += 1;
-                                w.row(r);
-                            });
+                            let piece = if fast {
+                                let mut row = RawRow::with_width(p.headers.len());
+                                p.split_with(*i, &mut |r| {
+                                    n_rows += 1;
+                                    if !w.fast_row(&fast::SplitCells { ctx: &ctx, row: r }) {
+                                        r.fill(&mut row);
+                                        w.convert(&row);
+                                    }
+                                })
+                            } else {
+                                p.parse_with(*i, &mut |r: &RawRow| {
+                                    n_rows += 1;
+                                    w.row(r);
+                                })
+                            };
                             let bad = piece
                                 .malformed
                                 .iter()

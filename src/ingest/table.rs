@@ -206,6 +206,95 @@ impl PieceText {
     }
 }
 
+/// The message for a row whose field count differs from the header's.
+fn field_count_message(got: usize, fields: usize, delim: u8) -> String {
+    format!("has {got} fields but the header has {fields}; check for an unquoted '{}' inside a value", delim as char)
+}
+
+/// One line of a quote-free piece, its cells as byte ranges of the text.
+pub struct SplitRow<'t> {
+    pub text: &'t str,
+    /// 1-based line where the row starts.
+    pub line: u64,
+    /// Byte range of the row and the line ends (and empty lines) after it,
+    /// as [`RawRow::span`].
+    pub span: (usize, usize),
+    /// `(start, end)` of each cell.
+    pub cells: &'t [(usize, usize)],
+}
+
+impl<'t> SplitRow<'t> {
+    pub fn cell(&self, i: usize) -> &'t str {
+        self.cells.get(i).map_or("", |&(a, b)| &self.text[a..b])
+    }
+
+    /// The row as a [`RawRow`] (for the record converter).
+    pub fn fill(&self, row: &mut RawRow) {
+        row.cells.clear();
+        for &(a, b) in self.cells {
+            row.cells.push_field(&self.text[a..b]);
+        }
+        row.line = self.line;
+        row.span = Some(self.span);
+    }
+}
+
+impl PieceText {
+    /// [`PieceText::parse_with`] without the CSV reader: a piece has no
+    /// quote characters, so a record is a line (ended by `\n`, `\r\n` or a
+    /// lone `\r`, as the CSV reader reads them; empty lines skipped) and its
+    /// cells are split at the delimiter, in place. Tests hold it to
+    /// `parse_with` on adversarial line ends, blank and short lines.
+    pub fn split_with(&self, i: usize, on_row: &mut dyn FnMut(&SplitRow<'_>)) -> Piece {
+        let (from, to, first_line) = self.pieces[i];
+        let text = self.text.as_str();
+        let b = text.as_bytes();
+        let n_fields = self.headers.len();
+        let mut out = Piece { malformed: Vec::new(), blank_rows: 0 };
+        let mut cells: Vec<(usize, usize)> = Vec::with_capacity(n_fields);
+        let mut line = first_line;
+        // Skip line ends (and so empty lines) before the first record.
+        let mut at = from;
+        while at < to && (b[at] == b'\n' || b[at] == b'\r') {
+            line += u64::from(b[at] == b'\n');
+            at += 1;
+        }
+        while at < to {
+            let end = memchr::memchr2(b'\n', b'\r', &b[at..to]).map_or(to, |p| at + p);
+            cells.clear();
+            let mut c = at;
+            while let Some(p) = memchr::memchr(self.delimiter, &b[c..end]) {
+                cells.push((c, c + p));
+                c += p + 1;
+            }
+            cells.push((c, end));
+            // The span runs to the next record: past this line's end and
+            // any empty lines.
+            let mut next = end;
+            let mut newlines = 0;
+            while next < to && (b[next] == b'\n' || b[next] == b'\r') {
+                newlines += u64::from(b[next] == b'\n');
+                next += 1;
+            }
+            let row = SplitRow { text, line, span: (at, next), cells: &cells };
+            if cells.iter().all(|&(x, y)| text[x..y].trim().is_empty()) {
+                out.blank_rows += 1;
+            } else if cells.len() != n_fields {
+                out.malformed.push(MalformedRow {
+                    line,
+                    message: field_count_message(cells.len(), n_fields, self.delimiter),
+                    span: Some(row.span),
+                });
+            } else {
+                on_row(&row);
+            }
+            line += newlines;
+            at = next;
+        }
+        out
+    }
+}
+
 /// A Parquet file in memory with its row groups.
 pub struct ParquetSource {
     bytes: std::sync::Arc<memmap2::Mmap>,
@@ -531,11 +620,7 @@ fn parse_span_with(
         if row.cells.len() != fields {
             out.malformed.push(MalformedRow {
                 line: row.line,
-                message: format!(
-                    "has {} fields but the header has {fields}; check for an unquoted '{}' inside a value",
-                    row.cells.len(),
-                    delim as char
-                ),
+                message: field_count_message(row.cells.len(), fields, delim),
                 span,
             });
         } else {
@@ -823,5 +908,63 @@ mod tests {
         assert_eq!(t.rows[1].line, 3);
         assert_eq!(t.malformed.len(), 2);
         assert_eq!(t.malformed[1].line, 4);
+    }
+
+    /// What a piece parser saw: rows (line, span, cells), malformed rows
+    /// (line, message, span) and the blank-row count.
+    type Seen = (Vec<(u64, Option<(usize, usize)>, Vec<String>)>, Vec<(u64, String, Option<(usize, usize)>)>, u64);
+
+    fn piece(text: &str, delimiter: u8, n_fields: usize, first_line: u64) -> PieceText {
+        PieceText {
+            text: TextBuf::Owned(text.to_string()),
+            encoding: TextEncoding::Utf8,
+            delimiter,
+            headers: vec!["h".to_string(); n_fields],
+            pieces: vec![(0, text.len(), first_line)],
+        }
+    }
+
+    fn seen_by_csv_reader(p: &PieceText) -> Seen {
+        let mut rows = Vec::new();
+        let piece = p.parse_with(0, &mut |r| rows.push((r.line, r.span, r.cells.iter().map(String::from).collect())));
+        let bad = piece.malformed.into_iter().map(|m| (m.line, m.message, m.span)).collect();
+        (rows, bad, piece.blank_rows)
+    }
+
+    fn seen_by_splitter(p: &PieceText) -> Seen {
+        let mut rows = Vec::new();
+        let piece = p.split_with(0, &mut |r| {
+            let mut raw = RawRow::with_width(1);
+            r.fill(&mut raw);
+            assert_eq!(raw.cells.len(), r.cells.len());
+            rows.push((raw.line, raw.span, raw.cells.iter().map(String::from).collect()))
+        });
+        let bad = piece.malformed.into_iter().map(|m| (m.line, m.message, m.span)).collect();
+        (rows, bad, piece.blank_rows)
+    }
+
+    #[test]
+    fn splitter_reads_line_ends_like_the_csv_reader() {
+        for text in ["a,b\r\nc,d\re,f\n\n\r\ng,h", "\n\na,b\n  ,\t\nx\n1,2,3\n", "a,b", "\r\n\r\n", "é,ü\n"] {
+            let p = piece(text, b',', 2, 7);
+            assert_eq!(seen_by_splitter(&p), seen_by_csv_reader(&p), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Any quote-free text: the splitter gives the CSV reader's rows,
+        /// line numbers, spans, malformed rows and blank-row count.
+        #[test]
+        fn splitter_equals_csv_reader_on_quote_free_text(
+            tokens in proptest::collection::vec(0usize..12, 0..120),
+            delim in 0usize..3,
+            n_fields in 1usize..4,
+        ) {
+            const T: [&str; 12] = ["a", "b7", " ", ",", ";", "\t", "\n", "\r", "\r\n", "é", "-1,5", "NA"];
+            let text: String = tokens.iter().map(|&t| T[t]).collect();
+            let p = piece(&text, [b',', b';', b'\t'][delim], n_fields, 2);
+            proptest::prop_assert_eq!(seen_by_splitter(&p), seen_by_csv_reader(&p));
+        }
     }
 }
