@@ -5,6 +5,12 @@
 //! the records are dropped. Memory is the facts (48 bytes per accepted row)
 //! and the study-id table, not the records.
 //!
+//! Rows go first through the fast converter ([`super::fast`]), which reads
+//! cells in place: quote-free CSV lines split into byte ranges
+//! ([`table::PieceText::split_with`]), Parquet slices through their typed
+//! arrays ([`super::typed`]); any row it leaves goes through the record
+//! converter as a row of text cells.
+//!
 //! Every row is still accepted or rejected with the same messages; the
 //! cross-row checks run on what the facts keep: target-group spellings
 //! (exact), duplicate record ids (by 64-bit hash; any match, true or a hash

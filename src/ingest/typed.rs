@@ -5,7 +5,7 @@
 //!
 //! The cells the fast path sees are the same as on the text path: strings
 //! go through the same trimming, null tokens and value maps
-//! ([`RowContext::pick`]); a number column is read typed only when nothing
+//! (as [`RowContext::text_ref`]); a number column is read typed only when nothing
 //! acts on its text (a single source column, no value map, no custom null
 //! tokens), and a value that is not finite is handed to the record
 //! converter, which reads the row as text (polars' cast) like every other

@@ -1,7 +1,7 @@
 //! Meta-analysis: effect sizes from whatever a row provides ([`effect`]),
-//! pooling with the usual tau^2 estimators and inference ([`fit`]),
-//! small-study and sensitivity analyses ([`bias`]), subgroups and
-//! cluster-robust inference ([`extra`]). Formulas and sources are in
+//! pooling with the usual tau^2 estimators and inference ([`mod@fit`]),
+//! small-study and sensitivity analyses, subgroups and cluster-robust
+//! inference ([`extra`]). Formulas and sources are in
 //! `docs/meta-analysis.md`; results agree with R's metafor.
 
 pub mod effect;

@@ -1,5 +1,5 @@
 //! Forest plot (as metafor's `forest()`): one row per study with its CI and
-//! a square sized by weight, the estimate [CI] and weight printed beside each
+//! a square sized by weight, the estimate \[CI\] and weight printed beside each
 //! row, the pooled diamond, the prediction interval, and "tau^2, I^2, Q(df),
 //! p" under it. Ratio measures use a log axis labelled on the ratio scale.
 
