@@ -297,6 +297,8 @@ fn typed_parquet_columns_read_as_their_text() {
                 "measure".into(),
                 (0..n).map(|i| if pick(i, 2) { Some("smd") } else { None }).collect::<Vec<_>>(),
             ),
+            // A second effect column, for coalescing (numbers read as text).
+            Column::new("es_alt".into(), f64s(&|i| (i % 3 == 0).then_some(0.25 + (i % 5) as f64 * 0.125))),
         ],
     )
     .unwrap();
@@ -319,5 +321,16 @@ fn typed_parquet_columns_read_as_their_text() {
     )
     .unwrap();
     let mapped = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
-    assert_paths_agree(&[p], &mapped, &GroupKey::DEFAULT);
+    assert_paths_agree(&[p.clone()], &mapped, &GroupKey::DEFAULT);
+    // Coalesced sources (two number columns; a file column feeding two
+    // contract columns) and a constant.
+    std::fs::write(
+        &toml,
+        "[columns]\nprogramme = \"intervention\"\n[coalesce]\neffect_size = [\"effect_size\", \"es_alt\"]\nstudy_id = [\"study_id\", \"record_id\"]\n[constants]\nrisk_of_bias = \"low\"\n",
+    )
+    .unwrap();
+    let coalesced = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
+    let st = streamed(&[p.clone()], &coalesced, &GroupKey::DEFAULT, true);
+    assert!(st.ing.accepted() > n as u64 / 3, "{}", st.ing.accepted());
+    assert_paths_agree(&[p], &coalesced, &[GroupKey::Intervention, GroupKey::Design]);
 }
