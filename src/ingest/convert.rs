@@ -158,6 +158,15 @@ impl RowContext<'_> {
         Some(Cow::Borrowed(raw))
     }
 
+    /// The one file column `col` is read from (not coalesced, not a
+    /// constant).
+    pub(crate) fn single_source(&self, col: Col) -> Option<usize> {
+        match self.slots[col as usize]? {
+            Source::Columns(idx) if idx.len() == 1 => Some(idx[0]),
+            _ => None,
+        }
+    }
+
     /// The single file column `col` is read from, when a cell of it can be
     /// taken as a typed number: no constant or coalesced sources, no value
     /// map and no custom null tokens (those act on the text).

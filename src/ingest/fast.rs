@@ -33,6 +33,12 @@ pub trait Cells {
     fn number(&self, col: Col) -> Result<Option<f64>, NotANumber>;
     /// 1-based data line of the row.
     fn line(&self) -> u64;
+    /// An identity of the raw cell of a single-source column, when the
+    /// reader has one: equal identities mean equal cell text within the
+    /// chunk (a Parquet string view). `None`: compare by text.
+    fn ident(&self, _col: Col) -> Option<u128> {
+        None
+    }
 }
 
 /// A row of text cells.
@@ -80,16 +86,58 @@ impl Cells for SplitCells<'_> {
 pub struct Memo {
     /// Target groups by cell text, as an index into `tgs` (a target group
     /// holds two strings: borrowed per row, not cloned).
-    tg: FxHashMap<String, Option<u32>>,
+    tg: Vocab<u32>,
     tgs: Vec<TargetGroup>,
-    income: FxHashMap<String, Option<IncomeSetting>>,
-    rating: FxHashMap<String, Option<(Rating, bool)>>,
-    harm: FxHashMap<String, Option<bool>>,
-    strategy: FxHashMap<String, Option<Strategy>>,
-    design: FxHashMap<String, Option<StudyDesign>>,
-    rob: FxHashMap<String, Option<RiskOfBias>>,
+    income: Vocab<IncomeSetting>,
+    rating: Vocab<(Rating, bool)>,
+    harm: Vocab<bool>,
+    strategy: Vocab<Strategy>,
+    design: Vocab<StudyDesign>,
+    rob: Vocab<RiskOfBias>,
     measure: FxHashMap<String, String>,
     max_year: i32,
+}
+
+/// A vocabulary cell read: empty, parsed, or not a known value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell<T> {
+    Empty,
+    Value(T),
+    Invalid,
+}
+
+/// Parses of one vocabulary column, by cell text and by cell identity
+/// ([`Cells::ident`]; saves reading and hashing the text).
+struct Vocab<T> {
+    by_text: FxHashMap<String, Option<T>>,
+    by_ident: FxHashMap<u128, Cell<T>>,
+}
+
+impl<T> Default for Vocab<T> {
+    fn default() -> Self {
+        Vocab { by_text: FxHashMap::default(), by_ident: FxHashMap::default() }
+    }
+}
+
+impl<T: Copy> Vocab<T> {
+    /// The cell of `col` parsed with `parse` (memoised).
+    fn read<C: Cells>(&mut self, row: &C, col: Col, parse: impl FnOnce(&str) -> Option<T>) -> Cell<T> {
+        let id = row.ident(col);
+        if let Some(c) = id.and_then(|id| self.by_ident.get(&id)) {
+            return *c;
+        }
+        let cell = match row.text(col) {
+            None => Cell::Empty,
+            Some(text) => match memo(&mut self.by_text, &text, parse) {
+                Some(v) => Cell::Value(v),
+                None => Cell::Invalid,
+            },
+        };
+        if let Some(id) = id {
+            self.by_ident.insert(id, cell);
+        }
+        cell
+    }
 }
 
 fn memo<T: Clone>(m: &mut FxHashMap<String, T>, k: &str, f: impl FnOnce(&str) -> T) -> T {
@@ -99,6 +147,16 @@ fn memo<T: Clone>(m: &mut FxHashMap<String, T>, k: &str, f: impl FnOnce(&str) ->
     let v = f(k);
     m.insert(k.to_string(), v.clone());
     v
+}
+
+/// An optional vocabulary cell: `None` (leave the row to the record
+/// converter) when it is not a known value.
+fn optional<T>(c: Cell<T>) -> Option<Option<T>> {
+    match c {
+        Cell::Empty => Some(None),
+        Cell::Value(v) => Some(Some(v)),
+        Cell::Invalid => None,
+    }
 }
 
 /// Whether the fast path may serve rows of this file with these keys: no
@@ -129,41 +187,37 @@ pub fn fact_row<C: Cells>(
         return None;
     }
     let tgs = &mut m.tgs;
-    let tg = memo(&mut m.tg, &row.text(Col::TargetGroup)?, |s| {
+    let Cell::Value(tg) = m.tg.read(row, Col::TargetGroup, |s| {
         TargetGroup::new(s).map(|t| {
             tgs.push(t);
             (tgs.len() - 1) as u32
         })
-    })?;
+    }) else {
+        return None;
+    };
     let tg = &m.tgs[tg as usize];
     let year = match row.number(Col::Year).ok()? {
         None => None,
         Some(y) if y.fract() == 0.0 && (1950.0..=f64::from(m.max_year)).contains(&y) => Some(y as i32),
         Some(_) => return None,
     };
-    let income = memo(&mut m.income, &row.text(Col::IncomeSetting)?, |s| IncomeSetting::parse(s).ok())?;
-    let (rating, mut harm) = match row.text(Col::Rating) {
-        Some(s) => {
-            let (r, h) = memo(&mut m.rating, &s, |s| Rating::parse(s).ok().map(|p| (p.rating, p.harmful)))?;
-            (Some(r), h)
-        }
-        None => (None, false),
+    let Cell::Value(income) = m.income.read(row, Col::IncomeSetting, |s| IncomeSetting::parse(s).ok()) else {
+        return None;
     };
-    if let Some(h) = row.text(Col::Harm) {
-        harm |= memo(&mut m.harm, &h, convert::parse_bool)?;
+    let (rating, mut harm) =
+        match m.rating.read(row, Col::Rating, |s| Rating::parse(s).ok().map(|p| (p.rating, p.harmful))) {
+            Cell::Empty => (None, false),
+            Cell::Value((r, h)) => (Some(r), h),
+            Cell::Invalid => return None,
+        };
+    match m.harm.read(row, Col::Harm, convert::parse_bool) {
+        Cell::Empty => {}
+        Cell::Value(h) => harm |= h,
+        Cell::Invalid => return None,
     }
-    let strategy = match row.text(Col::Strategy) {
-        Some(s) => Some(memo(&mut m.strategy, &s, |s| Strategy::parse(s).ok())?),
-        None => None,
-    };
-    let design = match row.text(Col::Design) {
-        Some(s) => Some(memo(&mut m.design, &s, |s| StudyDesign::parse(s).ok())?),
-        None => None,
-    };
-    let rob = match row.text(Col::RiskOfBias) {
-        Some(s) => Some(memo(&mut m.rob, &s, |s| RiskOfBias::parse(s).ok())?),
-        None => None,
-    };
+    let strategy = optional(m.strategy.read(row, Col::Strategy, |s| Strategy::parse(s).ok()))?;
+    let design = optional(m.design.read(row, Col::Design, |s| StudyDesign::parse(s).ok()))?;
+    let rob = optional(m.rob.read(row, Col::RiskOfBias, |s| RiskOfBias::parse(s).ok()))?;
     let sample_size = match row.number(Col::SampleSize).ok()? {
         None => None,
         Some(n) if n >= 0.5 => Some(n.round() as u64),

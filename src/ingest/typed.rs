@@ -25,6 +25,9 @@ pub struct TypedSlice<'c> {
     text: Vec<Option<Utf8ViewArray>>,
     /// Typed numbers per contract column.
     nums: Vec<Option<PrimitiveArray<f64>>>,
+    /// The one file column a contract column is read from (no coalescing,
+    /// no constant), for cell identities.
+    single: Vec<Option<usize>>,
     first_line: u64,
     len: usize,
 }
@@ -84,7 +87,8 @@ impl<'c> TypedSlice<'c> {
                 text[pos] = s.downcast_iter().next().cloned();
             }
         }
-        Ok(TypedSlice { ctx, text, nums, first_line, len: df.height() })
+        let single = Col::ALL.iter().map(|c| ctx.single_source(*c)).collect();
+        Ok(TypedSlice { ctx, text, nums, single, first_line, len: df.height() })
     }
 
     pub fn len(&self) -> usize {
@@ -135,5 +139,13 @@ impl Cells for TypedRow<'_> {
 
     fn line(&self) -> u64 {
         self.s.first_line + self.i as u64 + 1
+    }
+
+    /// The cell's string view: its length and bytes when short, else its
+    /// length, prefix and place in the array's buffers, so equal views mean
+    /// equal text (dictionary-decoded columns repeat views).
+    fn ident(&self, col: Col) -> Option<u128> {
+        let a = self.s.text[self.s.single[col as usize]?].as_ref()?;
+        (!a.is_null(self.i)).then(|| a.views()[self.i].as_u128())
     }
 }

@@ -94,7 +94,7 @@ fn generated_csv_and_parquet_with_bad_rows_agree() {
 
     let pq = dir.path().join("g.parquet");
     std::fs::write(&pq, evidex::synth::to_parquet(&o).unwrap()).unwrap();
-    assert_paths_agree(&[pq.clone()], &opts(None), &GroupKey::DEFAULT);
+    assert_paths_agree(std::slice::from_ref(&pq), &opts(None), &GroupKey::DEFAULT);
     assert_paths_agree(&[pq], &opts(None), &[GroupKey::TargetGroup, GroupKey::Strategy]);
 }
 
@@ -102,7 +102,7 @@ fn generated_csv_and_parquet_with_bad_rows_agree() {
 fn duplicate_ids_are_flagged_and_score_matches_the_record_path() {
     let dir = tempfile::tempdir().unwrap();
     let p = data("tests/data/bad/duplicates.csv");
-    let st = streamed(&[p.clone()], &opts(None), &GroupKey::DEFAULT, true);
+    let st = streamed(std::slice::from_ref(&p), &opts(None), &GroupKey::DEFAULT, true);
     assert!(st.duplicate_ids);
     // The CLI re-reads with the record path: the repeats are rejected exactly.
     let out = dir.path().join("s.csv");
@@ -163,8 +163,8 @@ proptest! {
         let p = dir.path().join("p.csv");
         std::fs::write(&p, &text).unwrap();
         let o = opts(None);
-        let fast = streamed(&[p.clone()], &o, &GroupKey::DEFAULT, true);
-        let slow = streamed(&[p.clone()], &o, &GroupKey::DEFAULT, false);
+        let fast = streamed(std::slice::from_ref(&p), &o, &GroupKey::DEFAULT, true);
+        let slow = streamed(std::slice::from_ref(&p), &o, &GroupKey::DEFAULT, false);
         prop_assert_eq!(fast.facts.resolved(), slow.facts.resolved());
         prop_assert_eq!(&fast.ing.rejected, &slow.ing.rejected);
         let ing = ingest::ingest_one(Path::new(&p), &o).unwrap();
@@ -228,7 +228,7 @@ fn parquet_rejections_carry_the_whole_row() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.parquet");
     ParquetWriter::new(std::fs::File::create(&p).unwrap()).with_row_group_size(Some(300)).finish(&mut df).unwrap();
-    let st = streamed(&[p.clone()], &opts(None), &GroupKey::DEFAULT, true);
+    let st = streamed(std::slice::from_ref(&p), &opts(None), &GroupKey::DEFAULT, true);
     assert!(st.ing.rejected.len() >= 3, "{:?}", st.ing.rejected);
     assert!(st.ing.rejected.iter().all(|e| e.raw.contains("note ")), "rejected rows keep pass-through cells");
     assert_paths_agree(&[p], &opts(None), &GroupKey::DEFAULT);
@@ -308,8 +308,8 @@ fn typed_parquet_columns_read_as_their_text() {
     // Without a mapping ("programme" is an alias of intervention or not: map it).
     let mut plain = IngestOptions::default();
     plain.mapping.add_pair("programme=intervention").unwrap();
-    assert_paths_agree(&[p.clone()], &plain, &GroupKey::DEFAULT);
-    let st = streamed(&[p.clone()], &plain, &GroupKey::DEFAULT, true);
+    assert_paths_agree(std::slice::from_ref(&p), &plain, &GroupKey::DEFAULT);
+    let st = streamed(std::slice::from_ref(&p), &plain, &GroupKey::DEFAULT, true);
     // The data mixes accepted rows (most) with rejected ones of several kinds.
     assert!(st.ing.accepted() > n as u64 / 3 && st.ing.rejected.len() > 20, "{}", st.ing.accepted());
     // Custom null tokens (here also "21", a valid sample size) and value
@@ -321,7 +321,7 @@ fn typed_parquet_columns_read_as_their_text() {
     )
     .unwrap();
     let mapped = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
-    assert_paths_agree(&[p.clone()], &mapped, &GroupKey::DEFAULT);
+    assert_paths_agree(std::slice::from_ref(&p), &mapped, &GroupKey::DEFAULT);
     // Coalesced sources (two number columns; a file column feeding two
     // contract columns) and a constant.
     std::fs::write(
@@ -330,7 +330,7 @@ fn typed_parquet_columns_read_as_their_text() {
     )
     .unwrap();
     let coalesced = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
-    let st = streamed(&[p.clone()], &coalesced, &GroupKey::DEFAULT, true);
+    let st = streamed(std::slice::from_ref(&p), &coalesced, &GroupKey::DEFAULT, true);
     assert!(st.ing.accepted() > n as u64 / 3, "{}", st.ing.accepted());
     assert_paths_agree(&[p], &coalesced, &[GroupKey::Intervention, GroupKey::Design]);
 }
