@@ -171,14 +171,7 @@ impl RowContext<'_> {
     /// taken as a typed number: no constant or coalesced sources, no value
     /// map and no custom null tokens (those act on the text).
     pub(crate) fn plain_number_source(&self, col: Col) -> Option<usize> {
-        match self.slots[col as usize]? {
-            Source::Columns(idx)
-                if idx.len() == 1 && !self.mapped[col as usize] && self.mapping.null_values.is_empty() =>
-            {
-                Some(idx[0])
-            }
-            _ => None,
-        }
+        self.single_source(col).filter(|_| !self.mapped[col as usize] && self.mapping.null_values.is_empty())
     }
 
     fn is_null(&self, v: &str) -> bool {
@@ -393,17 +386,9 @@ pub(crate) fn se_ci_disagreement(e: &EffectInput) -> Option<String> {
 /// # Errors
 /// A cell that is not a number.
 pub fn read_effect(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
-    let mut e = read_effect_numbers(ctx, row)?;
+    let mut e = effect_numbers(|c| ctx.number(row, c))?;
     e.measure = ctx.text_ref(row, Col::Measure).map(|m| m.trim().to_ascii_uppercase());
     Ok(e)
-}
-
-/// The numeric effect-size cells of a row (`measure` left empty).
-///
-/// # Errors
-/// A cell that is not a number.
-pub fn read_effect_numbers(ctx: &RowContext<'_>, row: &RawRow) -> Result<EffectInput, RowError> {
-    effect_numbers(|c| ctx.number(row, c))
 }
 
 /// The numeric effect-size cells, each read with `n`.

@@ -59,6 +59,14 @@ impl Cells for TextCells<'_> {
     }
 }
 
+/// A number from a cell's text (as [`RowContext::number`]).
+pub(crate) fn text_number(text: Option<Cow<'_, str>>, ctx: &RowContext<'_>) -> Result<Option<f64>, NotANumber> {
+    match text {
+        None => Ok(None),
+        Some(t) => convert::parse_number(&t, ctx.decimal_comma).map(Some).ok_or(NotANumber),
+    }
+}
+
 /// A line of a quote-free piece, cells read in place.
 pub struct SplitCells<'a> {
     pub ctx: &'a RowContext<'a>,
@@ -70,10 +78,7 @@ impl Cells for SplitCells<'_> {
         self.ctx.pick(col, |i| self.row.cell(i))
     }
     fn number(&self, col: Col) -> Result<Option<f64>, NotANumber> {
-        match self.text(col) {
-            None => Ok(None),
-            Some(t) => convert::parse_number(&t, self.ctx.decimal_comma).map(Some).ok_or(NotANumber),
-        }
+        text_number(self.text(col), self.ctx)
     }
     fn line(&self) -> u64 {
         self.row.line

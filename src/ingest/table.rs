@@ -423,14 +423,7 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sy
                     let Some(headers) = head.header else {
                         return Err(IngestError::Empty { path: display });
                     };
-                    let counts: Vec<u64> =
-                        cuts.par_windows(2).map(|w| bytecount_newlines(&s.as_bytes()[w[0]..w[1]])).collect();
-                    let mut pieces = Vec::with_capacity(cuts.len());
-                    let mut line = 1 + bytecount_newlines(&s.as_bytes()[..cuts[0]]);
-                    for (w, n) in cuts.windows(2).zip(counts) {
-                        pieces.push((w[0], w[1], line));
-                        line += n;
-                    }
+                    let pieces = pieces_of(s, &cuts);
                     Opened::Pieces(PieceText { text, encoding, delimiter: delim, headers, pieces })
                 }
                 None => Opened::Table(read_delimited(s.to_string(), encoding, delim, &display)?),
@@ -480,15 +473,10 @@ pub fn read_delimited(text: String, encoding: TextEncoding, delim: u8, path: &st
         Some(cuts) => {
             let head = parse_span(&text, 0, cuts[0], 1, delim, None);
             let n = head.header.as_ref().map_or(0, |h| h.len());
-            let bounds: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-            let mut lines = Vec::with_capacity(bounds.len());
-            let mut line = 1 + bytecount_newlines(&text.as_bytes()[..cuts[0]]);
-            for (a, b) in &bounds {
-                lines.push(line);
-                line += bytecount_newlines(&text.as_bytes()[*a..*b]);
-            }
-            let parts: Vec<Parsed> =
-                bounds.par_iter().zip(lines).map(|((a, b), l)| parse_span(&text, *a, *b, l, delim, Some(n))).collect();
+            let parts: Vec<Parsed> = pieces_of(&text, &cuts)
+                .par_iter()
+                .map(|&(a, b, l)| parse_span(&text, a, b, l, delim, Some(n)))
+                .collect();
             let mut all = head;
             for p in parts {
                 all.rows.extend(p.rows);
@@ -549,6 +537,20 @@ fn split_points(text: &str) -> Option<Vec<usize>> {
         cuts.push(b.len());
     }
     Some(cuts)
+}
+
+/// The pieces between `cuts` (from [`split_points`]) as `(from, to, first
+/// line)`; newlines are counted in parallel.
+fn pieces_of(text: &str, cuts: &[usize]) -> Vec<(usize, usize, u64)> {
+    let b = text.as_bytes();
+    let counts: Vec<u64> = cuts.par_windows(2).map(|w| bytecount_newlines(&b[w[0]..w[1]])).collect();
+    let mut line = 1 + bytecount_newlines(&b[..cuts[0]]);
+    let mut pieces = Vec::with_capacity(counts.len());
+    for (w, n) in cuts.windows(2).zip(counts) {
+        pieces.push((w[0], w[1], line));
+        line += n;
+    }
+    pieces
 }
 
 /// Rows parsed from `text[from..to]`.

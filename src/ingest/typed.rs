@@ -12,8 +12,8 @@
 //! row it rejects or accepts.
 
 use super::columns::{Col, Source};
-use super::convert::{parse_number, RowContext};
-use super::fast::{Cells, NotANumber};
+use super::convert::RowContext;
+use super::fast::{text_number, Cells, NotANumber};
 use polars::prelude::*;
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 use std::borrow::Cow;
@@ -57,7 +57,7 @@ impl<'c> TypedSlice<'c> {
         let mut nums: Vec<Option<PrimitiveArray<f64>>> = vec![None; Col::ALL.len()];
         let mut as_number = vec![false; width];
         for c in Col::ALL {
-            let Some(pos) = (c.is_number()).then(|| ctx.plain_number_source(c)).flatten() else { continue };
+            let Some(pos) = ctx.plain_number_source(c).filter(|_| c.is_number()) else { continue };
             let Some(j) = column_of(pos) else { continue };
             let col = &df.columns()[j];
             if typed_number(col.dtype()) {
@@ -131,10 +131,7 @@ impl Cells for TypedRow<'_> {
             let v = a.value(self.i);
             return if v.is_finite() { Ok(Some(v)) } else { Err(NotANumber) };
         }
-        match self.text(col) {
-            None => Ok(None),
-            Some(t) => parse_number(&t, self.s.ctx.decimal_comma).map(Some).ok_or(NotANumber),
-        }
+        text_number(self.text(col), self.s.ctx)
     }
 
     fn line(&self) -> u64 {
