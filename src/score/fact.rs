@@ -141,6 +141,26 @@ impl StringTable {
     }
 }
 
+/// Canonical study ranks of a [`FactSet`] ([`FactSet::study_ranks`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyRanks {
+    /// Rank per study id.
+    pub rank: Vec<u32>,
+    /// A study id per rank.
+    first: Vec<u32>,
+}
+
+/// The 8 bytes of `s` from `at`, big-endian, zero-padded: for strings that
+/// agree before `at`, different words order the strings as their bytes do
+/// (a string that ends first is padded with zeros, and is the smaller).
+fn word_at(s: &[u8], at: usize) -> u64 {
+    let tail = s.get(at..).unwrap_or_default();
+    let n = tail.len().min(8);
+    let mut b = [0u8; 8];
+    b[..n].copy_from_slice(&tail[..n]);
+    u64::from_be_bytes(b)
+}
+
 /// Facts of one chunk with chunk-local ids.
 #[derive(Debug, Default)]
 pub struct LocalFacts {
@@ -502,6 +522,45 @@ impl FactSet {
         self.studies.len()
     }
 
+    /// The canonical order of the studies: a rank per study id that follows
+    /// the names' byte order, equal names (a study met in several chunks)
+    /// sharing one rank. Scoring sorts a cell's facts by rank, so a study's
+    /// facts meet in one accumulator and studies come out in name order
+    /// whatever the input order, without reading names per cell.
+    pub fn study_ranks(&self) -> StudyRanks {
+        use rayon::prelude::*;
+        let n = self.studies.len();
+        if n == 0 {
+            return StudyRanks { rank: Vec::new(), first: Vec::new() };
+        }
+        let name = |i: u32| self.studies.get(i).as_bytes();
+        // Names are compared by the 8 bytes after their common prefix
+        // first (most comparisons end there), then in full.
+        let first = name(0);
+        let lcp = (1..n as u32)
+            .into_par_iter()
+            .map(|i| first.iter().zip(name(i)).take_while(|(a, b)| a == b).count())
+            .min()
+            .unwrap_or(first.len());
+        let mut order: Vec<(u64, u32)> = (0..n as u32).into_par_iter().map(|i| (word_at(name(i), lcp), i)).collect();
+        order.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))));
+        let mut rank = vec![0u32; n];
+        let mut firsts = Vec::new();
+        for (j, &(w, i)) in order.iter().enumerate() {
+            let same = j > 0 && order[j - 1].0 == w && name(order[j - 1].1) == name(i);
+            if !same {
+                firsts.push(i);
+            }
+            rank[i as usize] = firsts.len() as u32 - 1;
+        }
+        StudyRanks { rank, first: firsts }
+    }
+
+    /// The name of the studies with canonical rank `r`.
+    pub fn study_of_rank(&self, ranks: &StudyRanks, r: u32) -> &str {
+        self.studies.get(ranks.first[r as usize])
+    }
+
     /// Every fact in storage order with its cell key and study spelled out
     /// and the ids zeroed: two sets built from the same rows by different
     /// paths compare equal (tests).
@@ -604,5 +663,56 @@ mod tests {
         let expected = (vec![0, 1, 0, 2, 1, 1, 3, 0], vec!["S1".to_string(), "S2".into(), "S3".into(), "S4".into()]);
         assert_eq!(ids(false), expected);
         assert_eq!(ids(true), expected);
+    }
+
+    /// Ranks from `study_ranks` against the names sorted by std's `str` order.
+    fn check_ranks(names: &[String]) {
+        let mut fs = FactSet::default();
+        for n in names {
+            fs.studies.push(n);
+        }
+        let r = fs.study_ranks();
+        let mut distinct: Vec<&String> = names.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        for (i, n) in names.iter().enumerate() {
+            let expected = distinct.binary_search(&n).unwrap() as u32;
+            assert_eq!(r.rank[i], expected, "rank of {n:?} among {names:?}");
+            assert_eq!(fs.study_of_rank(&r, expected), n.as_str());
+        }
+    }
+
+    #[test]
+    fn study_ranks_follow_name_order() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        check_ranks(&v(&[]));
+        check_ranks(&v(&["only"]));
+        // A shared prefix longer than 8 bytes, names ending inside the
+        // compared word, zero bytes (padding must not make "a" equal "a\0"),
+        // repeats, multi-byte characters.
+        check_ranks(&v(&[
+            "Study_000000012",
+            "Study_000000002",
+            "Study_0000000123456789",
+            "Study_00000001",
+            "Study_0000000",
+            "Study_0000000\0",
+            "Study_0000000\0\0",
+            "Study_000000012",
+            "Study_00000001é",
+            "Study_00000001e",
+        ]));
+        check_ranks(&v(&["b", "a", "", "a\0", "ab", "a", "\u{10ffff}", "é", "e\u{301}"]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn study_ranks_equal_sorted_names(
+            prefix in "P{0,12}",
+            names in proptest::collection::vec("[ab\\x00é]{0,12}", 0..40),
+        ) {
+            // A prefix shared by all names moves the compared word.
+            check_ranks(&names.iter().map(|n| format!("{prefix}{n}")).collect::<Vec<_>>());
+        }
     }
 }

@@ -156,48 +156,40 @@ fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable) 
     }
 }
 
-/// Studies of a cell in canonical order: by study id (accumulators of the
-/// same study merged; merges are exact), effects by value, so pooled
-/// numbers do not depend on input order.
-fn canonical_studies<'s>(studies: impl IntoIterator<Item = (&'s str, StudyAcc)>) -> Vec<(&'s str, StudyAcc)> {
-    let mut v: Vec<(&str, StudyAcc)> = studies.into_iter().collect();
-    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut out: Vec<(&str, StudyAcc)> = Vec::with_capacity(v.len());
-    for (s, acc) in v {
-        match out.last_mut() {
-            Some(last) if last.0 == s => last.1.merge(acc),
-            _ => out.push((s, acc)),
-        }
-    }
-    for (_, acc) in &mut out {
-        acc.effects.sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
-    }
-    out
+/// A study's effects in canonical order (by measure, then value), so
+/// pooled numbers do not depend on input order.
+fn sort_effects(acc: &mut StudyAcc) {
+    acc.effects.sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
 }
 
 /// The cells of one partition, one at a time: facts are sorted by
-/// (canonical cell, study id), each run of a study is folded into one
-/// accumulator, and `f` gets each cell's studies in canonical order (study
-/// ids are unique within a chunk; a study spread over chunks has several
-/// ids, merged by name in [`canonical_studies`]). Only one cell's
+/// (canonical cell, canonical study rank), each run of a study is folded
+/// into one accumulator (a study spread over chunks has several ids but one
+/// rank), and `f` gets each cell's studies as `(rank, accumulator)` in
+/// canonical order (study name order; merges are exact). Only one cell's
 /// accumulators exist at a time.
-fn for_each_cell<'f>(
-    fs: &'f FactSet,
+fn for_each_cell(
+    fs: &FactSet,
     p: usize,
     canon: &[u32],
+    ranks: &fact::StudyRanks,
     cfg: &ScoringConfig,
     ages: &AgeTable,
-    mut f: impl FnMut(u32, Vec<(&'f str, StudyAcc)>),
+    mut f: impl FnMut(u32, Vec<(u32, StudyAcc)>),
 ) {
-    // Sorted by one integer key (canonical cell, study id) held next to the
-    // fact's address: no indirection while sorting.
-    let mut facts: Vec<(u64, &Fact)> =
-        fs.partition(p).map(|x| ((u64::from(canon[x.cell as usize]) << 32) | u64::from(x.study), x)).collect();
+    // Sorted by one integer key (canonical cell, study rank) held next to
+    // the fact's address: no indirection while sorting. (A partition's
+    // facts come chunk by chunk, and a chunk's study ids are contiguous, so
+    // the rank lookups stay local.)
+    let mut facts: Vec<(u64, &Fact)> = fs
+        .partition(p)
+        .map(|x| ((u64::from(canon[x.cell as usize]) << 32) | u64::from(ranks.rank[x.study as usize]), x))
+        .collect();
     facts.sort_unstable_by_key(|x| x.0);
     let mut i = 0;
     while i < facts.len() {
         let cell = facts[i].0 >> 32;
-        let mut studies: Vec<(&str, StudyAcc)> = Vec::new();
+        let mut studies: Vec<(u32, StudyAcc)> = Vec::new();
         while i < facts.len() && facts[i].0 >> 32 == cell {
             let key = facts[i].0;
             let mut acc = StudyAcc::default();
@@ -205,9 +197,10 @@ fn for_each_cell<'f>(
                 add_fact(&mut acc, facts[i].1, cfg, ages);
                 i += 1;
             }
-            studies.push((fs.study(key as u32), acc));
+            sort_effects(&mut acc);
+            studies.push((key as u32, acc));
         }
-        f(cell as u32, canonical_studies(studies));
+        f(cell as u32, studies);
     }
 }
 
@@ -219,13 +212,14 @@ fn for_each_cell<'f>(
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
     let fs = FactSet::from_records(records, keys, cfg);
     let (canon, canon_keys) = fs.canonical_cells(None);
+    let ranks = fs.study_ranks();
     let ages = AgeTable::new(cfg, ref_year);
     let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            for_each_cell(&fs, p, &canon, cfg, &ages, |cell, studies| {
-                let named = studies.into_iter().map(|(s, a)| (s.to_string(), a)).collect();
+            for_each_cell(&fs, p, &canon, &ranks, cfg, &ages, |cell, studies| {
+                let named = studies.into_iter().map(|(r, a)| (fs.study_of_rank(&ranks, r).to_string(), a)).collect();
                 out.push((canon_keys[cell as usize].clone(), named));
             });
             out
@@ -253,7 +247,16 @@ pub fn aggregate_sequential(
     }
     let cells = map
         .into_iter()
-        .map(|(k, studies)| (k, canonical_studies(studies).into_iter().map(|(s, a)| (s.to_string(), a)).collect()))
+        .map(|(k, studies)| {
+            let sorted = studies
+                .into_iter()
+                .map(|(s, mut a)| {
+                    sort_effects(&mut a);
+                    (s.to_string(), a)
+                })
+                .collect();
+            (k, sorted)
+        })
         .collect();
     Aggregation { cells }
 }
@@ -337,16 +340,17 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
     let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
     let (canon, canon_keys) = fs.canonical_cells(tg_pos);
+    let ranks = fs.study_ranks();
     let ages = AgeTable::new(cfg, ref_year);
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
     let mut cells: Vec<CellResult> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            for_each_cell(fs, p, &canon, cfg, &ages, |cell, studies| {
+            for_each_cell(fs, p, &canon, &ranks, cfg, &ages, |cell, studies| {
                 // Study names are only kept for explanations (the verdict
                 // does not read them).
-                let name = |s: &str| if keep_studies { s.to_string() } else { String::new() };
+                let name = |r: u32| if keep_studies { fs.study_of_rank(&ranks, r).to_string() } else { String::new() };
                 let views: Vec<StudyView> =
                     studies.into_iter().filter_map(|(s, acc)| StudyView::new(name(s), acc, 1.0, None)).collect();
                 let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
