@@ -347,6 +347,13 @@ pub fn timing(stage: &str, since: std::time::Instant) {
     }
 }
 
+/// As [`timing`], for a total of several intervals.
+pub fn timing_total(stage: &str, total: std::time::Duration) {
+    if std::env::var_os("EVIDEX_TIMING").is_some() {
+        eprintln!("evidex: timing: {stage}: {:.3} s", total.as_secs_f64());
+    }
+}
+
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);

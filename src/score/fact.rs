@@ -132,13 +132,6 @@ impl StringTable {
         self.ends.push(self.text.len() as u64);
         (self.ends.len() - 1) as u32
     }
-    fn append(&mut self, o: &StringTable) -> u32 {
-        let base = self.ends.len() as u32;
-        let off = self.text.len() as u64;
-        self.text.push_str(&o.text);
-        self.ends.extend(o.ends.iter().map(|e| e + off));
-        base
-    }
 }
 
 /// Canonical study ranks of a [`FactSet`] ([`FactSet::study_ranks`]).
@@ -422,15 +415,31 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
     }
 }
 
+/// The facts of one absorbed chunk with their chunk-local ids, how those
+/// map to the run's ids, and the chunk's study names.
+#[derive(Debug)]
+struct Chunk {
+    /// Facts grouped by partition: partition `p` is
+    /// `facts[offsets[p]..offsets[p + 1]]`.
+    facts: Vec<Fact>,
+    offsets: Vec<u32>,
+    /// The run's cell id per local cell id.
+    cells: Vec<u32>,
+    /// Study names by local id; the run's id is `study_base + local id`.
+    studies: StringTable,
+    study_base: u32,
+}
+
 /// All facts of a run, partitioned by cell, with their string tables: the
-/// chunks' vectors, moved in (never copied or regrown), each grouped by
-/// partition.
+/// chunks' vectors and tables, moved in (never copied, regrown or
+/// renumbered, so absorbing a chunk in input order costs little while the
+/// workers wait), each grouped by partition.
 #[derive(Debug)]
 pub struct FactSet {
-    chunks: Vec<(Vec<Fact>, Vec<u32>)>,
+    chunks: Vec<Chunk>,
     cell_keys: Vec<Vec<String>>,
     cell_ids: FxHashMap<String, u32>,
-    studies: StringTable,
+    n_studies: u32,
     /// Distinct (normalised key, display) target-group spellings.
     pub tg_pairs: BTreeSet<(String, String)>,
     pub max_year: Option<i32>,
@@ -443,7 +452,7 @@ impl Default for FactSet {
             chunks: Vec::new(),
             cell_keys: Vec::new(),
             cell_ids: FxHashMap::default(),
-            studies: StringTable::default(),
+            n_studies: 0,
             tg_pairs: BTreeSet::new(),
             max_year: None,
             n_facts: 0,
@@ -490,14 +499,16 @@ impl FactSet {
                 }
             })
             .collect();
-        let base = self.studies.append(&l.studies);
-        let mut facts = std::mem::take(&mut l.facts);
-        for f in facts.iter_mut() {
-            f.cell = cell_map[f.cell as usize];
-            f.study += base;
-        }
-        if !facts.is_empty() {
-            self.chunks.push((facts, std::mem::take(&mut l.offsets)));
+        let study_base = self.n_studies;
+        self.n_studies += l.studies.len() as u32;
+        if !l.facts.is_empty() || !l.studies.is_empty() {
+            self.chunks.push(Chunk {
+                facts: std::mem::take(&mut l.facts),
+                offsets: std::mem::take(&mut l.offsets),
+                cells: cell_map,
+                studies: std::mem::take(&mut l.studies),
+                study_base,
+            });
         }
         self.tg_pairs.append(&mut l.tg_pairs);
         self.max_year = match (self.max_year, l.max_year) {
@@ -507,19 +518,27 @@ impl FactSet {
         self.n_facts += l.n;
     }
 
-    /// The facts of partition `p` (< [`PARTS`]), chunk by chunk in input order.
-    pub fn partition(&self, p: usize) -> impl Iterator<Item = &Fact> + '_ {
-        self.chunks.iter().flat_map(move |(f, o)| f[o[p] as usize..o[p + 1] as usize].iter())
+    /// The facts of partition `p` (< [`PARTS`]), chunk by chunk in input
+    /// order, each with its cell and study id in the run (the ids stored in
+    /// a fact are local to its chunk).
+    pub fn partition(&self, p: usize) -> impl Iterator<Item = (u32, u32, &Fact)> + '_ {
+        self.chunks.iter().flat_map(move |c| {
+            c.facts[c.offsets[p] as usize..c.offsets[p + 1] as usize]
+                .iter()
+                .map(|f| (c.cells[f.cell as usize], c.study_base + f.study, f))
+        })
     }
 
     pub fn cell_key(&self, cell: u32) -> &[String] {
         &self.cell_keys[cell as usize]
     }
+    /// The name of study `id` (an id of the run).
     pub fn study(&self, id: u32) -> &str {
-        self.studies.get(id)
+        let c = &self.chunks[self.chunks.partition_point(|c| c.study_base <= id) - 1];
+        c.studies.get(id - c.study_base)
     }
     pub fn n_studies(&self) -> usize {
-        self.studies.len()
+        self.n_studies as usize
     }
 
     /// The canonical order of the studies: a rank per study id that follows
@@ -529,20 +548,23 @@ impl FactSet {
     /// whatever the input order, without reading names per cell.
     pub fn study_ranks(&self) -> StudyRanks {
         use rayon::prelude::*;
-        let n = self.studies.len();
+        let n = self.n_studies();
         if n == 0 {
             return StudyRanks { rank: Vec::new(), first: Vec::new() };
         }
-        let name = |i: u32| self.studies.get(i).as_bytes();
+        let name = |i: u32| self.study(i).as_bytes();
+        // The names chunk by chunk, in id order.
+        let all = || {
+            self.chunks.par_iter().flat_map_iter(|c| {
+                (0..c.studies.len() as u32).map(move |i| (c.study_base + i, c.studies.get(i).as_bytes()))
+            })
+        };
         // Names are compared by the 8 bytes after their common prefix
         // first (most comparisons end there), then in full.
         let first = name(0);
-        let lcp = (1..n as u32)
-            .into_par_iter()
-            .map(|i| first.iter().zip(name(i)).take_while(|(a, b)| a == b).count())
-            .min()
-            .unwrap_or(first.len());
-        let mut order: Vec<(u64, u32)> = (0..n as u32).into_par_iter().map(|i| (word_at(name(i), lcp), i)).collect();
+        let lcp = all().map(|(_, s)| first.iter().zip(s).take_while(|(a, b)| a == b).count()).min().unwrap_or(0);
+        let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
+        order.par_extend(all().map(|(i, s)| (word_at(s, lcp), i)));
         order.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))));
         let mut rank = vec![0u32; n];
         let mut firsts = Vec::new();
@@ -558,7 +580,7 @@ impl FactSet {
 
     /// The name of the studies with canonical rank `r`.
     pub fn study_of_rank(&self, ranks: &StudyRanks, r: u32) -> &str {
-        self.studies.get(ranks.first[r as usize])
+        self.study(ranks.first[r as usize])
     }
 
     /// Every fact in storage order with its cell key and study spelled out
@@ -567,9 +589,9 @@ impl FactSet {
     pub fn resolved(&self) -> Vec<(Vec<String>, String, Fact)> {
         (0..PARTS)
             .flat_map(|p| self.partition(p))
-            .map(|f| {
+            .map(|(cell, study, f)| {
                 let plain = Fact { cell: 0, study: 0, ..*f };
-                (self.cell_key(f.cell).to_vec(), self.study(f.study).to_string(), plain)
+                (self.cell_key(cell).to_vec(), self.study(study).to_string(), plain)
             })
             .collect()
     }
@@ -638,12 +660,8 @@ mod tests {
     #[test]
     fn string_table_round_trip() {
         let mut a = StringTable::default();
-        a.push("x");
-        a.push("");
-        let mut b = StringTable::default();
-        b.push("yz");
-        assert_eq!(a.append(&b), 2);
-        assert_eq!((a.get(0), a.get(1), a.get(2)), ("x", "", "yz"));
+        assert_eq!((a.push("x"), a.push(""), a.push("yz")), (0, 1, 2));
+        assert_eq!((a.get(0), a.get(1), a.get(2), a.len()), ("x", "", "yz", 3));
     }
 
     #[test]
@@ -667,10 +685,16 @@ mod tests {
 
     /// Ranks from `study_ranks` against the names sorted by std's `str` order.
     fn check_ranks(names: &[String]) {
+        // The names in three chunks (ids across chunks must resolve).
         let mut fs = FactSet::default();
-        for n in names {
-            fs.studies.push(n);
+        for part in [&names[..names.len() / 3], &names[names.len() / 3..names.len() / 2], &names[names.len() / 2..]] {
+            let mut l = LocalFacts { facts: vec![EMPTY], offsets: vec![0; PARTS + 1], ..LocalFacts::default() };
+            for n in part {
+                l.studies.push(n);
+            }
+            fs.absorb(l);
         }
+        assert_eq!(fs.n_studies(), names.len());
         let r = fs.study_ranks();
         let mut distinct: Vec<&String> = names.iter().collect();
         distinct.sort();

@@ -204,7 +204,7 @@ fn for_each_cell(
     // the rank lookups stay local.)
     let mut facts: Vec<(u64, &Fact)> = fs
         .partition(p)
-        .map(|x| ((u64::from(canon[x.cell as usize]) << 32) | u64::from(ranks.rank[x.study as usize]), x))
+        .map(|(cell, study, x)| ((u64::from(canon[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x))
         .collect();
     facts.sort_unstable_by_key(|x| x.0);
     let mut i = 0;
