@@ -285,51 +285,65 @@ pub fn ingest_facts_with(
                 let all: Vec<usize> = (0..headers.len()).collect();
                 // Where the wall time of the loop goes (EVIDEX_TIMING).
                 let (mut t_decode, mut t_absorb) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-                for g in 0..p.groups.len() {
-                    let t = std::time::Instant::now();
-                    let df = p.read_group(g, &columns)?;
-                    t_decode += t.elapsed();
-                    let offsets: Vec<usize> = (0..df.height()).step_by(TASK_ROWS).collect();
-                    for batch in offsets.chunks(threads) {
-                        // Each task turns its own slice of the group into rows.
-                        let outs: Vec<Result<(ChunkOut, u64), IngestError>> = batch
-                            .par_iter()
-                            .map(|&offset| {
-                                let rows = TASK_ROWS.min(df.height() - offset);
-                                let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, rows);
-                                let n = if fast {
-                                    typed_rows(&p, &df, g, offset, &columns, headers.len(), &mut w)?
-                                } else {
-                                    p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?
-                                };
-                                let mut o = w.finish();
-                                if !o.rejected.is_empty() && columns.len() < headers.len() {
-                                    // Rejected rows are reported with all their cells.
-                                    // (Rejections of a task are in line order.)
-                                    let full_df = p.read_group(g, &all)?;
-                                    let mut k = 0;
-                                    p.for_each_row(&full_df, g, offset, TASK_ROWS, &all, &mut |r| {
-                                        while k < o.rejected.len() && o.rejected[k].line < r.line {
-                                            k += 1;
-                                        }
-                                        if k < o.rejected.len() && o.rejected[k].line == r.line {
-                                            o.rejected[k].raw = raw(r);
-                                        }
-                                    })?;
-                                }
-                                Ok((o, n))
-                            })
-                            .collect();
+                // The next row group is decoded (by polars, on its own
+                // threads) while the workers convert the current one.
+                std::thread::scope(|scope| -> Result<(), IngestError> {
+                    let decode = |g: usize| {
+                        let columns = &columns;
+                        let p = &p;
+                        scope.spawn(move || p.read_group(g, columns))
+                    };
+                    let mut next = (!p.groups.is_empty()).then(|| decode(0));
+                    for g in 0..p.groups.len() {
                         let t = std::time::Instant::now();
-                        for out in outs {
-                            let (o, n) = out?;
-                            rows_read += n;
-                            absorb(o, &mut st, &mut ids);
+                        let df = next.take().expect("a decode was started").join().expect("decoding does not panic")?;
+                        t_decode += t.elapsed();
+                        if g + 1 < p.groups.len() {
+                            next = Some(decode(g + 1));
                         }
-                        t_absorb += t.elapsed();
+                        let offsets: Vec<usize> = (0..df.height()).step_by(TASK_ROWS).collect();
+                        for batch in offsets.chunks(threads) {
+                            // Each task turns its own slice of the group into rows.
+                            let outs: Vec<Result<(ChunkOut, u64), IngestError>> = batch
+                                .par_iter()
+                                .map(|&offset| {
+                                    let rows = TASK_ROWS.min(df.height() - offset);
+                                    let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, rows);
+                                    let n = if fast {
+                                        typed_rows(&p, &df, g, offset, &columns, headers.len(), &mut w)?
+                                    } else {
+                                        p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?
+                                    };
+                                    let mut o = w.finish();
+                                    if !o.rejected.is_empty() && columns.len() < headers.len() {
+                                        // Rejected rows are reported with all their cells.
+                                        // (Rejections of a task are in line order.)
+                                        let full_df = p.read_group(g, &all)?;
+                                        let mut k = 0;
+                                        p.for_each_row(&full_df, g, offset, TASK_ROWS, &all, &mut |r| {
+                                            while k < o.rejected.len() && o.rejected[k].line < r.line {
+                                                k += 1;
+                                            }
+                                            if k < o.rejected.len() && o.rejected[k].line == r.line {
+                                                o.rejected[k].raw = raw(r);
+                                            }
+                                        })?;
+                                    }
+                                    Ok((o, n))
+                                })
+                                .collect();
+                            let t = std::time::Instant::now();
+                            for out in outs {
+                                let (o, n) = out?;
+                                rows_read += n;
+                                absorb(o, &mut st, &mut ids);
+                            }
+                            t_absorb += t.elapsed();
+                        }
                     }
-                }
-                super::timing_total("decode Parquet row groups (part of read)", t_decode);
+                    Ok(())
+                })?;
+                super::timing_total("wait for decoded Parquet row groups (part of read)", t_decode);
                 super::timing_total("absorb chunks in input order (part of read)", t_absorb);
                 (InputFormat::Parquet, None, None)
             }
