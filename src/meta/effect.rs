@@ -30,12 +30,13 @@ impl Measure {
     pub const NAMES: &'static str = "RR, OR, RD, MD, SMD, GEN";
 
     pub fn parse(s: &str) -> Option<Measure> {
+        let s = s.trim();
         for m in [Measure::RR, Measure::OR, Measure::RD, Measure::MD, Measure::SMD, Measure::GEN] {
-            if s.trim().eq_ignore_ascii_case(m.name()) {
+            if s.eq_ignore_ascii_case(m.name()) {
                 return Some(m);
             }
         }
-        match s.trim().to_ascii_uppercase().as_str() {
+        match s.to_ascii_uppercase().as_str() {
             "RR" | "LOGRR" | "RISK RATIO" => Some(Measure::RR),
             "OR" | "LOGOR" | "ODDS RATIO" => Some(Measure::OR),
             "RD" | "RISK DIFFERENCE" => Some(Measure::RD),

@@ -231,7 +231,8 @@ fn serialize_effect<S: serde::Serializer>(e: &Option<Box<EffectInput>>, s: S) ->
 
 /// Measures whose reported effect and CI are ratios (analysed on log scale).
 pub fn is_ratio_measure(m: &str) -> bool {
-    ["RR", "OR", "HR", "IRR", "PETO", "ROM"].iter().any(|r| m.trim().eq_ignore_ascii_case(r))
+    let m = m.trim();
+    ["RR", "OR", "HR", "IRR", "PETO", "ROM"].iter().any(|r| m.eq_ignore_ascii_case(r))
 }
 
 pub(crate) fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {

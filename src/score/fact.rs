@@ -80,7 +80,8 @@ const KEY_ESC: char = '\u{1b}';
 /// Append one key value and a separator; separator and escape characters
 /// inside the value are escaped, so joined keys are unambiguous.
 fn push_key_part(buf: &mut String, p: &str) {
-    if p.contains([KEY_SEP, KEY_ESC]) {
+    // Both characters are ASCII, so a byte search finds them.
+    if memchr::memchr2(KEY_SEP as u8, KEY_ESC as u8, p.as_bytes()).is_some() {
         for c in p.chars() {
             if c == KEY_SEP || c == KEY_ESC {
                 buf.push(KEY_ESC);
@@ -228,7 +229,8 @@ pub struct FactBuilder<'k> {
     last_key: String,
     last_cell: Option<u32>,
     last_study: Option<u32>,
-    last_tg: String,
+    /// The previous row's target group (normalised key, display).
+    last_tg: (String, String),
     /// Facts in row order with their partition, sorted into `out` at the end.
     scratch: Vec<(u8, Fact)>,
     out: LocalFacts,
@@ -249,7 +251,7 @@ impl<'k> FactBuilder<'k> {
             last_key: String::new(),
             last_cell: None,
             last_study: None,
-            last_tg: String::new(),
+            last_tg: (String::new(), String::new()),
             scratch: Vec::new(),
             out: LocalFacts::default(),
         }
@@ -303,16 +305,21 @@ impl<'k> FactBuilder<'k> {
                 s
             }
         };
-        self.buf.clear();
-        self.buf.push_str(x.tg_key);
-        self.buf.push('\u{1f}');
-        self.buf.push_str(x.tg_display);
-        if self.last_tg != self.buf {
+        // The previous row's target group is compared in place before the
+        // pair is joined and looked up.
+        if self.last_tg.0 != x.tg_key || self.last_tg.1 != x.tg_display {
+            self.buf.clear();
+            self.buf.push_str(x.tg_key);
+            self.buf.push('\u{1f}');
+            self.buf.push_str(x.tg_display);
             if !self.tg.contains_key(self.buf.as_str()) {
                 self.tg.insert(self.buf.clone(), ());
                 self.out.tg_pairs.insert((x.tg_key.to_string(), x.tg_display.to_string()));
             }
-            std::mem::swap(&mut self.last_tg, &mut self.buf);
+            self.last_tg.0.clear();
+            self.last_tg.0.push_str(x.tg_key);
+            self.last_tg.1.clear();
+            self.last_tg.1.push_str(x.tg_display);
         }
         if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
