@@ -158,6 +158,12 @@ impl RowContext<'_> {
         Some(Cow::Borrowed(raw))
     }
 
+    /// Whether `col` has a source (a file column or a constant).
+    #[inline]
+    pub(crate) fn has(&self, col: Col) -> bool {
+        self.slots[col as usize].is_some()
+    }
+
     /// The one file column `col` is read from (not coalesced, not a
     /// constant).
     pub(crate) fn single_source(&self, col: Col) -> Option<usize> {

@@ -228,7 +228,7 @@ pub fn fact_row<C: Cells>(
         Some(n) if n >= 0.5 => Some(n.round() as u64),
         Some(_) => return None,
     };
-    let effect = read_effect(row, &mut m.measure)?;
+    let effect = read_effect(ctx, row, &mut m.measure)?;
     if convert::se_ci_disagreement(&effect).is_some() || crate::model::validate_effect(&effect).is_err() {
         return None;
     }
@@ -246,7 +246,8 @@ pub fn fact_row<C: Cells>(
         }
     };
     let study_id = row.text(Col::StudyId);
-    let outcome = row.text(Col::Outcome);
+    // The outcome is only read when it is a group key.
+    let outcome = if b.keys().contains(&GroupKey::Outcome) { row.text(Col::Outcome) } else { None };
     let computed = if usable { compute_effect(&effect, None).ok() } else { None };
     let used = used_rating_of(rating, harm, &effect, design, cfg);
     let mut key = [""; 7];
@@ -279,8 +280,14 @@ pub fn fact_row<C: Cells>(
 
 /// [`convert::read_effect`] with the measure label memoised; `None` when a
 /// cell is not a number.
-fn read_effect<C: Cells>(row: &C, measures: &mut FxHashMap<String, String>) -> Option<EffectInput> {
-    let mut e = convert::effect_numbers(|c| row.number(c)).ok()?;
+fn read_effect<C: Cells>(
+    ctx: &RowContext<'_>,
+    row: &C,
+    measures: &mut FxHashMap<String, String>,
+) -> Option<EffectInput> {
+    // Most effect columns are usually absent: those are empty without a
+    // call into the row.
+    let mut e = convert::effect_numbers(|c| if ctx.has(c) { row.number(c) } else { Ok(None) }).ok()?;
     e.measure = row.text(Col::Measure).map(|s| memo(measures, &s, |s| s.trim().to_ascii_uppercase()));
     Some(e)
 }
