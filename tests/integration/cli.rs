@@ -67,6 +67,28 @@ fn fatal_input_errors_exit_2_and_say_what_was_expected() {
     }
 }
 
+/// A Parquet file whose later row groups are damaged: `score` decodes row
+/// groups ahead on another thread, and the error must still end the run
+/// with exit 2, the file and polars' reason, and no output written.
+#[test]
+fn damaged_later_row_group_exits_2_without_output() {
+    let o = evidex::synth::GenOptions { rows: 600_000, seed: 2, ..Default::default() };
+    let mut bytes = evidex::synth::to_parquet(&o).unwrap();
+    // Three row groups of up to 262,144 rows; 70% into the file is data of
+    // a later group (the footer is at the end).
+    let at = bytes.len() * 7 / 10;
+    bytes[at..at + 4096].fill(0xff);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("damaged.parquet");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = dir.path().join("scores.csv");
+    run(&["score", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .expect_code(2)
+        .expect_stderr("damaged.parquet: cannot read Parquet");
+    assert!(!out.exists(), "no output after a fatal read error");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+}
+
 #[test]
 fn missing_column_suggests_a_mapping() {
     let r = run(&["validate", "tests/data/bad/missing_columns.csv"]);
