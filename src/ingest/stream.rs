@@ -52,6 +52,7 @@ struct ChunkOut {
     facts: LocalFacts,
     rejected: Vec<RowError>,
     notes: Vec<(String, u64)>,
+    /// Hashes of the accepted rows' record ids, sorted.
     ids: Vec<u64>,
 }
 
@@ -128,7 +129,9 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn finish(self) -> ChunkOut {
+    fn finish(mut self) -> ChunkOut {
+        // Sorted here, in parallel, for the duplicate check at the end.
+        self.ids.sort_unstable();
         ChunkOut { facts: self.b.finish(), rejected: self.rejected, notes: self.notes, ids: self.ids }
     }
 }
@@ -175,7 +178,9 @@ pub fn ingest_facts_with(
 ) -> Result<Streamed, IngestError> {
     assert_eq!(opts.contract, Contract::Scoring, "the streaming reader serves scoring");
     let mut st = Streamed::default();
-    let mut ids: Vec<u64> = Vec::new();
+    // Each chunk's sorted id hashes, kept as they come (not copied into one
+    // vector while the workers wait).
+    let mut ids: Vec<Vec<u64>> = Vec::new();
     let threads = rayon::current_num_threads().max(1);
     for (file_idx, path) in paths.iter().enumerate() {
         let format = super::format_of(opts, path)?;
@@ -203,19 +208,18 @@ pub fn ingest_facts_with(
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut rows_read = 0u64;
         let mut blank_rows = 0u64;
-        let mut absorb = |o: ChunkOut, st: &mut Streamed, ids: &mut Vec<u64>| {
+        let mut absorb = |o: ChunkOut, st: &mut Streamed, ids: &mut Vec<Vec<u64>>| {
             st.ing.streamed += o.ids.len() as u64;
             st.ing.rejected.extend(o.rejected);
             for (n, line) in o.notes {
                 notes.entry(n).or_insert((0, line)).0 += 1;
             }
-            ids.extend(o.ids);
+            ids.push(o.ids);
             st.facts.absorb(o.facts);
         };
         let (format, encoding, delimiter) = match opened {
             Opened::Table(mut t) => {
                 rows_read = t.rows_read();
-                ids.reserve(t.rows.len());
                 blank_rows = t.blank_rows;
                 for m in &t.malformed {
                     st.ing.rejected.push(malformed(&display, m, t.raw_text(m.span, None)));
@@ -232,7 +236,6 @@ pub fn ingest_facts_with(
                 (t.format, t.encoding, t.delimiter)
             }
             Opened::Pieces(p) => {
-                ids.reserve(p.estimated_rows());
                 let raw = |r: &RawRow| table::raw_text_of(p.text.as_str(), r.span, Some(&r.cells));
                 let idx: Vec<usize> = (0..p.pieces.len()).collect();
                 let piece_rows = p.estimated_rows() / p.pieces.len().max(1);
@@ -281,7 +284,6 @@ pub fn ingest_facts_with(
                 // Only the columns the contract reads (pass-through columns
                 // are not needed for scoring), one row group at a time.
                 let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
-                ids.reserve(p.n_rows());
                 let all: Vec<usize> = (0..headers.len()).collect();
                 // Where the wall time of the loop goes (EVIDEX_TIMING).
                 let (mut t_decode, mut t_absorb) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -368,8 +370,7 @@ pub fn ingest_facts_with(
         });
     }
     let t0 = std::time::Instant::now();
-    ids.par_sort_unstable();
-    st.duplicate_ids = ids.windows(2).any(|w| w[0] == w[1]);
+    st.duplicate_ids = any_repeat(&ids);
     drop(ids);
     let pairs: Vec<(&str, &str)> = st.facts.tg_pairs.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
     let mut warnings = Vec::new();
@@ -379,6 +380,28 @@ pub fn ingest_facts_with(
     st.ing.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
     timing("cross-row checks (streamed)", t0);
     Ok(st)
+}
+
+/// Whether any hash occurs twice across the chunks' sorted hash lists. The
+/// hashes are split into 64 buckets by their top bits (a contiguous range
+/// of every sorted list); buckets are checked in parallel, each gathered
+/// into one reused buffer and sorted, so no copy of all hashes is made.
+fn any_repeat(chunks: &[Vec<u64>]) -> bool {
+    const BITS: u32 = 6;
+    let bucket = |h: u64| h >> (64 - BITS);
+    (0..1u64 << BITS)
+        .into_par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<u64>, b| {
+            buf.clear();
+            for v in chunks {
+                let lo = v.partition_point(|h| bucket(*h) < b);
+                let hi = lo + v[lo..].partition_point(|h| bucket(*h) == b);
+                buf.extend_from_slice(&v[lo..hi]);
+            }
+            buf.sort_unstable();
+            buf.windows(2).any(|w| w[0] == w[1])
+        })
+        .any(|x| x)
 }
 
 /// Rows `offset..offset + TASK_ROWS` of Parquet row group `g` through the
@@ -423,5 +446,51 @@ fn malformed(display: &str, m: &table::MalformedRow, raw: String) -> RowError {
         message: m.message.clone(),
         suggestion: None,
         raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::any_repeat;
+    use proptest::prelude::*;
+
+    /// The plain check: all hashes in one sorted vector.
+    fn naive(chunks: &[Vec<u64>]) -> bool {
+        let mut all: Vec<u64> = chunks.concat();
+        all.sort_unstable();
+        all.windows(2).any(|w| w[0] == w[1])
+    }
+
+    #[test]
+    fn repeats_within_and_across_chunks_and_at_bucket_edges() {
+        let top = |b: u64| b << 58;
+        let cases: Vec<(Vec<Vec<u64>>, bool)> = vec![
+            (vec![], false),
+            (vec![vec![], vec![]], false),
+            (vec![vec![1, 2, 3], vec![4, 5]], false),
+            (vec![vec![1, 2, 2]], true),
+            (vec![vec![1, 7], vec![3, 7]], true),
+            (vec![vec![0, u64::MAX], vec![u64::MAX]], true),
+            (vec![vec![0], vec![], vec![0]], true),
+            // Last hash of one bucket and first of the next are not repeats.
+            (vec![vec![top(1) - 1, top(1)], vec![top(2) - 1, top(2)]], false),
+            (vec![vec![top(63)], vec![top(63)]], true),
+        ];
+        for (chunks, expected) in cases {
+            assert_eq!(any_repeat(&chunks), expected, "{chunks:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn equals_the_plain_check(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![0u64..40, any::<u64>(), (0u64..64).prop_map(|b| b << 58)], 0..30),
+                0..6,
+            ),
+        ) {
+            let sorted: Vec<Vec<u64>> = chunks.into_iter().map(|mut v| { v.sort_unstable(); v }).collect();
+            prop_assert_eq!(any_repeat(&sorted), naive(&sorted));
+        }
     }
 }
