@@ -144,12 +144,9 @@ impl RowContext<'_> {
     /// file column `i` (empty for a missing value).
     pub(crate) fn pick<'s>(&'s self, col: Col, cell: impl Fn(usize) -> &'s str) -> Option<Cow<'s, str>> {
         let raw = match self.slots[col as usize]? {
-            Source::Constant(v) => v.trim(),
+            Source::Constant(v) => Some(v.trim()).filter(|v| !self.is_null(v))?,
             Source::Columns(idx) => idx.iter().map(|&i| trim(cell(i))).find(|v| !self.is_null(v))?,
         };
-        if self.is_null(raw) {
-            return None;
-        }
         if self.mapped[col as usize] {
             if let Some(v) = self.value_maps.get(&col).and_then(|map| map.get(&normalise_label(raw))) {
                 return Some(Cow::Owned(v.clone()));
@@ -222,6 +219,15 @@ fn trim(s: &str) -> &str {
 /// strict groups of three (`1.234,5`); a lone `.` is a decimal point (Excel
 /// exports text cells unchanged).
 pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
+    // Most cells are plain numbers: nothing to trim, strip or regroup.
+    if s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
+        return s.parse::<f64>().ok().filter(|v| v.is_finite());
+    }
+    parse_number_general(s, decimal_comma)
+}
+
+/// [`parse_number`] for any text (spaces, `%`, decimal commas).
+fn parse_number_general(s: &str, decimal_comma: bool) -> Option<f64> {
     let t = s.trim().trim_end_matches('%').trim();
     let t: Cow<str> =
         if t.contains(['\u{a0}', ' ']) { Cow::Owned(t.replace(['\u{a0}', ' '], "")) } else { Cow::Borrowed(t) };
@@ -492,6 +498,27 @@ mod tests {
         assert_eq!(parse_number("abc", false), None);
         assert_eq!(parse_number("inf", false), None);
         assert_eq!(parse_number(" 12 ", false), Some(12.0));
+    }
+
+    proptest::proptest! {
+        /// The plain-number shortcut gives what the general parser gives.
+        #[test]
+        fn plain_number_shortcut_agrees(
+            s in "[-+]?[0-9]{0,6}(\\.[0-9]{0,6})?([eE][-+]?[0-9]{0,4})?|[0-9eE.+-]{0,12}",
+            decimal_comma in proptest::bool::ANY,
+        ) {
+            proptest::prop_assert_eq!(parse_number(&s, decimal_comma), parse_number_general(&s, decimal_comma));
+        }
+    }
+
+    #[test]
+    fn plain_numbers_at_the_edges() {
+        for s in ["", "-", "+", ".", "e5", "1e400", "-1e400", "1e-400", "00012", "+.5", "5.", "1..2", "1e", "--1"] {
+            for dc in [false, true] {
+                assert_eq!(parse_number(s, dc), parse_number_general(s, dc), "{s:?}");
+            }
+        }
+        assert_eq!(parse_number("1e400", false), None, "not finite");
     }
 
     #[test]
