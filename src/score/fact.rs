@@ -441,7 +441,7 @@ struct Chunk {
 /// chunks' vectors and tables, moved in (never copied, regrown or
 /// renumbered, so absorbing a chunk in input order costs little while the
 /// workers wait), each grouped by partition.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct FactSet {
     chunks: Vec<Chunk>,
     cell_keys: Vec<Vec<String>>,
@@ -451,20 +451,6 @@ pub struct FactSet {
     pub tg_pairs: BTreeSet<(String, String)>,
     pub max_year: Option<i32>,
     pub n_facts: u64,
-}
-
-impl Default for FactSet {
-    fn default() -> Self {
-        FactSet {
-            chunks: Vec::new(),
-            cell_keys: Vec::new(),
-            cell_ids: FxHashMap::default(),
-            n_studies: 0,
-            tg_pairs: BTreeSet::new(),
-            max_year: None,
-            n_facts: 0,
-        }
-    }
 }
 
 impl FactSet {

@@ -108,13 +108,15 @@ struct AgeTable {
     ref_year: i32,
     unknown: f64,
     by_age: Vec<f64>,
+    /// [`weight::ln_reference_n`], also a run constant.
+    ln_reference_n: f64,
 }
 
 impl AgeTable {
     fn new(cfg: &ScoringConfig, ref_year: i32) -> AgeTable {
         let oldest = (ref_year - 1900).clamp(0, 400);
         let by_age = (0..=oldest).map(|a| weight::age_factor(a, cfg)).collect();
-        AgeTable { ref_year, unknown: cfg.age.unknown_year_factor, by_age }
+        AgeTable { ref_year, unknown: cfg.age.unknown_year_factor, by_age, ln_reference_n: weight::ln_reference_n(cfg) }
     }
     fn get(&self, year: Option<i32>, cfg: &ScoringConfig) -> f64 {
         match year {
@@ -140,7 +142,9 @@ fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable) 
     match f.rating {
         Some(rating) => {
             let age = ages.get(f.year(), cfg);
-            let w = weight::weight_with_age(f.design, f.rob, f.sample_size(), age, cfg, f.derived()).total;
+            let w =
+                weight::weight_with_age(f.design, f.rob, f.sample_size(), age, cfg, f.derived(), ages.ln_reference_n)
+                    .total;
             let v = if f.harm() { cfg.rating_value.ineffective } else { cfg.rating_value.of(rating) };
             acc.sum_w += fx(w);
             acc.sum_wv += fx(w * v);
@@ -186,17 +190,20 @@ fn prefetch<T>(x: &T) {
 /// The cells of one partition, one at a time: facts are sorted by
 /// (canonical cell, canonical study rank), each run of a study is folded
 /// into one accumulator (a study spread over chunks has several ids but one
-/// rank), and `f` gets each cell's studies as `(rank, accumulator)` in
-/// canonical order (study name order; merges are exact). Only one cell's
-/// accumulators exist at a time.
-fn for_each_cell(
+/// rank), `study` turns each `(rank, accumulator)` into what the caller
+/// keeps (or drops it), and `f` gets each cell's studies in canonical order
+/// (study name order; merges are exact). Only one cell's studies exist at
+/// a time.
+#[allow(clippy::too_many_arguments)]
+fn for_each_cell<T>(
     fs: &FactSet,
     p: usize,
     canon: &[u32],
     ranks: &fact::StudyRanks,
     cfg: &ScoringConfig,
     ages: &AgeTable,
-    mut f: impl FnMut(u32, Vec<(u32, StudyAcc)>),
+    mut study: impl FnMut(u32, StudyAcc) -> Option<T>,
+    mut f: impl FnMut(u32, Vec<T>),
 ) {
     // Sorted by one integer key (canonical cell, study rank) held next to
     // the fact's address: no indirection while sorting. (A partition's
@@ -210,11 +217,14 @@ fn for_each_cell(
     let mut i = 0;
     while i < facts.len() {
         let cell = facts[i].0 >> 32;
-        let mut studies: Vec<(u32, StudyAcc)> = Vec::new();
-        while i < facts.len() && facts[i].0 >> 32 == cell {
+        let end = i + facts[i..].partition_point(|x| x.0 >> 32 == cell);
+        // Exactly the cell's studies (no regrowing of large elements).
+        let n_studies = 1 + facts[i..end].windows(2).filter(|w| w[0].0 != w[1].0).count();
+        let mut studies: Vec<T> = Vec::with_capacity(n_studies);
+        while i < end {
             let key = facts[i].0;
             let mut acc = StudyAcc::default();
-            while i < facts.len() && facts[i].0 == key {
+            while i < end && facts[i].0 == key {
                 if let Some(ahead) = facts.get(i + PREFETCH_AHEAD) {
                     prefetch(ahead.1);
                 }
@@ -222,7 +232,7 @@ fn for_each_cell(
                 i += 1;
             }
             sort_effects(&mut acc);
-            studies.push((key as u32, acc));
+            studies.extend(study(key as u32, acc));
         }
         f(cell as u32, studies);
     }
@@ -242,9 +252,9 @@ pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringC
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            for_each_cell(&fs, p, &canon, &ranks, cfg, &ages, |cell, studies| {
-                let named = studies.into_iter().map(|(r, a)| (fs.study_of_rank(&ranks, r).to_string(), a)).collect();
-                out.push((canon_keys[cell as usize].clone(), named));
+            let named = |r: u32, a: StudyAcc| Some((fs.study_of_rank(&ranks, r).to_string(), a));
+            for_each_cell(&fs, p, &canon, &ranks, cfg, &ages, named, |cell, studies| {
+                out.push((canon_keys[cell as usize].clone(), studies));
             });
             out
         })
@@ -371,12 +381,13 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            for_each_cell(fs, p, &canon, &ranks, cfg, &ages, |cell, studies| {
-                // Study names are only kept for explanations (the verdict
-                // does not read them).
-                let name = |r: u32| if keep_studies { fs.study_of_rank(&ranks, r).to_string() } else { String::new() };
-                let views: Vec<StudyView> =
-                    studies.into_iter().filter_map(|(s, acc)| StudyView::new(name(s), acc, 1.0, None)).collect();
+            // Study names are only kept for explanations (the verdict
+            // does not read them).
+            let view = |r: u32, acc: StudyAcc| {
+                let name = if keep_studies { fs.study_of_rank(&ranks, r).to_string() } else { String::new() };
+                StudyView::new(name, acc, 1.0, None)
+            };
+            for_each_cell(fs, p, &canon, &ranks, cfg, &ages, view, |cell, views| {
                 let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
                 let mut r = evaluate(key, views, cfg);
                 if !keep_studies {

@@ -41,7 +41,7 @@ pub fn weight_parts(
         Some(y) => age_factor((reference_year - y).max(0), cfg),
         None => cfg.age.unknown_year_factor,
     };
-    weight_with_age(design, rob, sample_size, age, cfg, derived)
+    weight_with_age(design, rob, sample_size, age, cfg, derived, ln_reference_n(cfg))
 }
 
 /// The age factor for evidence `years_old` (>= 0) years old.
@@ -49,7 +49,14 @@ pub fn age_factor(years_old: i32, cfg: &ScoringConfig) -> f64 {
     0.5_f64.powf(f64::from(years_old) / cfg.age.half_life_years)
 }
 
-/// [`weight_parts`] with the age factor already known.
+/// `ln(1 + reference_n)`, the denominator of the sample factor (a run
+/// constant: computing it once gives the same bits as per record).
+pub fn ln_reference_n(cfg: &ScoringConfig) -> f64 {
+    (1.0 + cfg.sample.reference_n).ln()
+}
+
+/// [`weight_parts`] with the age factor and [`ln_reference_n`] already
+/// known (the scoring loop computes both once per run).
 pub fn weight_with_age(
     design: Option<StudyDesign>,
     rob: Option<RiskOfBias>,
@@ -57,11 +64,12 @@ pub fn weight_with_age(
     age: f64,
     cfg: &ScoringConfig,
     derived: bool,
+    ln_reference_n: f64,
 ) -> WeightParts {
     let design = cfg.design_weight.of(design);
     let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
     let sample = match sample_size {
-        Some(n) => ((1.0 + n as f64).ln() / (1.0 + cfg.sample.reference_n).ln()).min(cfg.sample.cap),
+        Some(n) => ((1.0 + n as f64).ln() / ln_reference_n).min(cfg.sample.cap),
         None => cfg.sample.unknown_factor,
     };
     let d = if derived { cfg.score.unrated_discount } else { 1.0 };
