@@ -131,7 +131,7 @@ impl AgeTable {
 
 /// Fold one fact into its study's accumulator (docs/scoring.md: record
 /// weight, used rating, effect point).
-fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable) {
+fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable, sample: &mut SampleMemo) {
     acc.n_records += 1;
     acc.take_design(f.design, f.rob);
     acc.max_sample = acc.max_sample.max(f.sample_size().unwrap_or(0));
@@ -142,21 +142,40 @@ fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable) 
     match f.rating {
         Some(rating) => {
             let age = ages.get(f.year(), cfg);
-            let w =
-                weight::weight_with_age(f.design, f.rob, f.sample_size(), age, cfg, f.derived(), ages.ln_reference_n)
-                    .total;
+            let s = sample.factor(f.sample_size(), cfg, ages.ln_reference_n);
+            let w = weight::weight_of_factors(f.design, f.rob, s, age, cfg, f.derived()).total;
             let v = if f.harm() { cfg.rating_value.ineffective } else { cfg.rating_value.of(rating) };
-            acc.sum_w += fx(w);
+            let fw = fx(w);
+            acc.sum_w += fw;
             acc.sum_wv += fx(w * v);
             acc.rating_counts[rating_slot(rating)] += 1;
             acc.harm |= f.harm();
             if f.derived() {
                 acc.n_derived += 1;
             } else {
-                acc.consensus_w[rating_slot(rating)] += fx(w);
+                acc.consensus_w[rating_slot(rating)] += fw;
             }
         }
         None => acc.n_unscored += 1,
+    }
+}
+
+/// The last sample size's factor (a study's findings usually share one
+/// sample size, so its logarithm is taken once; same bits either way).
+#[derive(Default)]
+struct SampleMemo(Option<(u64, f64)>);
+
+impl SampleMemo {
+    fn factor(&mut self, n: Option<u64>, cfg: &ScoringConfig, ln_reference_n: f64) -> f64 {
+        match (n, self.0) {
+            (Some(n), Some((last, f))) if n == last => f,
+            (Some(n), _) => {
+                let f = weight::sample_factor(Some(n), cfg, ln_reference_n);
+                self.0 = Some((n, f));
+                f
+            }
+            (None, _) => weight::sample_factor(None, cfg, ln_reference_n),
+        }
     }
 }
 
@@ -214,6 +233,7 @@ fn for_each_cell<T>(
         .map(|(cell, study, x)| ((u64::from(canon[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x))
         .collect();
     facts.sort_unstable_by_key(|x| x.0);
+    let mut sample = SampleMemo::default();
     let mut i = 0;
     while i < facts.len() {
         let cell = facts[i].0 >> 32;
@@ -228,7 +248,7 @@ fn for_each_cell<T>(
                 if let Some(ahead) = facts.get(i + PREFETCH_AHEAD) {
                     prefetch(ahead.1);
                 }
-                add_fact(&mut acc, facts[i].1, cfg, ages);
+                add_fact(&mut acc, facts[i].1, cfg, ages, &mut sample);
                 i += 1;
             }
             sort_effects(&mut acc);
@@ -277,7 +297,13 @@ pub fn aggregate_sequential(
     for r in records {
         let key: Vec<String> = keys.iter().map(|k| k.value(r)).collect();
         let f = fact::fact_of(r, cfg, 0, 0);
-        add_fact(map.entry(key).or_default().entry(r.study_key()).or_default(), &f, cfg, &ages);
+        add_fact(
+            map.entry(key).or_default().entry(r.study_key()).or_default(),
+            &f,
+            cfg,
+            &ages,
+            &mut SampleMemo::default(),
+        );
     }
     let cells = map
         .into_iter()

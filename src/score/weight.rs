@@ -66,12 +66,29 @@ pub fn weight_with_age(
     derived: bool,
     ln_reference_n: f64,
 ) -> WeightParts {
-    let design = cfg.design_weight.of(design);
-    let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
-    let sample = match sample_size {
+    weight_of_factors(design, rob, sample_factor(sample_size, cfg, ln_reference_n), age, cfg, derived)
+}
+
+/// The sample factor `min(cap, ln(1 + n) / ln(1 + reference_n))`, or the
+/// configured factor for an unknown sample size.
+pub fn sample_factor(sample_size: Option<u64>, cfg: &ScoringConfig, ln_reference_n: f64) -> f64 {
+    match sample_size {
         Some(n) => ((1.0 + n as f64).ln() / ln_reference_n).min(cfg.sample.cap),
         None => cfg.sample.unknown_factor,
-    };
+    }
+}
+
+/// The weight from its sample and age factors.
+pub fn weight_of_factors(
+    design: Option<StudyDesign>,
+    rob: Option<RiskOfBias>,
+    sample: f64,
+    age: f64,
+    cfg: &ScoringConfig,
+    derived: bool,
+) -> WeightParts {
+    let design = cfg.design_weight.of(design);
+    let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
     let d = if derived { cfg.score.unrated_discount } else { 1.0 };
     WeightParts { design, risk_of_bias, sample, age, derived: d, total: design * risk_of_bias * sample * age * d }
 }
