@@ -284,7 +284,6 @@ pub fn ingest_facts_with(
                 // Only the columns the contract reads (pass-through columns
                 // are not needed for scoring), one row group at a time.
                 let columns: Vec<usize> = (0..headers.len()).filter(|i| resolved.reads(*i)).collect();
-                let all: Vec<usize> = (0..headers.len()).collect();
                 // Where the wall time of the loop goes (EVIDEX_TIMING).
                 let (mut t_decode, mut t_absorb) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
                 // The next row group is decoded (by polars, on its own
@@ -310,28 +309,8 @@ pub fn ingest_facts_with(
                                 .par_iter()
                                 .map(|&offset| {
                                     let rows = TASK_ROWS.min(df.height() - offset);
-                                    let mut w = Worker::new(&ctx, &raw, keys, cfg, fast, rows);
-                                    let n = if fast {
-                                        typed_rows(&p, &df, g, offset, &columns, headers.len(), &mut w)?
-                                    } else {
-                                        p.for_each_row(&df, g, offset, TASK_ROWS, &columns, &mut |r| w.row(r))?
-                                    };
-                                    let mut o = w.finish();
-                                    if !o.rejected.is_empty() && columns.len() < headers.len() {
-                                        // Rejected rows are reported with all their cells.
-                                        // (Rejections of a task are in line order.)
-                                        let full_df = p.read_group(g, &all)?;
-                                        let mut k = 0;
-                                        p.for_each_row(&full_df, g, offset, TASK_ROWS, &all, &mut |r| {
-                                            while k < o.rejected.len() && o.rejected[k].line < r.line {
-                                                k += 1;
-                                            }
-                                            if k < o.rejected.len() && o.rejected[k].line == r.line {
-                                                o.rejected[k].raw = raw(r);
-                                            }
-                                        })?;
-                                    }
-                                    Ok((o, n))
+                                    let w = Worker::new(&ctx, &raw, keys, cfg, fast, rows);
+                                    parquet_slice(&p, &df, g, offset, &columns, w)
                                 })
                                 .collect();
                             let t = std::time::Instant::now();
@@ -402,6 +381,43 @@ fn any_repeat(chunks: &[Vec<u64>]) -> bool {
             buf.windows(2).any(|w| w[0] == w[1])
         })
         .any(|x| x)
+}
+
+/// One task of the Parquet reader: rows `offset..offset + TASK_ROWS` of row
+/// group `g` (decoded with `columns`) through `w`; returns its output and
+/// the number of rows read.
+fn parquet_slice(
+    p: &table::ParquetSource,
+    df: &polars::prelude::DataFrame,
+    g: usize,
+    offset: usize,
+    columns: &[usize],
+    mut w: Worker<'_>,
+) -> Result<(ChunkOut, u64), IngestError> {
+    let width = p.headers.len();
+    let n = if w.fast {
+        typed_rows(p, df, g, offset, columns, width, &mut w)?
+    } else {
+        p.for_each_row(df, g, offset, TASK_ROWS, columns, &mut |r| w.row(r))?
+    };
+    let mut o = w.finish();
+    if !o.rejected.is_empty() && columns.len() < width {
+        // Rejected rows are reported with all their cells (the group is
+        // decoded again with every column; rejections of a task are in
+        // line order).
+        let all: Vec<usize> = (0..width).collect();
+        let full_df = p.read_group(g, &all)?;
+        let mut k = 0;
+        p.for_each_row(&full_df, g, offset, TASK_ROWS, &all, &mut |r| {
+            while k < o.rejected.len() && o.rejected[k].line < r.line {
+                k += 1;
+            }
+            if k < o.rejected.len() && o.rejected[k].line == r.line {
+                o.rejected[k].raw = table::raw_text_of("", None, Some(&r.cells));
+            }
+        })?;
+    }
+    Ok((o, n))
 }
 
 /// Rows `offset..offset + TASK_ROWS` of Parquet row group `g` through the
