@@ -226,7 +226,8 @@ pub struct FactBuilder<'k> {
     hash_study: fn(&str) -> u64,
     tg: FxHashMap<String, ()>,
     buf: String,
-    last_key: String,
+    /// The previous row's key values (valid when `last_cell` is set).
+    last_parts: Vec<String>,
     last_cell: Option<u32>,
     last_study: Option<u32>,
     /// The previous row's target group (normalised key, display).
@@ -248,7 +249,7 @@ impl<'k> FactBuilder<'k> {
             hash_study: |s| xxhash_rust::xxh3::xxh3_64(s.as_bytes()),
             tg: FxHashMap::default(),
             buf: String::new(),
-            last_key: String::new(),
+            last_parts: Vec::new(),
             last_cell: None,
             last_study: None,
             last_tg: (String::new(), String::new()),
@@ -273,15 +274,16 @@ impl<'k> FactBuilder<'k> {
 
     pub fn push_input(&mut self, x: &FactInput<'_>) {
         let used = &x.key[..self.keys.len()];
-        self.buf.clear();
-        for p in used {
-            push_key_part(&mut self.buf, p);
-        }
         // Consecutive rows often share cell, study and intervention: the
-        // previous row's ids are checked before the maps.
+        // previous row's key values and ids are checked before the maps
+        // (the key values in place, before they are joined).
         let cell = match self.last_cell {
-            Some(c) if self.last_key == self.buf => c,
+            Some(c) if used.iter().zip(&self.last_parts).all(|(a, b)| *a == b) => c,
             _ => {
+                self.buf.clear();
+                for p in used {
+                    push_key_part(&mut self.buf, p);
+                }
                 let c = match self.cell_ids.get(self.buf.as_str()) {
                     Some(&c) => c,
                     None => {
@@ -291,7 +293,11 @@ impl<'k> FactBuilder<'k> {
                         c
                     }
                 };
-                std::mem::swap(&mut self.last_key, &mut self.buf);
+                self.last_parts.resize(used.len(), String::new());
+                for (last, p) in self.last_parts.iter_mut().zip(used) {
+                    last.clear();
+                    last.push_str(p);
+                }
                 self.last_cell = Some(c);
                 c
             }
