@@ -16,7 +16,7 @@ use super::table::{RawRow, SplitRow};
 use crate::meta::compute_effect;
 use crate::model::{current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
 use crate::score::fact::{FactBuilder, FactInput};
-use crate::score::weight::used_rating_of;
+use crate::score::weight::used_rating_with;
 use crate::score::{GroupKey, ScoringConfig};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -100,6 +100,8 @@ pub struct Memo {
     design: Vocab<StudyDesign>,
     rob: Vocab<RiskOfBias>,
     measure: FxHashMap<String, String>,
+    /// A string to write the next row's measure into (see `read_effect`).
+    measure_spare: String,
     max_year: i32,
 }
 
@@ -228,7 +230,7 @@ pub fn fact_row<C: Cells>(
         Some(n) if n >= 0.5 => Some(n.round() as u64),
         Some(_) => return None,
     };
-    let effect = read_effect(ctx, row, &mut m.measure)?;
+    let mut effect = read_effect(ctx, row, &mut m.measure, &mut m.measure_spare)?;
     if convert::se_ci_disagreement(&effect).is_some() || crate::model::validate_effect(&effect).is_err() {
         return None;
     }
@@ -249,7 +251,9 @@ pub fn fact_row<C: Cells>(
     // The outcome is only read when it is a group key.
     let outcome = if b.keys().contains(&GroupKey::Outcome) { row.text(Col::Outcome) } else { None };
     let computed = if usable { compute_effect(&effect, None).ok() } else { None };
-    let used = used_rating_of(rating, harm, &effect, design, cfg);
+    // `computed` is `compute_effect(&effect)` exactly when it succeeds
+    // (it cannot succeed on inputs that are not usable).
+    let used = used_rating_with(rating, harm, computed.as_ref(), design, cfg);
     let mut key = [""; 7];
     for (i, k) in b.keys().iter().enumerate() {
         key[i] = match k {
@@ -275,19 +279,32 @@ pub fn fact_row<C: Cells>(
         used,
         effect: computed.map(|e| (e.yi, e.vi, e.measure)),
     });
+    if let Some(spare) = effect.measure.take() {
+        m.measure_spare = spare;
+    }
     Some(xxhash_rust::xxh3::xxh3_64(record_id.as_bytes()))
 }
 
-/// [`convert::read_effect`] with the measure label memoised; `None` when a
-/// cell is not a number.
+/// [`convert::read_effect`] with the measure label memoised (and written
+/// into `spare`, a string recycled from the previous row, so no string is
+/// allocated per row); `None` when a cell is not a number.
 fn read_effect<C: Cells>(
     ctx: &RowContext<'_>,
     row: &C,
     measures: &mut FxHashMap<String, String>,
+    spare: &mut String,
 ) -> Option<EffectInput> {
     // Most effect columns are usually absent: those are empty without a
     // call into the row.
     let mut e = convert::effect_numbers(|c| if ctx.has(c) { row.number(c) } else { Ok(None) }).ok()?;
-    e.measure = row.text(Col::Measure).map(|s| memo(measures, &s, |s| s.trim().to_ascii_uppercase()));
+    e.measure = row.text(Col::Measure).map(|s| {
+        if !measures.contains_key(s.as_ref()) {
+            measures.insert(s.to_string(), s.trim().to_ascii_uppercase());
+        }
+        let mut out = std::mem::take(spare);
+        out.clear();
+        out.push_str(&measures[s.as_ref()]);
+        out
+    });
     Some(e)
 }

@@ -232,7 +232,14 @@ fn serialize_effect<S: serde::Serializer>(e: &Option<Box<EffectInput>>, s: S) ->
 /// Measures whose reported effect and CI are ratios (analysed on log scale).
 pub fn is_ratio_measure(m: &str) -> bool {
     let m = m.trim();
-    ["RR", "OR", "HR", "IRR", "PETO", "ROM"].iter().any(|r| m.eq_ignore_ascii_case(r))
+    let is = |r: &str| m.eq_ignore_ascii_case(r);
+    // RR, OR, HR, IRR, PETO, ROM (by length first: called on every row).
+    match m.len() {
+        2 => is("RR") || is("OR") || is("HR"),
+        3 => is("IRR") || is("ROM"),
+        4 => is("PETO"),
+        _ => false,
+    }
 }
 
 pub(crate) fn validate_effect(e: &EffectInput) -> Result<(), RecordError> {

@@ -121,7 +121,23 @@ pub fn used_rating_of(
     if let Some(rating) = rating {
         return Some(UsedRating { rating, harm, derived: false });
     }
-    let e = compute_effect(effect, None).ok()?;
+    used_rating_with(None, harm, compute_effect(effect, None).ok().as_ref(), design, cfg)
+}
+
+/// [`used_rating_of`] with the row's effect already computed (`None`: it
+/// does not compute), so a caller that needs the effect anyway computes it
+/// once.
+pub fn used_rating_with(
+    rating: Option<Rating>,
+    harm: bool,
+    effect: Option<&crate::meta::Effect>,
+    design: Option<StudyDesign>,
+    cfg: &ScoringConfig,
+) -> Option<UsedRating> {
+    if let Some(rating) = rating {
+        return Some(UsedRating { rating, harm, derived: false });
+    }
+    let e = effect?;
     let z = e.yi / e.vi.sqrt();
     let z = if cfg.effects.higher_is_better { z } else { -z };
     let rigorous = design.is_some_and(|d| d.is_rigorous());
