@@ -14,12 +14,16 @@ CSV), 1 vs 2 threads, and the cost of per-cell meta-analysis (every record
 with an effect size vs none) at the largest size.
 
 Each tool runs as its own process, `--repeats` times, under /usr/bin/time
-(wall seconds and peak resident memory); medians are reported. Files are
-read once first so they are in the page cache. Not part of the test suite.
+(wall seconds and peak resident memory); medians are reported. The tools
+compared in one table take turns (one run of each per round), so a drift
+of the machine's speed affects them alike. Files are read once first so
+they are in the page cache; the temporary folder is removed at the end.
+Not part of the test suite.
 """
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -78,9 +82,15 @@ def timed(cmd, env=None):
     return float(last[0]), int(last[1]) / 1024 / 1024  # seconds, GiB
 
 
-def median_run(cmd, repeats, env=None):
-    runs = [timed(cmd, env) for _ in range(repeats)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+def interleaved(cmds, repeats):
+    """Median wall time and peak RSS per named command, {name: (cmd, env)}.
+    The commands take turns (round r runs each once) so that a drift of the
+    machine's speed over minutes, common on shared VMs, hits them alike."""
+    runs = {name: [] for name in cmds}
+    for _ in range(repeats):
+        for name, (cmd, env) in cmds.items():
+            runs[name].append(timed(cmd, env))
+    return {name: (statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
 
 
 def machine():
@@ -116,27 +126,32 @@ def main():
             files[ext] = p
         for ext, p in files.items():
             size = p.stat().st_size / 2**20
-            res = {}
-            res["evidex score (full model)"] = median_run([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], a.repeats)
-            res["DuckDB (plain group-by)"] = median_run([sys.executable, "-c", DUCKDB, str(p)], a.repeats)
-            res["python polars, streaming (plain group-by)"] = median_run([sys.executable, "-c", POLARS, str(p)], a.repeats)
-            res["pandas (plain group-by)"] = median_run([sys.executable, "-c", PANDAS, str(p)], a.repeats)
+            res = interleaved({
+                "evidex score (full model)": ([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], None),
+                "DuckDB (plain group-by)": ([sys.executable, "-c", DUCKDB, str(p)], None),
+                "python polars, streaming (plain group-by)": ([sys.executable, "-c", POLARS, str(p)], None),
+                "pandas (plain group-by)": ([sys.executable, "-c", PANDAS, str(p)], None),
+            }, a.repeats)
             for tool, (sec, gib) in res.items():
                 rows_out.append((n, ext, size, tool, sec, gib))
                 print(f"{n:>10} {ext:8} {tool:45} {sec:8.3f} s {gib:6.2f} GiB", flush=True)
-        for threads in ("1", "2"):
-            env = dict(os.environ, RAYON_NUM_THREADS=threads)
-            sec, gib = median_run([str(EVIDEX), "score", str(files["parquet"]), "--out", str(tmp / "s.csv")], a.repeats, env)
+        cmd = [str(EVIDEX), "score", str(files["parquet"]), "--out", str(tmp / "s.csv")]
+        res = interleaved({t: (cmd, dict(os.environ, RAYON_NUM_THREADS=t)) for t in ("1", "2")}, a.repeats)
+        for threads, (sec, gib) in res.items():
             scaling.append((n, threads, sec, gib))
             print(f"{n:>10} parquet  evidex threads={threads} {sec:8.3f} s", flush=True)
     # Meta-analysis share at the largest size: effect sizes on every record vs none.
     n = max(a.rows)
-    meta = {}
+    cmds = {}
     for share in ("1", "0"):
         p = tmp / f"e{share}.parquet"
         subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--effect-share", share, "--out", str(p)], check=True, capture_output=True)
-        meta[share] = median_run([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], a.repeats)
-        print(f"{n:>10} parquet  evidex effect-share={share} {meta[share][0]:8.3f} s", flush=True)
+        p.read_bytes()  # page cache
+        cmds[share] = ([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], None)
+    meta = interleaved(cmds, a.repeats)
+    for share, (sec, _) in meta.items():
+        print(f"{n:>10} parquet  evidex effect-share={share} {sec:8.3f} s", flush=True)
+    shutil.rmtree(tmp)
     if a.out:
         lines = [f"Machine: {machine()}. Median of {a.repeats} runs each; peak RSS is the largest of the runs.", "", "| records | input | size (MiB) | tool | median wall (s) | peak RSS (GiB) | ratio to evidex |", "|---|---|---|---|---|---|---|"]
         for n, ext, size, tool, sec, gib in rows_out:
