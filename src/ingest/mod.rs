@@ -342,9 +342,7 @@ fn file_pos(files: &[FileSummary], path: &str) -> usize {
 
 /// Stage timings on stderr when `EVIDEX_TIMING` is set (diagnostics).
 pub fn timing(stage: &str, since: std::time::Instant) {
-    if std::env::var_os("EVIDEX_TIMING").is_some() {
-        eprintln!("evidex: timing: {stage}: {:.3} s", since.elapsed().as_secs_f64());
-    }
+    timing_total(stage, since.elapsed());
 }
 
 /// As [`timing`], for a total of several intervals.

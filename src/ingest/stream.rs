@@ -396,7 +396,7 @@ fn parquet_slice(
 ) -> Result<(ChunkOut, u64), IngestError> {
     let width = p.headers.len();
     let n = if w.fast {
-        typed_rows(p, df, g, offset, columns, width, &mut w)?
+        typed_rows(p, df, g, offset, columns, &mut w)?
     } else {
         p.for_each_row(df, g, offset, TASK_ROWS, columns, &mut |r| w.row(r))?
     };
@@ -429,9 +429,9 @@ fn typed_rows(
     g: usize,
     offset: usize,
     columns: &[usize],
-    width: usize,
     w: &mut Worker<'_>,
 ) -> Result<u64, IngestError> {
+    let width = p.headers.len();
     let err =
         |e: polars::prelude::PolarsError| IngestError::Parquet { path: p.path().to_string(), message: e.to_string() };
     let part = df.slice(offset as i64, TASK_ROWS);

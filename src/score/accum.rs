@@ -1,6 +1,6 @@
-//! Mergeable per-study accumulators. Sums of weights are kept in fixed
-//! point (i128, units of 2^-52) so that merging is exact, associative and
-//! commutative: the result does not depend on thread count or row order.
+//! Per-study accumulators. Sums of weights are kept in fixed point (i128,
+//! units of 2^-52) so that adding is exact, associative and commutative:
+//! the result does not depend on thread count or row order.
 
 use crate::model::{IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign};
 
@@ -47,25 +47,6 @@ pub struct StudyAcc {
 }
 
 impl StudyAcc {
-    pub fn merge(&mut self, o: StudyAcc) {
-        self.n_records += o.n_records;
-        self.sum_w += o.sum_w;
-        self.sum_wv += o.sum_wv;
-        for i in 0..5 {
-            self.rating_counts[i] += o.rating_counts[i];
-            self.consensus_w[i] += o.consensus_w[i];
-        }
-        for i in 0..8 {
-            self.strategy_counts[i] += o.strategy_counts[i];
-        }
-        self.n_derived += o.n_derived;
-        self.n_unscored += o.n_unscored;
-        self.harm |= o.harm;
-        self.take_design(o.best_design, o.best_rob);
-        self.max_sample = self.max_sample.max(o.max_sample);
-        self.effects.extend(o.effects);
-    }
-
     /// Keep the most rigorous design; on a tie keep the better risk of bias.
     pub fn take_design(&mut self, d: Option<StudyDesign>, rob: Option<RiskOfBias>) {
         let better = match (d, self.best_design) {

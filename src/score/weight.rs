@@ -41,7 +41,7 @@ pub fn weight_parts(
         Some(y) => age_factor((reference_year - y).max(0), cfg),
         None => cfg.age.unknown_year_factor,
     };
-    weight_with_age(design, rob, sample_size, age, cfg, derived, ln_reference_n(cfg))
+    weight_of_factors(design, rob, sample_factor(sample_size, cfg, ln_reference_n(cfg)), age, cfg, derived)
 }
 
 /// The age factor for evidence `years_old` (>= 0) years old.
@@ -53,20 +53,6 @@ pub fn age_factor(years_old: i32, cfg: &ScoringConfig) -> f64 {
 /// constant: computing it once gives the same bits as per record).
 pub fn ln_reference_n(cfg: &ScoringConfig) -> f64 {
     (1.0 + cfg.sample.reference_n).ln()
-}
-
-/// [`weight_parts`] with the age factor and [`ln_reference_n`] already
-/// known (the scoring loop computes both once per run).
-pub fn weight_with_age(
-    design: Option<StudyDesign>,
-    rob: Option<RiskOfBias>,
-    sample_size: Option<u64>,
-    age: f64,
-    cfg: &ScoringConfig,
-    derived: bool,
-    ln_reference_n: f64,
-) -> WeightParts {
-    weight_of_factors(design, rob, sample_factor(sample_size, cfg, ln_reference_n), age, cfg, derived)
 }
 
 /// The sample factor `min(cap, ln(1 + n) / ln(1 + reference_n))`, or the
@@ -118,10 +104,9 @@ pub fn used_rating_of(
     design: Option<StudyDesign>,
     cfg: &ScoringConfig,
 ) -> Option<UsedRating> {
-    if let Some(rating) = rating {
-        return Some(UsedRating { rating, harm, derived: false });
-    }
-    used_rating_with(None, harm, compute_effect(effect, None).ok().as_ref(), design, cfg)
+    // The effect is computed only for an unrated row.
+    let computed = if rating.is_none() { compute_effect(effect, None).ok() } else { None };
+    used_rating_with(rating, harm, computed.as_ref(), design, cfg)
 }
 
 /// [`used_rating_of`] with the row's effect already computed (`None`: it
