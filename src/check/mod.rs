@@ -276,11 +276,11 @@ pub struct CompareOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
-    Verdict { key: String, column: String, old: Val, new: Val },
-    Numeric { key: String, column: String, old: f64, new: f64, abs_diff: f64, rel_diff: f64 },
-    Value { key: String, column: String, old: Val, new: Val },
-    Added { key: String },
-    Removed { key: String },
+    Verdict { key: Vec<String>, column: String, old: Val, new: Val },
+    Numeric { key: Vec<String>, column: String, old: f64, new: f64, abs_diff: f64, rel_diff: f64 },
+    Value { key: Vec<String>, column: String, old: Val, new: Val },
+    Added { key: Vec<String> },
+    Removed { key: Vec<String> },
     ColumnAdded { column: String },
     ColumnRemoved { column: String },
     ModelVersion { old: String, new: String },
@@ -324,7 +324,7 @@ fn key_index(
     keys: &[String],
     which: &'static str,
     path: &str,
-) -> Result<BTreeMap<String, usize>, CheckError> {
+) -> Result<BTreeMap<Vec<String>, usize>, CheckError> {
     let idx: Vec<usize> = keys
         .iter()
         .map(|k| {
@@ -339,10 +339,15 @@ fn key_index(
     let mut map = BTreeMap::new();
     for (i, r) in t.rows.iter().enumerate() {
         let k: Vec<String> = idx.iter().map(|&j| r[j].text()).collect();
-        let k = k.join(" | ");
-        if map.insert(k.clone(), i).is_some() {
-            return Err(CheckError::DuplicateKey { keys: keys.join(", "), which, path: path.into(), value: k });
+        if map.contains_key(&k) {
+            return Err(CheckError::DuplicateKey {
+                keys: keys.join(", "),
+                which,
+                path: path.into(),
+                value: k.join(" | "),
+            });
         }
+        map.insert(k, i);
     }
     Ok(map)
 }

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// No progress display on stderr (it only appears on a terminal anyway).
+    /// No progress display on stderr (it only appears on a terminal anyway) and no notes on
+    /// the files written.
     #[arg(long, global = true)]
     pub quiet: bool,
 }
@@ -59,7 +60,8 @@ pub struct InputArgs {
     /// Override the format chosen from the file extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
-    /// Write every rejected row (file, line, column, value, reason, row verbatim) to this CSV.
+    /// Write every rejected row (file, line, column, value, reason, row verbatim) to this CSV
+    /// (`-`: standard output).
     #[arg(long, value_name = "CSV")]
     pub rejects: Option<PathBuf>,
     /// Fail (exit 1, no output written) when any row is rejected.
@@ -85,14 +87,17 @@ pub enum TextOrJson {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: TextOrJson,
+    /// Output format (default: text, or from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<TextOrJson>,
+    /// Write the report to this file (atomically; `-`: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Most rejected rows listed in text output.
     #[arg(long, default_value_t = 50)]
     pub max_errors: usize,
     /// Write the accepted records, normalised to the contract (canonical labels, derived income
-    /// settings) with every pass-through column kept, to this CSV.
+    /// settings) with every pass-through column kept, to this CSV (`-`: standard output).
     #[arg(long, value_name = "CSV")]
     pub accepted: Option<PathBuf>,
 }
@@ -179,10 +184,10 @@ pub struct MetaArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub meta: MetaOpts,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: TableCsvJson,
-    /// Write the result to this file (atomically) instead of stdout.
+    /// Output format (default: table, or from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<TableCsvJson>,
+    /// Write the result to this file (atomically; `-`: standard output); the format follows the extension.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
 }
@@ -212,7 +217,8 @@ pub struct ScoreArgs {
     /// Group keys, comma-separated (intervention, target_group, income_setting, strategy, design, country, outcome).
     #[arg(long, value_delimiter = ',', default_value = "intervention,target_group,income_setting")]
     pub by: Vec<String>,
-    /// Write to this file (atomically); format from --format or the extension.
+    /// Write to this file (atomically; `-`: standard output); the format follows the extension
+    /// (.txt, .csv, .json, .parquet) unless --format says otherwise.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Output format (default: table on the terminal, else from the --out extension).
@@ -238,10 +244,10 @@ pub struct RankArgs {
     /// Show the first N.
     #[arg(long)]
     pub top: Option<usize>,
-    /// Output format (default: readable text on the terminal, else from the --out extension).
+    /// Output format (default: readable text, or from the --out extension).
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,
-    /// Write to this file (atomically).
+    /// Write to this file (atomically; `-`: standard output); the format follows the extension.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -261,6 +267,9 @@ pub struct ExplainArgs {
     /// Income setting: LIC, LMC, UMC, HIC or an alias.
     #[arg(long)]
     pub income_setting: String,
+    /// Write the explanation to this file (atomically; `-`: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -287,7 +296,7 @@ pub struct GenerateArgs {
     /// Share of rows (of designs that report them) with an effect size and SE, 0 to 1.
     #[arg(long, default_value_t = 0.4)]
     pub effect_share: f64,
-    /// Output file (.csv or .parquet).
+    /// Output file (.csv or .parquet; `-`: CSV on standard output).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -322,9 +331,13 @@ pub struct CheckArgs {
     /// Rewrite the suite's expected files from this run (accept the changes) and show what changed.
     #[arg(long, requires = "suite")]
     pub update: bool,
-    /// Report format: text, json (machine-readable), markdown (pull-request comment, job summary).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: CheckFormat,
+    /// Report format: text, json (machine-readable), markdown (pull-request comment, job summary);
+    /// default: text, or from the --out extension (.txt, .json, .md).
+    #[arg(long, value_enum)]
+    pub format: Option<CheckFormat>,
+    /// Write the report to this file (atomically; `-`: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -345,7 +358,7 @@ pub struct GapmapArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output file (.svg or .png, with --format).
+    /// Output file (.svg or .png; the format follows the extension; `-`: standard output).
     #[arg(long)]
     pub out: PathBuf,
     /// Only evidence from this income setting (default: all settings together).
@@ -354,9 +367,9 @@ pub struct GapmapArgs {
     /// Rows: interventions (grouped under their strategy) or the INSPIRE strategies.
     #[arg(long, value_enum, default_value = "intervention")]
     pub level: LevelArg,
-    /// Image format; PNG is rendered in pure Rust with bundled fonts.
-    #[arg(long, value_enum, default_value = "svg")]
-    pub format: ImageFormat,
+    /// Image format (default: from the --out extension); PNG is rendered in pure Rust with bundled fonts.
+    #[arg(long, value_enum)]
+    pub format: Option<ImageFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -365,9 +378,12 @@ pub struct ForestArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub meta: MetaOpts,
-    /// Output SVG file.
+    /// Output file (.svg or .png; the format follows the extension; `-`: standard output).
     #[arg(long)]
     pub out: PathBuf,
+    /// Image format (default: from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<ImageFormat>,
     /// Plot title.
     #[arg(long)]
     pub title: Option<String>,
@@ -379,7 +395,7 @@ pub struct ReportArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output HTML file.
+    /// Output HTML file (`-`: standard output).
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -5,14 +5,16 @@ use super::args::{
     InputArgs, InputFormatArg, LevelArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs,
     ReportArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs,
 };
-use super::{out, EXIT_FINDINGS, EXIT_OK};
+use super::{out, out_bytes, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
 use evidex::ingest::{self, ColumnMapping, Contract, IngestOptions, Ingested, InputFormat};
 use evidex::meta::{self, FitOptions, Measure, MetaOptions, Method, TestKind};
 use evidex::model::{IncomeSetting, Strategy, TargetGroup};
+use evidex::report::output::{self, OutputKind, Target};
 use evidex::report::{self, meta as rm, score as rs, validate as rv};
 use evidex::score::{self, rank::RankQuery, GroupKey, ScoringConfig};
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
@@ -49,35 +51,149 @@ pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<Inges
     Ok(IngestOptions { mapping, format, contract })
 }
 
+/// One planned output: the option that named it, where it goes, and its
+/// format, settled before any input is read.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub option: &'static str,
+    pub target: Target,
+    pub kind: OutputKind,
+}
+
+impl Out {
+    /// Plan an output: `path` (`None` or `-`: standard output), the
+    /// `--format` flag, the formats this command writes and its default on
+    /// standard output.
+    pub fn plan(
+        option: &'static str,
+        path: Option<&Path>,
+        flag: Option<OutputKind>,
+        allowed: &[OutputKind],
+        default: OutputKind,
+    ) -> anyhow::Result<Out> {
+        let target = path.map_or(Target::Stdout, Target::of);
+        if let Some(p) = target.file().filter(|p| p.is_dir()) {
+            return Err(output::OutputError::IsDirectory { option: option.into(), out: p.display().to_string() }.into());
+        }
+        let kind = output::resolve_kind(option, &target, flag, allowed, default)?;
+        if target == Target::Stdout && kind.is_binary() && std::io::stdout().is_terminal() {
+            return Err(output::OutputError::BinaryToTerminal { option: option.into(), kind }.into());
+        }
+        Ok(Out { option, target, kind })
+    }
+
+    /// The run-metadata sidecar `<file>.meta.json` of a CSV file output.
+    fn sidecar(&self) -> Option<Out> {
+        match (&self.target, self.kind) {
+            (Target::File(p), OutputKind::Csv) => {
+                Some(Out { option: "(metadata of --out)", target: Target::File(sidecar(p)), kind: OutputKind::Json })
+            }
+            _ => None,
+        }
+    }
+
+    /// Write `bytes` (atomically to a file, or to standard output) and say
+    /// what was written: path, size and `what` (e.g. "212 cells").
+    pub fn write(&self, bytes: &[u8], what: &str) -> anyhow::Result<()> {
+        match &self.target {
+            Target::Stdout => out_bytes(bytes),
+            Target::File(p) => {
+                report::write_atomic(p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+                if !super::progress::is_quiet() {
+                    eprintln!("evidex: wrote {} ({}, {what})", p.display(), output::human_size(bytes.len() as u64));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Stop before any work when an input is a directory, or when an output
+/// would land on an input (data, mapping or configuration file) or on
+/// another output.
+pub fn guard(inputs: &[&Path], outs: &[&Out]) -> anyhow::Result<()> {
+    for p in inputs {
+        if p.is_dir() {
+            anyhow::bail!("{}: is a directory; give a file (CSV, TSV, JSON Lines or Parquet)", p.display());
+        }
+    }
+    let mut all: Vec<Out> = Vec::new();
+    for o in outs {
+        all.push((*o).clone());
+        all.extend(o.sidecar());
+    }
+    let pairs: Vec<(&str, &Target)> = all.iter().map(|o| (o.option, &o.target)).collect();
+    output::check_targets(inputs, &pairs)?;
+    Ok(())
+}
+
+/// The files an input option set reads: data files and the mapping.
+fn input_paths(a: &InputArgs) -> Vec<&Path> {
+    let mut v: Vec<&Path> = a.files.iter().map(PathBuf::as_path).collect();
+    v.extend(a.columns.as_deref());
+    v
+}
+
+/// Plan `--rejects` and check it and the main output against `inputs`:
+/// returns the rejects output.
+fn guard_run(inputs: &[&Path], main: &Out, input: &InputArgs) -> anyhow::Result<Option<Out>> {
+    let rejects = rejects_out(input)?;
+    guard(inputs, &[Some(main), rejects.as_ref()].into_iter().flatten().collect::<Vec<_>>())?;
+    Ok(rejects)
+}
+
+/// The planned `--rejects` output (always CSV).
+fn rejects_out(a: &InputArgs) -> anyhow::Result<Option<Out>> {
+    a.rejects.as_deref().map(|p| Out::plan("--rejects", Some(p), None, &[OutputKind::Csv], OutputKind::Csv)).transpose()
+}
+
 /// Read inputs and write the rejects file when asked.
-pub fn read_inputs(a: &InputArgs, contract: Contract) -> anyhow::Result<Ingested> {
+pub fn read_inputs(a: &InputArgs, contract: Contract, rejects: Option<&Out>) -> anyhow::Result<Ingested> {
     let opts = ingest_options(a, contract)?;
     let pb = super::progress::spinner(&format!("reading {} file(s)", a.files.len()));
     let ing = ingest::ingest(&a.files, &opts);
     pb.finish_and_clear();
     let ing = ing?;
-    write_rejects(a, &ing)?;
+    write_rejects(rejects, &ing)?;
     Ok(ing)
 }
 
-fn write_rejects(a: &InputArgs, ing: &Ingested) -> anyhow::Result<()> {
-    if let Some(p) = &a.rejects {
-        report::write_atomic(p, rv::rejects_csv(ing).as_bytes())
-            .with_context(|| format!("cannot write rejects file {}", p.display()))?;
+fn write_rejects(rejects: Option<&Out>, ing: &Ingested) -> anyhow::Result<()> {
+    if let Some(o) = rejects {
+        o.write(
+            rv::rejects_csv(ing).as_bytes(),
+            &output::count(ing.rejected_count(), "rejected row", "rejected rows"),
+        )?;
     }
     Ok(())
 }
 
 fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
-    if let Some(p) = &a.accepted {
-        report::write_atomic(p, rv::accepted_csv(&ing).as_bytes())
-            .with_context(|| format!("cannot write {}", p.display()))?;
+    let flag = a.format.map(|f| match f {
+        TextOrJson::Text => OutputKind::Text,
+        TextOrJson::Json => OutputKind::Json,
+    });
+    let main = Out::plan("--out", a.out.as_deref(), flag, &[OutputKind::Text, OutputKind::Json], OutputKind::Text)?;
+    let accepted = a
+        .accepted
+        .as_deref()
+        .map(|p| Out::plan("--accepted", Some(p), None, &[OutputKind::Csv], OutputKind::Csv))
+        .transpose()?;
+    let rejects = rejects_out(&a.input)?;
+    let outs: Vec<&Out> = [Some(&main), accepted.as_ref(), rejects.as_ref()].into_iter().flatten().collect();
+    guard(&input_paths(&a.input), &outs)?;
+    let ing = read_inputs(&a.input, Contract::Scoring, rejects.as_ref())?;
+    if let Some(o) = &accepted {
+        o.write(
+            rv::accepted_csv(&ing).as_bytes(),
+            &output::count(ing.accepted(), "accepted record", "accepted records"),
+        )?;
     }
-    match a.format {
-        TextOrJson::Json => out(&rv::validate_json(&ing))?,
-        TextOrJson::Text => out(&rv::validate_text(&ing, a.max_errors))?,
-    }
+    let text = match main.kind {
+        OutputKind::Json => rv::validate_json(&ing),
+        _ => rv::validate_text(&ing, a.max_errors),
+    };
+    main.write(text.as_bytes(), &output::count(ing.rows_read(), "row checked", "rows checked"))?;
     Ok(if ing.rejected.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
@@ -120,18 +236,10 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
     })
 }
 
-/// Write to `--out` atomically, or to stdout.
-pub fn emit(out_path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
-    match out_path {
-        Some(p) => report::write_atomic(p, text.as_bytes()).with_context(|| format!("cannot write {}", p.display())),
-        None => out(text),
-    }
-}
-
 /// Read inputs, report rejections on stderr, and apply `--strict`: `None`
 /// means rows were rejected under `--strict` (exit 1, nothing written).
-fn read_checked(a: &InputArgs, contract: Contract) -> anyhow::Result<Option<Ingested>> {
-    let ing = read_inputs(a, contract)?;
+fn read_checked(a: &InputArgs, contract: Contract, rejects: Option<&Out>) -> anyhow::Result<Option<Ingested>> {
+    let ing = read_inputs(a, contract, rejects)?;
     report_rejections(&ing);
     Ok((!(a.strict && !ing.rejected.is_empty())).then_some(ing))
 }
@@ -150,24 +258,41 @@ fn report_rejections(ing: &Ingested) {
     }
 }
 
+fn table_kind(f: TableCsvJson) -> OutputKind {
+    match f {
+        TableCsvJson::Table => OutputKind::Text,
+        TableCsvJson::Csv => OutputKind::Csv,
+        TableCsvJson::Json => OutputKind::Json,
+    }
+}
+
 fn meta(a: MetaArgs) -> anyhow::Result<i32> {
     let opts = meta_options(&a.meta)?;
-    let Some(ing) = read_checked(&a.input, Contract::Effects)? else {
+    let main = Out::plan(
+        "--out",
+        a.out.as_deref(),
+        a.format.map(table_kind),
+        &[OutputKind::Text, OutputKind::Csv, OutputKind::Json],
+        OutputKind::Text,
+    )?;
+    let rejects = guard_run(&input_paths(&a.input), &main, &a.input)?;
+    let Some(ing) = read_checked(&a.input, Contract::Effects, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
     let files: Vec<String> = ing.files.iter().map(|f| f.path.clone()).collect();
     let run = rs::run_metadata(&ing, None, &["group"]);
-    let text = match a.format {
-        TableCsvJson::Json => rm::meta_json(&rep, &files, Some(run.clone())),
-        TableCsvJson::Csv => rm::meta_csv(&rep),
-        TableCsvJson::Table => rm::meta_text(&rep, &files),
+    let text = match main.kind {
+        OutputKind::Json => rm::meta_json(&rep, &files, Some(run.clone())),
+        OutputKind::Csv => rm::meta_csv(&rep),
+        _ => rm::meta_text(&rep, &files),
     };
-    emit(a.out.as_deref(), &text)?;
-    if let (TableCsvJson::Csv, Some(p)) = (a.format, a.out.as_deref()) {
+    let what = output::count(rep.overall.studies.len() as u64, "study pooled", "studies pooled");
+    main.write(text.as_bytes(), &what)?;
+    if let Some(side) = main.sidecar() {
         let mut m = serde_json::to_string_pretty(&run)?;
         m.push('\n');
-        report::write_atomic(&sidecar(p), m.as_bytes())?;
+        side.write(m.as_bytes(), "run metadata")?;
     }
     Ok(EXIT_OK)
 }
@@ -195,21 +320,25 @@ fn parse_keys(by: &[String]) -> anyhow::Result<Vec<GroupKey>> {
     Ok(keys)
 }
 
-fn out_format(format: Option<OutFormat>, out: Option<&Path>) -> anyhow::Result<OutFormat> {
-    if let Some(f) = format {
-        if f == OutFormat::Parquet && out.is_none() {
-            anyhow::bail!("--format parquet needs --out FILE (Parquet is binary)");
-        }
-        return Ok(f);
+fn out_kind(f: OutFormat) -> OutputKind {
+    match f {
+        OutFormat::Table => OutputKind::Text,
+        OutFormat::Csv => OutputKind::Csv,
+        OutFormat::Json => OutputKind::Json,
+        OutFormat::Parquet => OutputKind::Parquet,
     }
-    Ok(match out.and_then(|p| p.extension()).and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()) {
-        None => OutFormat::Table,
-        Some(e) if e == "csv" => OutFormat::Csv,
-        Some(e) if e == "json" => OutFormat::Json,
-        Some(e) if e == "parquet" || e == "pq" => OutFormat::Parquet,
-        Some(e) if e == "txt" => OutFormat::Table,
-        Some(e) => anyhow::bail!("--out: cannot tell the format from '.{e}'; use --format table|csv|json|parquet"),
-    })
+}
+
+/// The main output of `score` and `rank`: a table on the terminal, or CSV,
+/// JSON or Parquet by extension or `--format`.
+fn table_out(format: Option<OutFormat>, out: Option<&Path>) -> anyhow::Result<Out> {
+    Out::plan(
+        "--out",
+        out,
+        format.map(out_kind),
+        &[OutputKind::Text, OutputKind::Csv, OutputKind::Json, OutputKind::Parquet],
+        OutputKind::Text,
+    )
 }
 
 /// Write a result table with its run metadata: embedded in JSON, in the
@@ -217,36 +346,33 @@ fn out_format(format: Option<OutFormat>, out: Option<&Path>) -> anyhow::Result<O
 fn write_table(
     t: &report::table::Table,
     text: impl FnOnce() -> String,
-    fmt: OutFormat,
-    out_path: Option<&Path>,
+    o: &Out,
+    what: &str,
     meta: serde_json::Value,
 ) -> anyhow::Result<()> {
-    match fmt {
-        OutFormat::Table => emit(out_path, &text()),
-        OutFormat::Csv => {
-            emit(out_path, &t.to_csv())?;
-            if let Some(p) = out_path {
-                let side = sidecar(p);
+    match o.kind {
+        OutputKind::Csv => {
+            o.write(t.to_csv().as_bytes(), what)?;
+            if let Some(side) = o.sidecar() {
                 let mut m = serde_json::to_string_pretty(&meta)?;
                 m.push('\n');
-                report::write_atomic(&side, m.as_bytes())
-                    .with_context(|| format!("cannot write {}", side.display()))?;
+                side.write(m.as_bytes(), "run metadata")?;
             }
             Ok(())
         }
-        OutFormat::Json => {
+        OutputKind::Json => {
             let v = serde_json::json!({"run": meta, "rows": t.to_json_rows()});
             let mut s = serde_json::to_string_pretty(&v)?;
             s.push('\n');
-            emit(out_path, &s)
+            o.write(s.as_bytes(), what)
         }
-        OutFormat::Parquet => {
-            let p = out_path.ok_or_else(|| anyhow::anyhow!("--format parquet needs --out FILE"))?;
+        OutputKind::Parquet => {
             let bytes = t
                 .to_parquet(rs::run_metadata_pairs(&meta))
                 .map_err(|e| anyhow::anyhow!("cannot build Parquet: {e}"))?;
-            report::write_atomic(p, &bytes).with_context(|| format!("cannot write {}", p.display()))
+            o.write(&bytes, what)
         }
+        _ => o.write(text().as_bytes(), what),
     }
 }
 
@@ -257,10 +383,18 @@ pub fn sidecar(p: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(s)
 }
 
+/// The inputs of a scoring command: data files, mapping and configuration.
+fn model_inputs<'a>(input: &'a InputArgs, model: &'a ModelArgs) -> Vec<&'a Path> {
+    let mut v = input_paths(input);
+    v.extend(model.config.as_deref());
+    v
+}
+
 fn score(a: ScoreArgs) -> anyhow::Result<i32> {
+    let main = table_out(a.format, a.out.as_deref())?;
+    let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
     let keys = parse_keys(&a.by)?;
-    let fmt = out_format(a.format, a.out.as_deref())?;
     // Streaming: chunks of rows become compact facts; records are not kept.
     let opts = ingest_options(&a.input, Contract::Scoring)?;
     let pb = super::progress::spinner(&format!("reading {} file(s)", a.input.files.len()));
@@ -272,13 +406,13 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
         // Repeated record ids (or a hash collision): the record path rejects
         // the repeats exactly, as `validate` reports them.
         drop(st);
-        let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
+        let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
             return Ok(EXIT_FINDINGS);
         };
         let res = score::score_records(&ing.records, &keys, &cfg);
         (ing, res)
     } else {
-        write_rejects(&a.input, &st.ing)?;
+        write_rejects(rejects.as_ref(), &st.ing)?;
         report_rejections(&st.ing);
         if a.input.strict && !st.ing.rejected.is_empty() {
             return Ok(EXIT_FINDINGS);
@@ -292,7 +426,8 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
-    write_table(&t, || rs::score_text(&res), fmt, a.out.as_deref(), rs::run_metadata(&ing, Some(&cfg), &key_names))?;
+    let what = output::count(res.cells.len() as u64, "cell", "cells");
+    write_table(&t, || rs::score_text(&res), &main, &what, rs::run_metadata(&ing, Some(&cfg), &key_names))?;
     Ok(EXIT_OK)
 }
 
@@ -305,6 +440,8 @@ fn parse_group(s: &str) -> anyhow::Result<TargetGroup> {
 }
 
 fn rank(a: RankArgs) -> anyhow::Result<i32> {
+    let main = table_out(a.format, a.out.as_deref())?;
+    let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
     let income = parse_income(&a.income_setting)?;
     let tg = parse_group(&a.target_group)?;
@@ -313,28 +450,24 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map(|s| Strategy::parse(s).map_err(|e| anyhow::anyhow!("--strategy: {e}")))
         .transpose()?;
-    let fmt = out_format(a.format, a.out.as_deref())?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let q = RankQuery { target_group: tg, income_setting: income, strategy, top: a.top };
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
-    write_table(
-        &t,
-        || rs::rank_text(&res),
-        fmt,
-        a.out.as_deref(),
-        rs::run_metadata(&ing, Some(&cfg), &["intervention"]),
-    )?;
+    let what = output::count(res.rows.len() as u64, "intervention", "interventions");
+    write_table(&t, || rs::rank_text(&res), &main, &what, rs::run_metadata(&ing, Some(&cfg), &["intervention"]))?;
     Ok(EXIT_OK)
 }
 
 fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
+    let main = Out::plan("--out", a.out.as_deref(), None, &[OutputKind::Text], OutputKind::Text)?;
+    let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
     let income = parse_income(&a.income_setting)?;
     let tg = parse_group(&a.target_group)?;
-    let ing = read_inputs(&a.input, Contract::Scoring)?;
+    let ing = read_inputs(&a.input, Contract::Scoring, rejects.as_ref())?;
     report_rejections(&ing);
     let wanted = evidex::model::normalise_label(&a.intervention);
     let interventions: std::collections::BTreeSet<&str> = ing.records.iter().map(|r| r.intervention.as_str()).collect();
@@ -362,7 +495,8 @@ fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
         })
         .collect();
     let files: Vec<String> = ing.files.iter().map(|f| f.path.clone()).collect();
-    out(&rs::explain_text(&row.cell, &recs, &cfg, res.reference_year, &files))?;
+    let text = rs::explain_text(&row.cell, &recs, &cfg, res.reference_year, &files);
+    main.write(text.as_bytes(), &output::count(recs.len() as u64, "record explained", "records explained"))?;
     Ok(EXIT_OK)
 }
 
@@ -385,31 +519,59 @@ fn generate(a: GenerateArgs) -> anyhow::Result<i32> {
     if !(0.0..=1.0).contains(&a.effect_share) {
         anyhow::bail!("--effect-share must be between 0 and 1, got {}", a.effect_share);
     }
+    let main = Out::plan("--out", Some(&a.out), None, &[OutputKind::Csv, OutputKind::Parquet], OutputKind::Csv)?;
+    guard(&[], &[&main])?;
     let o = evidex::synth::GenOptions {
         rows: a.rows,
         seed: a.seed,
         interventions: a.interventions,
         effect_share: a.effect_share,
     };
-    let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let pb = super::progress::spinner(&format!("generating {} records", a.rows));
-    let written = match ext.as_str() {
+    let parquet = |w: &mut dyn std::io::Write| {
+        evidex::synth::write_parquet(&o, w).map_err(|e| std::io::Error::other(format!("cannot build Parquet: {e}")))
+    };
+    let written = match (&main.target, main.kind) {
+        (Target::Stdout, OutputKind::Csv) => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            evidex::synth::to_csv(&o, &mut w).and_then(|()| std::io::Write::flush(&mut w)).map(|()| None)
+        }
+        (Target::Stdout, _) => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            parquet(&mut w).and_then(|()| std::io::Write::flush(&mut w)).map(|()| None)
+        }
         // Streamed to a temporary file, renamed when complete.
-        "csv" => report::write_atomic_with(&a.out, |w| evidex::synth::to_csv(&o, w)),
-        "parquet" | "pq" => report::write_atomic_with(&a.out, |w| {
-            evidex::synth::write_parquet(&o, w).map_err(|e| std::io::Error::other(format!("cannot build Parquet: {e}")))
-        }),
-        other => anyhow::bail!("--out: unknown extension '.{other}'; use .csv or .parquet"),
+        (Target::File(p), OutputKind::Csv) => {
+            report::write_atomic_with(p, |w| evidex::synth::to_csv(&o, w)).map(|()| Some(p))
+        }
+        (Target::File(p), _) => report::write_atomic_with(p, |w| parquet(w)).map(|()| Some(p)),
     };
     pb.finish_and_clear();
-    written.with_context(|| format!("cannot write {}", a.out.display()))?;
-    eprintln!("evidex: wrote {} records to {}", a.rows, a.out.display());
+    let written = written.with_context(|| format!("cannot write {}", a.out.display()))?;
+    if let Some(p) = written.filter(|_| !super::progress::is_quiet()) {
+        let size = std::fs::metadata(p).map(|m| output::human_size(m.len())).unwrap_or_default();
+        eprintln!("evidex: wrote {} ({size}, {})", p.display(), output::count(a.rows, "record", "records"));
+    }
     Ok(EXIT_OK)
 }
 
 fn check(a: CheckArgs) -> anyhow::Result<i32> {
     use evidex::check::{self, CompareOptions, Tolerance};
     use evidex::report::check as rc;
+    let flag = a.format.map(|f| match f {
+        CheckFormat::Text => OutputKind::Text,
+        CheckFormat::Json => OutputKind::Json,
+        CheckFormat::Markdown => OutputKind::Markdown,
+    });
+    let main = Out::plan(
+        "--out",
+        a.out.as_deref(),
+        flag,
+        &[OutputKind::Text, OutputKind::Json, OutputKind::Markdown],
+        OutputKind::Text,
+    )?;
+    let compared: Vec<&Path> = [a.expected.as_deref(), a.actual.as_deref()].into_iter().flatten().collect();
+    guard(&compared, &[&main])?;
     let base = Tolerance::default();
     let cli_tol = |t: Tolerance| Tolerance { abs: a.abs_tol.unwrap_or(t.abs), rel: a.rel_tol.unwrap_or(t.rel) };
     for (name, v) in [("--abs-tol", a.abs_tol), ("--rel-tol", a.rel_tol)] {
@@ -418,6 +580,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         }
     }
     let mut results: Vec<(String, check::Comparison)> = Vec::new();
+    let mut updates: Vec<(String, String, rc::Updated)> = Vec::new();
     if let (Some(e), Some(act)) = (&a.expected, &a.actual) {
         let exp = check::read_result(e)?;
         let got = check::read_result(act)?;
@@ -428,6 +591,17 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
         let dir =
             a.suite.clone().ok_or_else(|| anyhow::anyhow!("give a suite folder, or --expected FILE --actual FILE"))?;
         let m = check::Manifest::load(&dir)?;
+        if let Some(o) = main.target.file() {
+            // The report must not land on a file the suite reads or writes.
+            let mut suite_files: Vec<PathBuf> = vec![dir.join("suite.toml")];
+            for case in &m.cases {
+                suite_files.extend(case.inputs.iter().map(|i| dir.join(i)));
+                suite_files.extend(case.config.iter().map(|c| dir.join(c)));
+                suite_files.push(dir.join(&case.expected));
+            }
+            let refs: Vec<&Path> = suite_files.iter().map(PathBuf::as_path).collect();
+            output::check_targets(&refs, &[("--out", &Target::File(o.to_path_buf()))])?;
+        }
         let tmp = tempdir_in_system()?;
         let mut written: Vec<std::path::PathBuf> = Vec::new();
         let pb = super::progress::bar(m.cases.len() as u64, "checking cases");
@@ -457,38 +631,49 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
                     exp_display
                 );
             };
-            if a.update && !written.contains(&expected_path) {
-                written.push(expected_path.clone());
-                let bytes = std::fs::read(&out_path)?;
-                report::write_atomic(&expected_path, &bytes).with_context(|| format!("cannot write {exp_display}"))?;
-                let side_src = sidecar(&out_path);
-                if side_src.exists() {
-                    report::write_atomic(&sidecar(&expected_path), &std::fs::read(&side_src)?)?;
-                }
-                match &comparison {
-                    Some(c) if c.regression() => {
-                        eprintln!("evidex: updated {exp_display} ({} differences accepted)", c.differences.len())
+            if a.update {
+                if !written.contains(&expected_path) {
+                    // An expected file is never one of the case's inputs.
+                    let mut reads: Vec<PathBuf> = case.inputs.iter().map(|i| m.dir.join(i)).collect();
+                    reads.extend(case.config.iter().map(|c| m.dir.join(c)));
+                    let refs: Vec<&Path> = reads.iter().map(PathBuf::as_path).collect();
+                    output::check_targets(&refs, &[("expected", &Target::File(expected_path.clone()))])?;
+                    written.push(expected_path.clone());
+                    let bytes = std::fs::read(&out_path)?;
+                    report::write_atomic(&expected_path, &bytes)
+                        .with_context(|| format!("cannot write {exp_display}"))?;
+                    let side_src = sidecar(&out_path);
+                    if side_src.exists() {
+                        report::write_atomic(&sidecar(&expected_path), &std::fs::read(&side_src)?)?;
                     }
-                    Some(_) => eprintln!("evidex: {exp_display} unchanged"),
-                    None => eprintln!("evidex: created {exp_display}"),
                 }
-            }
-            if let Some(c) = comparison {
+                let u = match &comparison {
+                    Some(c) if c.regression() => rc::Updated::Accepted(c.differences.len()),
+                    Some(_) => rc::Updated::Unchanged,
+                    None => rc::Updated::Created,
+                };
+                updates.push((case.name.clone(), exp_display, u));
+            } else if let Some(c) = comparison {
                 results.push((case.name.clone(), c));
             }
         }
         pb.finish_and_clear();
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    if a.update {
+        let text = rc::update_text(&updates);
+        main.write(text.as_bytes(), &output::count(updates.len() as u64, "case", "cases"))?;
+        return Ok(EXIT_OK);
+    }
     let named: Vec<(&str, &check::Comparison)> = results.iter().map(|(n, c)| (n.as_str(), c)).collect();
-    let text = match a.format {
-        CheckFormat::Text => rc::check_text(&named),
-        CheckFormat::Json => rc::check_json(&named),
-        CheckFormat::Markdown => rc::check_markdown(&named),
+    let text = match main.kind {
+        OutputKind::Json => rc::check_json(&named),
+        OutputKind::Markdown => rc::check_markdown(&named),
+        _ => rc::check_text(&named),
     };
-    out(&text)?;
+    main.write(text.as_bytes(), &output::count(named.len() as u64, "case", "cases"))?;
     let regression = results.iter().any(|(_, c)| c.regression());
-    Ok(if regression && !a.update { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if regression { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn tempdir_in_system() -> anyhow::Result<std::path::PathBuf> {
@@ -541,11 +726,29 @@ fn data_note(ing: &Ingested) -> String {
     format!("data: {}; {} records accepted, {} rejected", files.join(", "), ing.accepted(), ing.rejected_count())
 }
 
+fn image_out(format: Option<ImageFormat>, out: &Path) -> anyhow::Result<Out> {
+    let flag = format.map(|f| match f {
+        ImageFormat::Svg => OutputKind::Svg,
+        ImageFormat::Png => OutputKind::Png,
+    });
+    Out::plan("--out", Some(out), flag, &[OutputKind::Svg, OutputKind::Png], OutputKind::Svg)
+}
+
+/// SVG text, or the PNG it renders to.
+fn image_bytes(svg: String, kind: OutputKind) -> anyhow::Result<Vec<u8>> {
+    Ok(match kind {
+        OutputKind::Png => evidex::report::png::svg_to_png(&svg, 1.5).map_err(|e| anyhow::anyhow!("PNG: {e}"))?,
+        _ => svg.into_bytes(),
+    })
+}
+
 fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
     use evidex::report::gapmap as gm;
+    let main = image_out(a.format, &a.out)?;
+    let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
     let income = a.income_setting.as_deref().map(parse_income).transpose()?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let opts = gm::GapMapOptions {
@@ -555,34 +758,46 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
         data_note: data_note(&ing),
     };
     let map = gm::build(&ing.records, &opts, &cfg);
-    let svg = gm::render_svg(&map, &opts);
-    let bytes = match a.format {
-        ImageFormat::Svg => svg.into_bytes(),
-        ImageFormat::Png => evidex::report::png::svg_to_png(&svg, 1.5).map_err(|e| anyhow::anyhow!("PNG: {e}"))?,
-    };
-    report::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let rows: usize = map.groups.iter().map(|(_, r)| r.len()).sum();
+    let what = format!(
+        "{} x {}, {} with evidence",
+        output::count(rows as u64, "row", "rows"),
+        output::count(map.columns.len() as u64, "target group", "target groups"),
+        output::count(map.cells.len() as u64, "cell", "cells")
+    );
+    main.write(&image_bytes(gm::render_svg(&map, &opts), main.kind)?, &what)?;
     Ok(EXIT_OK)
 }
 
 fn forest(a: ForestArgs) -> anyhow::Result<i32> {
     let opts = meta_options(&a.meta)?;
-    let Some(ing) = read_checked(&a.input, Contract::Effects)? else {
+    let main = image_out(a.format, &a.out)?;
+    let rejects = guard_run(&input_paths(&a.input), &main, &a.input)?;
+    let Some(ing) = read_checked(&a.input, Contract::Effects, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
     let title =
         a.title.clone().unwrap_or_else(|| ing.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>().join(", "));
     let svg = evidex::report::forest::render_svg(&rep.overall, rep.measure, &title);
-    report::write_atomic(&a.out, svg.as_bytes()).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let what = output::count(rep.overall.studies.len() as u64, "study", "studies");
+    main.write(&image_bytes(svg, main.kind)?, &what)?;
     Ok(EXIT_OK)
 }
 
 fn report_html(a: ReportArgs) -> anyhow::Result<i32> {
+    let main = Out::plan("--out", Some(&a.out), None, &[OutputKind::Html], OutputKind::Html)?;
+    let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring)? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let html = evidex::report::html::render(&ing, &cfg, &data_note(&ing));
-    report::write_atomic(&a.out, html.as_bytes()).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let what = format!(
+        "{} from {}",
+        output::count(ing.accepted(), "record", "records"),
+        output::count(ing.files.len() as u64, "file", "files")
+    );
+    main.write(html.as_bytes(), &what)?;
     Ok(EXIT_OK)
 }

@@ -50,8 +50,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Write to stdout; a closed pipe (`evidex ... | head`) surfaces as an error
 /// that [`run`] turns into a quiet exit.
 pub(crate) fn out(s: &str) -> anyhow::Result<()> {
+    out_bytes(s.as_bytes())
+}
+
+/// [`out`] for bytes.
+pub(crate) fn out_bytes(b: &[u8]) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
-    o.write_all(s.as_bytes())?;
+    o.write_all(b)?;
     o.flush()?;
     Ok(())
 }

@@ -463,7 +463,7 @@ fn missing_mapped(path: &str, src: &str, headers: &[String]) -> IngestError {
         path: path.into(),
         message: format!(
             "the mapping names column '{src}', which is not in the header{hint}; headers present: {}",
-            hs.join(", ")
+            hs.iter().map(|h| crate::model::shown(h)).collect::<Vec<_>>().join(", ")
         ),
     }
 }

@@ -63,7 +63,12 @@ pub fn check_required(path: &str, headers: &[String], r: &Resolved, contract: Co
         }
     }
     let hint = if hints.is_empty() { String::new() } else { format!("{}; ", hints.join("; ")) };
-    Err(IngestError::MissingColumns { path: path.into(), missing, found: hs.join(", "), hint })
+    const MAX_LISTED: usize = 40;
+    let mut found: Vec<String> = hs.iter().take(MAX_LISTED).map(|h| crate::model::shown(h)).collect();
+    if hs.len() > MAX_LISTED {
+        found.push(format!("... and {} more", hs.len() - MAX_LISTED));
+    }
+    Err(IngestError::MissingColumns { path: path.into(), missing, found: found.join(", "), hint })
 }
 
 /// Per-file context for converting rows.

@@ -11,6 +11,7 @@ pub mod columns;
 pub mod convert;
 pub mod decode;
 pub mod fast;
+pub mod sniff;
 pub mod stream;
 pub mod table;
 pub mod typed;
@@ -43,6 +44,10 @@ pub enum IngestError {
         InputFormat::NAMES
     )]
     UnknownFormat { path: String, found: String },
+    #[error("{path}: {what}; {hint}")]
+    NotATable { path: String, what: String, hint: String },
+    #[error("{path}: is a directory; give a file (CSV, TSV, JSON Lines or Parquet)")]
+    IsDirectory { path: String },
     #[error("{path}: cannot read Parquet: {message}")]
     Parquet { path: String, message: String },
     #[error("{path}: missing required column{} {}; {hint}headers present: {found}", if .missing.len() > 1 { "s" } else { "" }, .missing.join(", "))]
@@ -71,7 +76,9 @@ impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: ", self.file, self.line)?;
         match (&self.column, &self.value) {
-            (Some(c), Some(v)) if !v.is_empty() => write!(f, "column '{c}': value '{v}': {}", self.message)?,
+            (Some(c), Some(v)) if !v.is_empty() => {
+                write!(f, "column '{c}': value '{}': {}", crate::model::shown(v), self.message)?
+            }
             (Some(c), _) => write!(f, "column '{c}': {}", self.message)?,
             (None, _) => write!(f, "row {}", self.message)?,
         }
@@ -270,12 +277,44 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
     let t0 = std::time::Instant::now();
     cross_row_checks(&mut out);
     timing("cross-row checks", t0);
+    fill_raw_rows(paths, opts, &mut out)?;
     out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
     Ok(out)
 }
 
+/// Rows rejected by a cross-row check (a repeated record id) are found
+/// after the files' text is gone: read the files that have such rows
+/// again and copy each row verbatim into its rejection (rare, so the
+/// second read costs nothing in the common case).
+fn fill_raw_rows(paths: &[PathBuf], opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    for (i, path) in paths.iter().enumerate() {
+        let display = &out.files[i].path;
+        let lines: std::collections::BTreeSet<u64> =
+            out.rejected.iter().filter(|e| e.raw.is_empty() && &e.file == display).map(|e| e.line).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let table = table::read_table(path, format_of(opts, path)?)?;
+        let raw: BTreeMap<u64, String> = table
+            .rows
+            .iter()
+            .filter(|r| lines.contains(&r.line))
+            .map(|r| (r.line, table.raw_text(r.span, Some(&r.cells))))
+            .collect();
+        for e in out.rejected.iter_mut().filter(|e| e.raw.is_empty() && &e.file == display) {
+            if let Some(t) = raw.get(&e.line) {
+                e.raw.clone_from(t);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The input format: `--input-format`, else the file extension.
 fn format_of(opts: &IngestOptions, path: &Path) -> Result<InputFormat, IngestError> {
+    if path.is_dir() {
+        return Err(IngestError::IsDirectory { path: path.display().to_string() });
+    }
     match opts.format {
         Some(f) => Ok(f),
         None => InputFormat::from_path(path),

@@ -414,6 +414,7 @@ pub fn open_chunked(path: &Path, format: InputFormat) -> Result<(Opened, std::sy
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty { path: display });
     }
+    super::sniff::check(&bytes, format, &display)?;
     if format == InputFormat::Parquet {
         return Ok((Opened::Parquet(ParquetSource::open(bytes, &display)?), sha256));
     }
@@ -473,6 +474,7 @@ pub fn read_table(path: &Path, format: InputFormat) -> Result<RawTable, IngestEr
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty { path: display });
     }
+    super::sniff::check(&bytes, format, &display)?;
     let mut table = if format == InputFormat::Parquet {
         read_parquet(bytes, &display)?
     } else {

@@ -20,14 +20,14 @@ pub use record::{
     current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
 pub use strategy::Strategy;
-pub use suggest::{did_you_mean, edit_distance, normalise_label};
+pub use suggest::{did_you_mean, edit_distance, normalise_label, shown, SHOWN_MAX_CHARS};
 pub use target::TargetGroup;
 
 use thiserror::Error;
 
 /// A label that is not part of a controlled vocabulary.
 #[derive(Debug, Clone, PartialEq, Error)]
-#[error("unknown value '{value}'; expected one of {allowed}{}", suggestion_suffix(.suggestion))]
+#[error("unknown value '{}'; expected one of {allowed}{}", shown(.value), suggestion_suffix(.suggestion))]
 pub struct VocabError {
     pub value: String,
     pub allowed: String,

@@ -90,3 +90,43 @@ mod tests {
         assert_eq!(did_you_mean("banana", &c), None);
     }
 }
+
+/// Longest user value quoted whole in a message, in characters.
+pub const SHOWN_MAX_CHARS: usize = 80;
+
+/// A user value as it may appear in a message: control characters escaped
+/// (`\n`, `\t`, `\u{1b}`...), so a binary file cannot write escape sequences
+/// to the terminal, and values longer than [`SHOWN_MAX_CHARS`] cut with `…`
+/// and their full length given.
+pub fn shown(s: &str) -> String {
+    let n = s.chars().count();
+    let mut out = String::with_capacity(s.len().min(4 * SHOWN_MAX_CHARS));
+    for ch in s.chars().take(SHOWN_MAX_CHARS) {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || c == '\u{fffd}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    if n > SHOWN_MAX_CHARS {
+        out.push_str(&format!("… ({n} characters)"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::shown;
+
+    #[test]
+    fn control_characters_are_escaped_and_long_values_cut() {
+        assert_eq!(shown("plain value"), "plain value");
+        assert_eq!(shown("a\u{1b}[31mred\u{7}\n"), "a\\u{1b}[31mred\\u{7}\\n");
+        let long = "x".repeat(200);
+        let s = shown(&long);
+        assert!(s.starts_with(&"x".repeat(80)) && s.ends_with("… (200 characters)"), "{s}");
+        assert!(!s.chars().any(char::is_control));
+    }
+}

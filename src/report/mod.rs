@@ -7,6 +7,7 @@ pub mod forest;
 pub mod gapmap;
 pub mod html;
 pub mod meta;
+pub mod output;
 pub mod png;
 pub mod score;
 pub mod svg;

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod ingest_props;
 mod meta_reference;
+mod outputs;
 mod scoring;
 mod stream;
 pub mod tol;
