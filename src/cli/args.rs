@@ -140,6 +140,8 @@ pub enum MethodArg {
 pub enum TestArg {
     Z,
     Knha,
+    /// Modified Knapp-Hartung (variance factor at least 1; metafor test = "adhoc").
+    Adhoc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,7 +160,8 @@ pub struct MetaOpts {
     /// tau^2 estimator.
     #[arg(long, value_enum, default_value = "REML")]
     pub method: MethodArg,
-    /// Test for the pooled estimate: z, or Knapp-Hartung (t with k-1 df).
+    /// Test for the pooled estimate: z, Knapp-Hartung (t with k-1 df), or the modified
+    /// Knapp-Hartung ("adhoc": variance factor at least 1).
     #[arg(long, value_enum, default_value = "z")]
     pub test: TestArg,
     /// Subgroup columns (comma-separated): per-subgroup fits and the test for subgroup differences.
@@ -361,9 +364,14 @@ pub struct GapmapArgs {
     /// Output file (.svg or .png; the format follows the extension; `-`: standard output).
     #[arg(long)]
     pub out: PathBuf,
-    /// Only evidence from this income setting (default: all settings together).
+    /// One income setting, with evidence borrowed from other settings where a cell has too little
+    /// (marked); default: one column per target group and income setting.
     #[arg(long)]
     pub income_setting: Option<String>,
+    /// Draw the verdicts on one outcome domain (violence, behaviour, risk_factor, other) instead of
+    /// the headline verdict.
+    #[arg(long)]
+    pub domain: Option<String>,
     /// Rows: interventions (grouped under their strategy) or the INSPIRE strategies.
     #[arg(long, value_enum, default_value = "intervention")]
     pub level: LevelArg,

@@ -225,6 +225,7 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
     let test = match m.test {
         TestArg::Z => TestKind::Z,
         TestArg::Knha => TestKind::Knha,
+        TestArg::Adhoc => TestKind::Adhoc,
     };
     Ok(MetaOptions {
         measure,
@@ -457,7 +458,7 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
     let what = output::count(res.rows.len() as u64, "intervention", "interventions");
-    write_table(&t, || rs::rank_text(&res), &main, &what, rs::run_metadata(&ing, Some(&cfg), &["intervention"]))?;
+    write_table(&t, || rs::rank_text(&res, &cfg), &main, &what, rs::run_metadata(&ing, Some(&cfg), &["intervention"]))?;
     Ok(EXIT_OK)
 }
 
@@ -751,9 +752,15 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
     let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
+    let domain = a
+        .domain
+        .as_deref()
+        .map(|d| evidex::model::OutcomeDomain::parse(d).map_err(|e| anyhow::anyhow!("--domain: {e}")))
+        .transpose()?;
     let opts = gm::GapMapOptions {
         level: if a.level == LevelArg::Strategy { gm::Level::Strategy } else { gm::Level::Intervention },
         income_setting: income,
+        domain,
         title: None,
         data_note: data_note(&ing),
     };

@@ -43,10 +43,13 @@ pub enum Col {
     RiskOfBias,
     Harm,
     Source,
+    OutcomeDomain,
+    Primary,
+    Direction,
 }
 
 impl Col {
-    pub const ALL: [Col; 33] = [
+    pub const ALL: [Col; 36] = [
         Col::RecordId,
         Col::StudyId,
         Col::Intervention,
@@ -80,6 +83,9 @@ impl Col {
         Col::RiskOfBias,
         Col::Harm,
         Col::Source,
+        Col::OutcomeDomain,
+        Col::Primary,
+        Col::Direction,
     ];
 
     /// Contract name.
@@ -118,6 +124,9 @@ impl Col {
             Col::RiskOfBias => "risk_of_bias",
             Col::Harm => "harm",
             Col::Source => "source",
+            Col::OutcomeDomain => "outcome_domain",
+            Col::Primary => "primary",
+            Col::Direction => "direction",
         }
     }
 
@@ -248,6 +257,17 @@ const ALIASES: &[(&str, Col)] = &[
     ("risico_op_bias", Col::RiskOfBias),
     ("harmful", Col::Harm),
     ("schade", Col::Harm),
+    ("domain", Col::OutcomeDomain),
+    ("outcome_type", Col::OutcomeDomain),
+    ("outcome_tier", Col::OutcomeDomain),
+    ("uitkomstdomein", Col::OutcomeDomain),
+    ("is_primary", Col::Primary),
+    ("primary_outcome", Col::Primary),
+    ("primair", Col::Primary),
+    ("primaire_uitkomst", Col::Primary),
+    ("effect_direction", Col::Direction),
+    ("good_direction", Col::Direction),
+    ("richting", Col::Direction),
     ("reference", Col::Source),
     ("citation", Col::Source),
     ("bron", Col::Source),

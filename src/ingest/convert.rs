@@ -6,8 +6,8 @@ use super::columns::{Col, ColumnMapping, Resolved, Source};
 use super::table::RawRow;
 use super::{worldbank, Contract, IngestError, RowError};
 use crate::model::{
-    did_you_mean, normalise_label, EffectInput, EvaluationRecord, IncomeSetting, Provenance, Rating, RecordFields,
-    RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
+    did_you_mean, normalise_label, Direction, EffectInput, EvaluationRecord, IncomeSetting, OutcomeDomain, Provenance,
+    Rating, RecordFields, RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
 };
 use std::borrow::Cow;
 
@@ -255,6 +255,15 @@ fn parse_number_general(s: &str, decimal_comma: bool) -> Option<f64> {
     parsed.is_finite().then_some(parsed)
 }
 
+/// A `primary` cell: true/false and their aliases, or primary/secondary.
+pub(crate) fn parse_primary(s: &str) -> Option<bool> {
+    match normalise_label(s).as_str() {
+        "primary" | "primair" | "main" => Some(true),
+        "secondary" | "secundair" => Some(false),
+        _ => parse_bool(s),
+    }
+}
+
 pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match normalise_label(s).as_str() {
         "true" | "yes" | "y" | "1" | "ja" | "waar" | "harmful" | "schadelijk" => Some(true),
@@ -343,6 +352,20 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
         }
     };
 
+    let outcome = text(Col::Outcome);
+    let (outcome_domain, domain_inferred) = match cell(Col::OutcomeDomain) {
+        Some(d) => (OutcomeDomain::parse(&d).map_err(|e| ctx.vocab(row, Col::OutcomeDomain, e))?, false),
+        None => (outcome.as_deref().map_or(OutcomeDomain::Other, OutcomeDomain::infer), true),
+    };
+    let primary = match cell(Col::Primary) {
+        None => None,
+        Some(p) => Some(parse_primary(&p).ok_or_else(|| {
+            ctx.err(row, Col::Primary, &p, "expected true/false (also yes/no, 1/0, primary/secondary, ja/nee)", None)
+        })?),
+    };
+    let direction =
+        cell(Col::Direction).map(|d| Direction::parse(&d).map_err(|e| ctx.vocab(row, Col::Direction, e))).transpose()?;
+
     let effect = read_effect(ctx, row)?;
     if let Some(msg) = se_ci_disagreement(&effect) {
         note = Some(note.map_or(msg.clone(), |n| format!("{n}; {msg}")));
@@ -362,7 +385,11 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
         design,
         sample_size,
         year,
-        outcome: text(Col::Outcome),
+        outcome,
+        outcome_domain,
+        domain_inferred,
+        primary,
+        direction,
         risk_of_bias,
         source: text(Col::Source),
         effect,

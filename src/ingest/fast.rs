@@ -14,10 +14,12 @@ use super::columns::Col;
 use super::convert::{self, RowContext};
 use super::table::{RawRow, SplitRow};
 use crate::meta::compute_effect;
-use crate::model::{current_year, EffectInput, IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
+use crate::model::{
+    current_year, Direction, EffectInput, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign,
+    TargetGroup,
+};
 use crate::score::fact::{FactBuilder, FactInput};
-use crate::score::weight::used_rating_with;
-use crate::score::{GroupKey, ScoringConfig};
+use crate::score::GroupKey;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
@@ -99,6 +101,14 @@ pub struct Memo {
     strategy: Vocab<Strategy>,
     design: Vocab<StudyDesign>,
     rob: Vocab<RiskOfBias>,
+    domain: Vocab<OutcomeDomain>,
+    /// Domains inferred from outcome texts.
+    inferred: Vocab<OutcomeDomain>,
+    primary: Vocab<bool>,
+    direction: Vocab<Direction>,
+    /// Intervention matching keys by name, and the last name looked up.
+    int_keys: FxHashMap<String, String>,
+    last_int: (String, String),
     measure: FxHashMap<String, String>,
     /// A string to write the next row's measure into (see `read_effect`).
     measure_spare: String,
@@ -181,17 +191,22 @@ impl Memo {
 
 /// Add the row's fact to `b` and return the hash of its record id, or
 /// `None` (nothing added) when the row must go through `convert_row`.
-pub fn fact_row<C: Cells>(
-    ctx: &RowContext<'_>,
-    row: &C,
-    m: &mut Memo,
-    cfg: &ScoringConfig,
-    b: &mut FactBuilder<'_>,
-) -> Option<u64> {
+pub fn fact_row<C: Cells>(ctx: &RowContext<'_>, row: &C, m: &mut Memo, b: &mut FactBuilder<'_>) -> Option<u64> {
     let intervention = row.text(Col::Intervention)?;
     let intervention = intervention.trim();
     if intervention.is_empty() {
         return None;
+    }
+    if m.last_int.0 != intervention {
+        let key = match m.int_keys.get(intervention) {
+            Some(k) => k.clone(),
+            None => {
+                let k = crate::model::intervention_key(intervention);
+                m.int_keys.insert(intervention.to_string(), k.clone());
+                k
+            }
+        };
+        m.last_int = (intervention.to_string(), key);
     }
     let tgs = &mut m.tgs;
     let Cell::Value(tg) = m.tg.read(row, Col::TargetGroup, |s| {
@@ -225,6 +240,16 @@ pub fn fact_row<C: Cells>(
     let strategy = optional(m.strategy.read(row, Col::Strategy, |s| Strategy::parse(s).ok()))?;
     let design = optional(m.design.read(row, Col::Design, |s| StudyDesign::parse(s).ok()))?;
     let rob = optional(m.rob.read(row, Col::RiskOfBias, |s| RiskOfBias::parse(s).ok()))?;
+    let (domain, domain_inferred) = match m.domain.read(row, Col::OutcomeDomain, |s| OutcomeDomain::parse(s).ok()) {
+        Cell::Value(d) => (d, false),
+        Cell::Invalid => return None,
+        Cell::Empty => match m.inferred.read(row, Col::Outcome, |s| Some(OutcomeDomain::infer(s))) {
+            Cell::Value(d) => (d, true),
+            _ => (OutcomeDomain::Other, true),
+        },
+    };
+    let primary = optional(m.primary.read(row, Col::Primary, convert::parse_primary))?;
+    let direction = optional(m.direction.read(row, Col::Direction, |s| Direction::parse(s).ok()))?;
     let sample_size = match row.number(Col::SampleSize).ok()? {
         None => None,
         Some(n) if n >= 0.5 => Some(n.round() as u64),
@@ -251,13 +276,10 @@ pub fn fact_row<C: Cells>(
     // The outcome is only read when it is a group key.
     let outcome = if b.keys().contains(&GroupKey::Outcome) { row.text(Col::Outcome) } else { None };
     let computed = if usable { compute_effect(&effect, None).ok() } else { None };
-    // `computed` is `compute_effect(&effect)` exactly when it succeeds
-    // (it cannot succeed on inputs that are not usable).
-    let used = used_rating_with(rating, harm, computed.as_ref(), design, cfg);
     let mut key = [""; 7];
     for (i, k) in b.keys().iter().enumerate() {
         key[i] = match k {
-            GroupKey::Intervention => intervention,
+            GroupKey::Intervention => &m.last_int.1,
             GroupKey::TargetGroup => tg.display(),
             GroupKey::IncomeSetting => income.key(),
             GroupKey::Strategy => strategy.map_or("(none)", |s| s.key()),
@@ -270,14 +292,22 @@ pub fn fact_row<C: Cells>(
         key,
         tg_key: tg.key(),
         tg_display: tg.display(),
+        int_key: &m.last_int.1,
+        int_display: intervention,
         study: study_id.as_deref().unwrap_or(record_id),
         year,
         sample_size,
         design,
         rob,
         strategy,
-        used,
+        rating,
+        harm,
+        domain,
+        domain_inferred,
+        has_study_id: study_id.is_some(),
+        primary,
         effect: computed.map(|e| (e.yi, e.vi, e.measure)),
+        direction,
     });
     if let Some(spare) = effect.measure.take() {
         m.measure_spare = spare;

@@ -11,6 +11,7 @@ pub mod columns;
 pub mod convert;
 pub mod decode;
 pub mod fast;
+pub mod quality;
 pub mod sniff;
 pub mod stream;
 pub mod table;
@@ -206,6 +207,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         let ctx = convert::RowContext::new(&display, file_idx as u32, &resolved, &opts.mapping, decimal_comma, stem);
         // Counts for this file are derived from what the conversion added.
         let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
+        let records_before = out.records.len();
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for m in &table.malformed {
             out.rejected.push(RowError {
@@ -263,6 +265,11 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
             timing("convert", t0);
         }
         notes_warnings(&display, notes, &mut out);
+        let mut counts = quality::RowCounts::default();
+        for r in &out.records[records_before..] {
+            counts.add_record(r);
+        }
+        out.warnings.extend(counts.warnings(&display));
         out.files.push(FileSummary {
             path: display,
             format: table.format,
@@ -485,6 +492,33 @@ fn cross_row_checks(out: &mut Ingested) {
             let canon = &spellings[r.target_group.key()][0];
             if r.target_group.display() != canon {
                 r.target_group = r.target_group.with_display(canon);
+            }
+        });
+    }
+
+    // Intervention names: matched regardless of case, spacing and
+    // punctuation; the most frequent spelling is shown.
+    let mut names: FxHashMap<(String, &str), u64> = FxHashMap::default();
+    for r in &out.records {
+        *names.entry((crate::model::intervention_key(&r.intervention), r.intervention.as_str())).or_insert(0) += 1;
+    }
+    out.warnings.extend(quality::intervention_warnings(names.iter().map(|((k, d), n)| (k.as_str(), *d, *n))));
+    let mut shown: FxHashMap<&str, (&str, u64)> = FxHashMap::default();
+    for ((k, d), n) in &names {
+        let e = shown.entry(k.as_str()).or_insert((d, *n));
+        if *n > e.1 || (*n == e.1 && *d < e.0) {
+            *e = (d, *n);
+        }
+    }
+    let rename: FxHashMap<String, String> = names
+        .keys()
+        .filter(|(k, d)| shown[k.as_str()].0 != *d)
+        .map(|(k, d)| (d.to_string(), shown[k.as_str()].0.to_string()))
+        .collect();
+    if !rename.is_empty() {
+        out.records.par_iter_mut().for_each(|r| {
+            if let Some(n) = rename.get(&r.intervention) {
+                r.intervention.clone_from(n);
             }
         });
     }

@@ -61,7 +61,6 @@ struct ChunkOut {
 struct Worker<'a> {
     ctx: &'a convert::RowContext<'a>,
     raw: &'a (dyn Fn(&RawRow) -> String + Sync),
-    cfg: &'a ScoringConfig,
     fast: bool,
     memo: fast::Memo,
     b: FactBuilder<'a>,
@@ -84,7 +83,6 @@ impl<'a> Worker<'a> {
         Worker {
             ctx,
             raw,
-            cfg,
             fast,
             memo: fast::Memo::new(),
             b,
@@ -103,7 +101,7 @@ impl<'a> Worker<'a> {
     /// The fast path; `false` (nothing added) when the row must go through
     /// [`Worker::convert`].
     fn fast_row<C: fast::Cells>(&mut self, cells: &C) -> bool {
-        match fast::fact_row(self.ctx, cells, &mut self.memo, self.cfg, &mut self.b) {
+        match fast::fact_row(self.ctx, cells, &mut self.memo, &mut self.b) {
             Some(id) => {
                 self.ids.push(id);
                 true
@@ -205,6 +203,7 @@ pub fn ingest_facts_with(
         let ctx = convert::RowContext::new(&display, file_idx as u32, &resolved, &opts.mapping, decimal_comma, stem);
         let fast = fast && fast::applies(&ctx, keys);
         let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
+        let counts_before = st.facts.counts;
         let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut rows_read = 0u64;
         let mut blank_rows = 0u64;
@@ -337,6 +336,7 @@ pub fn ingest_facts_with(
         let out = &mut st.ing;
         blank_warning(&display, blank_rows, out);
         notes_warnings(&display, notes, out);
+        out.warnings.extend(st.facts.counts.since(&counts_before).warnings(&display));
         out.files.push(FileSummary {
             path: display,
             format,
@@ -355,6 +355,9 @@ pub fn ingest_facts_with(
     let mut warnings = Vec::new();
     spelling_warnings(pairs.into_iter(), &mut warnings);
     st.ing.warnings.extend(warnings);
+    st.ing.warnings.extend(super::quality::intervention_warnings(
+        st.facts.int_spellings.iter().map(|((k, d), n)| (k.as_str(), d.as_str(), *n)),
+    ));
     let files = &st.ing.files;
     st.ing.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
     timing("cross-row checks (streamed)", t0);

@@ -47,6 +47,12 @@ impl Measure {
         }
     }
 
+    /// Measures of how often something happens (risk and odds ratios, risk
+    /// differences): on violence outcomes fewer is better.
+    pub fn is_incidence(self) -> bool {
+        matches!(self, Measure::RR | Measure::OR | Measure::RD)
+    }
+
     /// Analysed on the log scale, reported exponentiated.
     pub fn is_ratio(self) -> bool {
         matches!(self, Measure::RR | Measure::OR)

@@ -55,6 +55,9 @@ pub enum TestKind {
     Z,
     /// Knapp-Hartung / Hartung-Knapp-Sidik-Jonkman: t with k - 1 df.
     Knha,
+    /// The modified Knapp-Hartung method (Röver, Knapp & Friede 2015): as
+    /// `Knha`, with the variance factor at least 1 (metafor `test = "adhoc"`).
+    Adhoc,
 }
 
 impl fmt::Display for TestKind {
@@ -62,6 +65,7 @@ impl fmt::Display for TestKind {
         f.write_str(match self {
             TestKind::Z => "z",
             TestKind::Knha => "knha",
+            TestKind::Adhoc => "adhoc",
         })
     }
 }
@@ -169,16 +173,19 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     let est = dot(&w, yi) / sw;
     let mut se = (1.0 / sw).sqrt();
     let mut test = opts.test;
-    if test == TestKind::Knha && k < 2 {
+    if matches!(test, TestKind::Knha | TestKind::Adhoc) && k < 2 {
         notes.push("k < 2: the Knapp-Hartung test needs k - 1 >= 1 degrees of freedom; using the z-test".into());
         test = TestKind::Z;
     }
     let alpha = 1.0 - opts.level;
     let (crit, df) = match test {
         TestKind::Z => (normal_quantile(1.0 - alpha / 2.0), None),
-        TestKind::Knha => {
+        TestKind::Knha | TestKind::Adhoc => {
             let df = (k - 1) as f64;
-            let s2 = w.iter().zip(yi).map(|(wi, y)| wi * (y - est).powi(2)).sum::<f64>() / df;
+            let mut s2 = w.iter().zip(yi).map(|(wi, y)| wi * (y - est).powi(2)).sum::<f64>() / df;
+            if test == TestKind::Adhoc {
+                s2 = s2.max(1.0);
+            }
             se = (s2 / sw).sqrt();
             (t_quantile(1.0 - alpha / 2.0, df), Some(df))
         }

@@ -6,6 +6,7 @@
 
 mod design;
 mod income;
+mod outcome;
 mod rating;
 mod record;
 mod strategy;
@@ -14,13 +15,16 @@ mod target;
 
 pub use design::{RiskOfBias, StudyDesign};
 pub use income::IncomeSetting;
+pub use outcome::{Direction, OutcomeDomain};
 pub use rating::{ParsedRating, Rating};
 pub(crate) use record::validate_effect;
 pub use record::{
     current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
 pub use strategy::Strategy;
-pub use suggest::{did_you_mean, edit_distance, normalise_label, shown, SHOWN_MAX_CHARS};
+pub use suggest::{
+    did_you_mean, edit_distance, intervention_key, intervention_notes, normalise_label, shown, SHOWN_MAX_CHARS,
+};
 pub use target::TargetGroup;
 
 use thiserror::Error;

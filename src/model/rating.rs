@@ -65,6 +65,17 @@ impl Rating {
         }
     }
 
+    /// Words for people ("needs more research", not the key).
+    pub fn label(self) -> &'static str {
+        match self {
+            Rating::Effective => "effective",
+            Rating::Promising => "promising",
+            Rating::Prudent => "prudent",
+            Rating::NeedsResearch => "needs more research",
+            Rating::Ineffective => "ineffective",
+        }
+    }
+
     /// 0 = effective ... 4 = ineffective.
     pub fn index(self) -> usize {
         self as usize

@@ -1,6 +1,6 @@
 //! One evaluated finding of one intervention, valid by construction.
 
-use super::{IncomeSetting, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
+use super::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -90,6 +90,16 @@ pub struct EvaluationRecord {
     pub sample_size: Option<u64>,
     pub year: Option<i32>,
     pub outcome: Option<String>,
+    /// The outcome domain (docs/scoring.md section 1).
+    pub outcome_domain: OutcomeDomain,
+    /// True when `outcome_domain` was inferred from the outcome text.
+    pub domain_inferred: bool,
+    /// Whether the finding is one of its study's primary outcomes (`None`:
+    /// not said).
+    pub primary: Option<bool>,
+    /// Which way the effect is beneficial (`None`: not said; the scoring
+    /// configuration decides).
+    pub direction: Option<Direction>,
     pub risk_of_bias: Option<RiskOfBias>,
     pub source: Option<String>,
     /// Effect-size inputs, boxed and only when the row has any (most rows
@@ -122,6 +132,10 @@ pub struct RecordFields {
     pub sample_size: Option<u64>,
     pub year: Option<i32>,
     pub outcome: Option<String>,
+    pub outcome_domain: OutcomeDomain,
+    pub domain_inferred: bool,
+    pub primary: Option<bool>,
+    pub direction: Option<Direction>,
     pub risk_of_bias: Option<RiskOfBias>,
     pub source: Option<String>,
     pub effect: EffectInput,
@@ -187,6 +201,10 @@ impl EvaluationRecord {
             sample_size: f.sample_size,
             year: f.year,
             outcome: f.outcome,
+            outcome_domain: f.outcome_domain,
+            domain_inferred: f.domain_inferred,
+            primary: f.primary,
+            direction: f.direction,
             risk_of_bias: f.risk_of_bias,
             source: f.source,
             effect_data: (f.effect != EffectInput::default()).then(|| Box::new(f.effect)),
@@ -341,6 +359,10 @@ mod tests {
             sample_size: Some(10),
             year: Some(2015),
             outcome: None,
+            outcome_domain: OutcomeDomain::Other,
+            domain_inferred: true,
+            primary: None,
+            direction: None,
             risk_of_bias: None,
             source: None,
             effect: EffectInput::default(),

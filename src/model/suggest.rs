@@ -130,3 +130,166 @@ mod shown_tests {
         assert!(!s.chars().any(char::is_control));
     }
 }
+
+/// The key interventions are matched by: case, spacing and punctuation do
+/// not matter ("The men's program" = "The Men's Program" = "the mens
+/// program"; "Self-defence" = "Self defence"). Apostrophes are dropped,
+/// other punctuation separates words.
+pub fn intervention_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for ch in s.chars() {
+        if matches!(ch, '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{ae}' | '\u{2122}') {
+            continue;
+        }
+        if ch.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.extend(ch.to_lowercase());
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+/// The look-alike check compares every pair of names; above this many it
+/// is skipped (and said so).
+pub const LOOK_ALIKE_MAX_NAMES: usize = 5000;
+
+/// Names that say nothing about which programme was evaluated.
+const PLACEHOLDERS: &[&str] = &[
+    "intervention",
+    "interventions",
+    "programme",
+    "program",
+    "treatment",
+    "experimental",
+    "condition",
+    "control",
+    "unknown",
+    "n a",
+    "na",
+    "none",
+    "other",
+];
+
+/// Notes on intervention names for ingest warnings (docs/scoring.md
+/// section 11), from `(matching key, spelling, rows)` triples: keys spelled
+/// several ways (merged), placeholder names, and keys that look alike (not
+/// merged). Sorted, so the output does not depend on input order.
+pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a str, u64)>) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut by_key: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    for (k, d, n) in spellings {
+        by_key.entry(k).or_default().push((d, n));
+    }
+    let mut notes = Vec::new();
+    let shown = |v: &[(&str, u64)]| -> String {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v[0].0.to_string()
+    };
+    for (k, v) in &by_key {
+        if v.len() > 1 {
+            let mut names: Vec<String> = v.iter().map(|(d, n)| format!("'{}' ({n})", shown_value(d))).collect();
+            names.sort();
+            notes.push(format!(
+                "intervention spelled {} ways ({}); matched as one, shown as '{}'",
+                v.len(),
+                names.join(", "),
+                shown_value(&shown(v))
+            ));
+        }
+        if PLACEHOLDERS.contains(k) {
+            let rows: u64 = v.iter().map(|x| x.1).sum();
+            notes.push(format!(
+                "'{}' is a placeholder, not an intervention name ({rows} row{}); these findings may belong to different programmes: name them",
+                shown_value(&shown(v)),
+                if rows == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    let keys: Vec<&str> = by_key.keys().copied().collect();
+    if keys.len() > LOOK_ALIKE_MAX_NAMES {
+        notes.push(format!(
+            "{} distinct intervention names: the look-alike check (for up to {LOOK_ALIKE_MAX_NAMES}) was skipped",
+            keys.len()
+        ));
+        return notes;
+    }
+    for (i, a) in keys.iter().enumerate() {
+        let alike: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .filter(|(j, b)| *j != i && look_alike(a, b) && (a.len(), *a) < (b.len(), **b))
+            .map(|(_, b)| format!("'{}'", shown_value(&shown(&by_key[b]))))
+            .collect();
+        if !alike.is_empty() {
+            notes.push(format!(
+                "intervention '{}' looks like {}; not merged (if they are one programme, use one name)",
+                shown_value(&shown(&by_key[a])),
+                alike.join(", ")
+            ));
+        }
+    }
+    notes
+}
+
+fn shown_value(s: &str) -> String {
+    super::shown(s)
+}
+
+/// Two matching keys that are probably one programme: one's words start
+/// the other's (at least two words), or they differ by at most two edits
+/// in letters (names that differ only in numbers are different).
+fn look_alike(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.split(' ').count() >= 2 && long.starts_with(short) && long.as_bytes().get(short.len()) == Some(&b' ') {
+        return true;
+    }
+    if short.len() < 6 || long.len() - short.len() > 2 {
+        return false;
+    }
+    let letters = |s: &str| s.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+    edit_distance(a, b) <= 2 && letters(a) != letters(b)
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn intervention_keys_ignore_case_spacing_and_punctuation() {
+        assert_eq!(intervention_key("The men's program"), intervention_key("The Men's Program"));
+        assert_eq!(intervention_key("The Men’s  Program "), "the mens program");
+        assert_eq!(intervention_key("Self-defence"), intervention_key("self defence"));
+        assert_ne!(intervention_key("Bringing in the Bystander"), intervention_key("Bringing in the Bystander (BITB)"));
+    }
+
+    #[test]
+    fn notes_on_spellings_placeholders_and_look_alikes() {
+        let s = [
+            ("the mens program", "The Men's Program", 7),
+            ("the mens program", "The men's program", 3),
+            ("bringing in the bystander", "Bringing in the Bystander", 12),
+            ("bringing in the bystander bitb", "Bringing in the Bystander (BITB)", 4),
+            ("take care", "Take Care", 1),
+            ("takecare", "TakeCare", 4),
+            ("intervention", "intervention", 19),
+            ("intervention 001", "Intervention 001", 5),
+            ("intervention 002", "Intervention 002", 5),
+        ];
+        let notes = intervention_notes(s.iter().map(|(k, d, n)| (*k, *d, *n as u64)));
+        let has = |needle: &str| notes.iter().any(|n| n.contains(needle));
+        assert!(has("spelled 2 ways ('The Men's Program' (7), 'The men's program' (3)); matched as one, shown as 'The Men's Program'"), "{notes:#?}");
+        assert!(has("'intervention' is a placeholder"), "{notes:#?}");
+        assert!(has("'Bringing in the Bystander' looks like 'Bringing in the Bystander (BITB)'"), "{notes:#?}");
+        assert!(has("'Take Care' looks like 'TakeCare'"), "{notes:#?}");
+        // Numbered names are different programmes, not look-alikes.
+        assert!(!has("'Intervention 001' looks like"), "{notes:#?}");
+        assert_eq!(notes.len(), 4, "{notes:#?}");
+    }
+}

@@ -1,13 +1,19 @@
 //! Evidence and gap map (Campbell / 3ie / EPPI-Mapper convention): rows are
 //! interventions grouped under their INSPIRE strategy (or the strategies
-//! themselves), columns are target groups; each cell's bubble area is
-//! proportional to the number of independent studies and its colour is the
-//! derived category; harmful cells are marked; empty cells stay visibly
-//! empty, because the gaps are the point.
+//! themselves), columns are target groups, one per income setting unless
+//! the map is for one setting; each cell's bubble area is proportional to
+//! the number of studies its verdict rests on and its colour is the
+//! verdict, exactly as `score` and `rank` give it (local first, evidence
+//! borrowed from other settings drawn with a dashed outline); harmful cells
+//! are marked; empty cells stay visibly empty, because the gaps are the
+//! point. `domain` draws one outcome domain's verdicts instead of the
+//! headline.
 
 use super::svg::{category_colour, clip, esc, f};
-use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy};
-use crate::score::{score_records, CellResult, GroupKey, ScoringConfig, MODEL_VERSION};
+use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, Rating, Strategy};
+use crate::score::{
+    reference_year, score_facts_with, Basis, Certainty, FactSet, GroupKey, ScoreOptions, ScoringConfig, MODEL_VERSION,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -22,10 +28,32 @@ pub enum Level {
 #[derive(Debug, Clone)]
 pub struct GapMapOptions {
     pub level: Level,
+    /// One setting (with borrowed evidence where a cell has too little of
+    /// its own), or every setting side by side.
     pub income_setting: Option<IncomeSetting>,
+    /// One outcome domain's verdicts (default: the headline verdict).
+    pub domain: Option<OutcomeDomain>,
     pub title: Option<String>,
     /// Footer: data description (e.g. file names and hashes).
     pub data_note: String,
+}
+
+/// One bubble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapCell {
+    /// Studies the verdict rests on (local, plus borrowed ones when it is
+    /// borrowed).
+    pub n_studies: usize,
+    pub category: Rating,
+    pub harm: bool,
+    /// The verdict rests on evidence borrowed from other settings.
+    pub borrowed: bool,
+    pub domain: OutcomeDomain,
+    pub score: f64,
+    pub score_low: f64,
+    pub score_high: f64,
+    pub certainty: Certainty,
+    pub robustness: Option<f64>,
 }
 
 /// The map as plain data (also used by tests to check bubbles).
@@ -35,24 +63,93 @@ pub struct GapMap {
     pub groups: Vec<(Option<Strategy>, Vec<String>)>,
     pub columns: Vec<String>,
     /// (row label, column) -> cell
-    pub cells: BTreeMap<(String, String), CellResult>,
+    pub cells: BTreeMap<(String, String), MapCell>,
 }
 
-/// Build the map data from records.
+/// A column label: the target group, with the income setting when the map
+/// shows every setting.
+pub fn column_label(target_group: &str, setting: Option<&str>) -> String {
+    match setting {
+        Some(s) => format!("{target_group} · {s}"),
+        None => target_group.to_string(),
+    }
+}
+
+/// Build the map data from records: the cells of `score` with keys (row,
+/// target group, income setting).
 pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringConfig) -> GapMap {
-    let recs: Vec<EvaluationRecord> = match opts.income_setting {
-        Some(s) => records.iter().filter(|r| r.income_setting == s).cloned().collect(),
-        None => records.to_vec(),
-    };
-    let columns: Vec<String> = {
-        let s: BTreeSet<String> = records.iter().map(|r| r.target_group.display().to_string()).collect();
-        s.into_iter().collect()
-    };
     let row_key = match opts.level {
         Level::Intervention => GroupKey::Intervention,
         Level::Strategy => GroupKey::Strategy,
     };
-    let res = score_records(&recs, &[row_key, GroupKey::TargetGroup], cfg);
+    let keys = [row_key, GroupKey::TargetGroup, GroupKey::IncomeSetting];
+    let fs = FactSet::from_records(records, &keys, cfg);
+    let score_opts = ScoreOptions {
+        keep_studies: false,
+        fill: opts.income_setting,
+        reference_year: Some(reference_year(records, cfg)),
+    };
+    let res = score_facts_with(&fs, &keys, cfg, &score_opts);
+    let mut cells = BTreeMap::new();
+    let mut columns: Vec<(String, usize)> = Vec::new();
+    for c in &res.cells {
+        let (row, tg, setting) = (c.key[0].1.clone(), c.key[1].1.clone(), c.key[2].1.clone());
+        let label = match opts.income_setting {
+            Some(want) if setting != want.key() => continue,
+            Some(_) => column_label(&tg, None),
+            None => column_label(&tg, Some(&setting)),
+        };
+        let order = IncomeSetting::parse(&setting).map_or(9, |s| s.index());
+        if !columns.iter().any(|(l, _)| *l == label) {
+            columns.push((label.clone(), order));
+        }
+        let borrowed = c.basis == Basis::Borrowed;
+        let n = c.n_studies + c.n_borrowed_studies;
+        let cell = match opts.domain {
+            None => Some(MapCell {
+                n_studies: n,
+                category: c.category,
+                harm: c.harm_flag,
+                borrowed,
+                domain: c.domain,
+                score: c.score,
+                score_low: c.score_low,
+                score_high: c.score_high,
+                certainty: c.certainty,
+                robustness: c.robustness,
+            }),
+            Some(d) => c.domain_result(d).map(|x| MapCell {
+                n_studies: x.n_studies as usize,
+                category: x.category,
+                harm: x.harm,
+                borrowed,
+                domain: d,
+                score: c.score,
+                score_low: c.score_low,
+                score_high: c.score_high,
+                certainty: c.certainty,
+                robustness: c.robustness,
+            }),
+        };
+        if let Some(cell) = cell {
+            cells.insert((row, label), cell);
+        }
+    }
+    // Target groups of all records (so a group without evidence in this
+    // setting still shows its gaps), then the income setting.
+    if let Some(_) = opts.income_setting {
+        let all: BTreeSet<String> = records.iter().map(|r| r.target_group.display().to_string()).collect();
+        for tg in all {
+            if !columns.iter().any(|(l, _)| *l == tg) {
+                columns.push((tg, 0));
+            }
+        }
+    }
+    columns.sort_by(|a, b| {
+        let tg = |l: &str| l.rsplit_once(" · ").map_or(l.to_string(), |(t, _)| t.to_string());
+        tg(&a.0).cmp(&tg(&b.0)).then(a.1.cmp(&b.1))
+    });
+    let columns: Vec<String> = columns.into_iter().map(|c| c.0).collect();
     // Strategy of each intervention: the most frequent among its records (all settings).
     let mut strat: BTreeMap<String, BTreeMap<Option<Strategy>, usize>> = BTreeMap::new();
     for r in records {
@@ -83,8 +180,22 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
     let mut ordered: Vec<(Option<Strategy>, Vec<String>)> =
         groups.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
     ordered.sort_by_key(|(k, _)| k.map_or(99, |s| Strategy::ALL.iter().position(|x| *x == s).unwrap_or(98)));
-    let cells = res.cells.into_iter().map(|c| ((c.key[0].1.clone(), c.key[1].1.clone()), c)).collect();
     GapMap { groups: ordered, columns, cells }
+}
+
+/// What the map shows, in words (its subtitle).
+pub fn evidence_note(opts: &GapMapOptions) -> String {
+    let what = match opts.domain {
+        None => "colour = verdict (headline outcome domain)".to_string(),
+        Some(d) => format!("colour = verdict on {} only", d.label()),
+    };
+    let setting = match opts.income_setting {
+        Some(s) => format!(
+            "{s}: local evidence; a dashed outline marks a verdict borrowed from other income settings (the cell has too little of its own)"
+        ),
+        None => "one column per target group and income setting; a dashed outline marks a verdict borrowed from other settings".to_string(),
+    };
+    format!("Bubble area = studies; {what}; {setting}; empty cells are evidence gaps. Model {MODEL_VERSION}.")
 }
 
 const LABEL_W: f64 = 300.0;
@@ -116,14 +227,12 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
         w = f(width),
         h = f(height)
     );
-    let setting = opts.income_setting.map_or("all income settings".to_string(), |s| format!("{s} settings"));
-    let title = opts.title.clone().unwrap_or_else(|| format!("Evidence and gap map: {setting}"));
+    let setting = opts.income_setting.map_or("every income setting".to_string(), |s| format!("{s} settings"));
+    let domain = opts.domain.map(|d| format!(", {}", d.label())).unwrap_or_default();
+    let title = opts.title.clone().unwrap_or_else(|| format!("Evidence and gap map: {setting}{domain}"));
     let _ = write!(s, r#"<title id="gm-title">{}</title><rect width="100%" height="100%" fill="white"/>"#, esc(&title));
     let _ = write!(s, r#"<text x="16" y="30" font-size="18" font-weight="bold">{}</text>"#, esc(&title));
-    let _ = write!(
-        s,
-        r##"<text x="16" y="48" font-size="11" fill="#444">Bubble area = independent studies; colour = derived category (evidex model {MODEL_VERSION}); empty cells are evidence gaps.</text>"##
-    );
+    let _ = write!(s, r##"<text x="16" y="48" font-size="11" fill="#444">{}</text>"##, esc(&evidence_note(opts)));
     // Column headers, rotated, truncated with full name in <title>.
     for (j, c) in map.columns.iter().enumerate() {
         let x = LABEL_W + CELL * (j as f64 + 0.5);
@@ -185,10 +294,10 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
                     }
                     Some(c) => {
                         let r = radius(c.n_studies, max_n);
-                        let colour = category_colour(c.category, c.harm_flag);
+                        let colour = category_colour(c.category, c.harm);
                         let _ = write!(
                             s,
-                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#EEEEEE"/><circle cx="{}" cy="{}" r="{}" fill="{}" stroke="{}" stroke-width="{}" class="bubble" data-row="{}" data-col="{}" data-studies="{}" data-category="{}" data-harm="{}"><title>{} / {}: {}{}, {} stud{}, score {:.2} [{:.2}, {:.2}], certainty {}</title></circle>"##,
+                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#EEEEEE"/><circle cx="{}" cy="{}" r="{}" fill="{}" stroke="{}" stroke-width="{}"{} class="bubble" data-row="{}" data-col="{}" data-studies="{}" data-category="{}" data-harm="{}" data-borrowed="{}"><title>{} / {}: {}{} on {}, {}{}, score {:.2} (90% band {:.2}-{:.2}), certainty {}</title></circle>"##,
                             f(x0),
                             f(y),
                             f(CELL),
@@ -197,25 +306,28 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
                             f(cy),
                             f(r),
                             colour,
-                            if c.harm_flag { "#000000" } else { "#333333" },
-                            if c.harm_flag { "2.5" } else { "0.8" },
+                            if c.harm { "#000000" } else { "#333333" },
+                            if c.harm { "2.5" } else if c.borrowed { "1.6" } else { "0.8" },
+                            if c.borrowed { r#" stroke-dasharray="3 2""# } else { "" },
                             esc(row),
                             esc(col),
                             c.n_studies,
                             c.category.key(),
-                            c.harm_flag,
+                            c.harm,
+                            c.borrowed,
                             esc(&shown),
                             esc(col),
-                            c.category,
-                            if c.harm_flag { " (HARM)" } else { "" },
-                            c.n_studies,
-                            if c.n_studies == 1 { "y" } else { "ies" },
+                            super::words::category(c.category, c.harm),
+                            if c.harm { " (HARM)" } else { "" },
+                            c.domain.label(),
+                            super::words::count(c.n_studies as u64, "study", "studies"),
+                            if c.borrowed { ", borrowed evidence" } else { "" },
                             c.score,
                             c.score_low,
                             c.score_high,
-                            c.certainty
+                            c.certainty.label()
                         );
-                        if c.harm_flag {
+                        if c.harm {
                             let d = r * 0.6;
                             let _ = write!(
                                 s,
@@ -239,7 +351,7 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
     // Legend.
     let lx = LABEL_W + CELL * map.columns.len() as f64 + 24.0;
     let mut ly = TOP + HEAD_H;
-    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Derived category</text>"#, f(lx), f(ly));
+    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Verdict</text>"#, f(lx), f(ly));
     ly += 8.0;
     for (cat, harm, label) in [
         (Rating::Effective, false, "effective"),
@@ -262,7 +374,7 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
         );
     }
     ly += 34.0;
-    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Independent studies</text>"#, f(lx), f(ly));
+    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Studies</text>"#, f(lx), f(ly));
     let mut sizes = vec![1usize, max_n.div_ceil(2).max(1), max_n];
     sizes.dedup();
     for n in sizes {
@@ -285,6 +397,15 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
         r##"<rect x="{}" y="{}" width="16" height="16" fill="none" stroke="#DDDDDD" stroke-dasharray="3 3"/><text x="{}" y="{}">no evaluations (gap)</text>"##,
         f(lx + 12.0),
         f(ly - 12.0),
+        f(lx + 36.0),
+        f(ly)
+    );
+    ly += 26.0;
+    let _ = write!(
+        s,
+        r##"<circle cx="{}" cy="{}" r="8" fill="#FFFFFF" stroke="#333333" stroke-width="1.6" stroke-dasharray="3 2"/><text x="{}" y="{}">borrowed evidence</text>"##,
+        f(lx + 20.0),
+        f(ly - 4.0),
         f(lx + 36.0),
         f(ly)
     );

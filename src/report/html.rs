@@ -9,8 +9,9 @@ use super::svg::esc;
 use crate::ingest::convert::EffectRow;
 use crate::ingest::Ingested;
 use crate::meta::{run_meta, MetaOptions};
-use crate::model::{EvaluationRecord, IncomeSetting, TargetGroup};
-use crate::score::rank::{rank, RankQuery};
+use super::words;
+use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
+use crate::score::rank::{rank, RankQuery, RANK_ORDER};
 use crate::score::{score_records, GroupKey, ScoringConfig};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -120,10 +121,11 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
     let _ = write!(h, "</section>");
 
     // 2. Gap maps.
-    let _ = write!(h, "<section><h2 id=\"gapmap\">Evidence and gap map</h2><p class=\"muted\">Bubble area = independent studies; colour = derived category; &times; = harm; dashed squares are gaps. Hover a bubble for details.</p>");
+    let _ = write!(h, "<section><h2 id=\"gapmap\">Evidence and gap map</h2><p class=\"muted\">Bubble area = studies; colour = the verdict as <code>score</code> and <code>rank</code> give it (local evidence first; a dashed outline marks a verdict borrowed from other income settings); &times; = harm; dashed squares are gaps. Hover a bubble for details.</p>");
     let opts = GapMapOptions {
         level: Level::Intervention,
         income_setting: None,
+        domain: None,
         title: None,
         data_note: data_note.to_string(),
     };
@@ -137,7 +139,20 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
         let m = gapmap::build(&ing.records, &o, cfg);
         let _ = write!(
             h,
-            "<details><summary>Gap map for {s} settings only</summary><div class=\"svgwrap\">{}</div></details>",
+            "<details><summary>Gap map for {s} settings (with borrowed evidence where a cell has too little)</summary><div class=\"svgwrap\">{}</div></details>",
+            gapmap::render_svg(&m, &o)
+        );
+    }
+    for d in OutcomeDomain::ALL {
+        if !ing.records.iter().any(|r| r.outcome_domain == d) {
+            continue;
+        }
+        let o = GapMapOptions { domain: Some(d), ..opts.clone() };
+        let m = gapmap::build(&ing.records, &o, cfg);
+        let _ = write!(
+            h,
+            "<details><summary>Gap map of verdicts on {} only</summary><div class=\"svgwrap\">{}</div></details>",
+            d.label(),
             gapmap::render_svg(&m, &o)
         );
     }
@@ -148,7 +163,7 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
     for r in &ing.records {
         groups.entry(r.target_group.display().to_string()).or_insert_with(|| r.target_group.clone());
     }
-    let _ = write!(h, "<section><h2 id=\"ranked-h\">Ranked interventions per target group and income setting</h2><p class=\"muted\">Ordered by category, then the conservative bound of the score, then the number of studies; harmful interventions last. Evidence borrowed from other income settings is marked and discounted.</p><div class=\"filters\"><div><label for=\"f-group\">Target group</label> <select id=\"f-group\"><option value=\"*\">all</option>");
+    let _ = write!(h, "<section><h2 id=\"ranked-h\">Ranked interventions per target group and income setting</h2><p class=\"muted\">Ranked: "); let _ = write!(h, "{RANK_ORDER}"); let _ = write!(h, ". The verdict rests on the outcome domain shown (violence, then behaviour, other outcomes, risk factors); evidence borrowed from other income settings fills cells with too little of their own, is marked and discounted, and never overturns a local rigorous verdict. Robustness: share of plausible configurations that keep the category.</p><div class=\"filters\"><div><label for=\"f-group\">Target group</label> <select id=\"f-group\"><option value=\"*\">all</option>");
     let first_group = groups.keys().next().cloned().unwrap_or_default();
     for g in groups.keys() {
         let sel = if *g == first_group { " selected" } else { "" };
@@ -162,10 +177,27 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
     let _ = write!(
         h,
         "</select></div><div id=\"f-status\" role=\"status\" aria-live=\"polite\"></div></div><table id=\"ranked\" class=\"sortable\"><thead><tr>{}</tr></thead><tbody>",
-        ["target group", "setting", "rank", "intervention", "category", "score", "score low", "score high", "certainty", "studies", "borrowed", "why"]
-            .iter()
-            .map(|c| format!("<th scope=\"col\"><button type=\"button\">{c}</button></th>"))
-            .collect::<String>()
+        [
+            "target group",
+            "setting",
+            "rank",
+            "intervention",
+            "category",
+            "score",
+            "90% band",
+            "certainty",
+            "robustness",
+            "rests on",
+            "violence",
+            "behaviour",
+            "risk factors",
+            "studies",
+            "borrowed",
+            "why"
+        ]
+        .iter()
+        .map(|c| format!("<th scope=\"col\"><button type=\"button\">{c}</button></th>"))
+        .collect::<String>()
     );
     for (gname, g) in &groups {
         for s in IncomeSetting::ALL {
@@ -182,9 +214,13 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
                 } else {
                     String::new()
                 };
+                let dom = |d: OutcomeDomain| {
+                    c.domain_result(d).map_or(String::new(), |x| words::category(x.category, x.harm).to_string())
+                };
+                let robust = c.robustness.map_or(String::new(), |r| format!("{:.0}%", 100.0 * r));
                 let _ = write!(
                     h,
-                    "<tr data-group=\"{}\" data-setting=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td data-v=\"{}\"><span class=\"cat {}\">{}</span></td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr data-group=\"{}\" data-setting=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td data-v=\"{}\"><span class=\"cat {}\">{}</span></td><td>{:.3}</td><td>{:.2}-{:.2}</td><td data-v=\"{}\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(gname),
                     s.key(),
                     if c.harm_flag { " class=\"harm\"" } else { "" },
@@ -195,14 +231,21 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
                     if c.harm_flag { " <strong>(harmful)</strong>" } else { "" },
                     c.category.index(),
                     c.category.key(),
-                    c.category.key(),
+                    esc(words::category(c.category, c.harm_flag)),
                     c.score,
                     c.score_low,
                     c.score_high,
-                    c.certainty,
+                    3 - c.certainty as i32,
+                    c.certainty.label(),
+                    robust,
+                    if c.fragile { " (fragile)" } else { "" },
+                    c.domain.label(),
+                    dom(OutcomeDomain::Violence),
+                    dom(OutcomeDomain::Behaviour),
+                    dom(OutcomeDomain::RiskFactor),
                     c.n_studies,
                     esc(&borrowed),
-                    esc(&row.why)
+                    esc(&words::why(c))
                 );
             }
         }
@@ -225,14 +268,15 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
         let recs = by_cell.get(&key).cloned().unwrap_or_default();
         let _ = write!(
             h,
-            "<details class=\"cell\"><summary>{} / {} / {}: <span class=\"cat {}\">{}</span>{} &middot; certainty {}</summary><pre>{}</pre></details>",
+            "<details class=\"cell\"><summary>{} / {} / {}: <span class=\"cat {}\">{}</span>{} on {} &middot; certainty {}</summary><pre>{}</pre></details>",
             esc(&key.0),
             esc(&key.1),
             esc(&key.2),
             c.category.key(),
-            c.category.key(),
+            esc(words::category(c.category, c.harm_flag)),
             if c.harm_flag { " <strong>harm</strong>" } else { "" },
-            c.certainty,
+            c.domain.label(),
+            c.certainty.label(),
             esc(&super::score::explain_text(c, &recs, cfg, res.reference_year, &files))
         );
     }
@@ -243,11 +287,14 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
     let mut n_forest = 0;
     for c in res.cells.iter().filter(|c| c.pooled.is_some()).take(200) {
         let key = (c.key[0].1.clone(), c.key[1].1.clone(), c.key[2].1.clone());
-        let recs = by_cell.get(&key).cloned().unwrap_or_default();
+        let recs: Vec<&EvaluationRecord> = by_cell
+            .get(&key)
+            .map(|v| v.iter().copied().filter(|r| r.outcome_domain == c.domain).collect())
+            .unwrap_or_default();
         let rows = effect_rows(&recs);
         let opts = MetaOptions { rho: cfg.effects.rho, ..MetaOptions::default() };
         if let Ok(rep) = run_meta(&rows, &opts) {
-            let title = format!("{} / {} / {}", key.0, key.1, key.2);
+            let title = format!("{} / {} / {}: {} (effects as reported)", key.0, key.1, key.2, c.domain.label());
             let _ = write!(
                 h,
                 "<figure class=\"svgwrap forest\">{}<figcaption>{}</figcaption></figure>",

@@ -13,6 +13,7 @@ pub mod score;
 pub mod svg;
 pub mod table;
 pub mod validate;
+pub mod words;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,87 +1,124 @@
 //! Rendering of scores, rankings and explanations.
 
 use super::table::{Cell, Table};
+use super::words;
 use crate::ingest::Ingested;
-use crate::model::EvaluationRecord;
-use crate::score::rank::RankResult;
-use crate::score::weight::{record_weight, used_rating};
+use crate::model::{EvaluationRecord, OutcomeDomain};
+use crate::score::rank::{RankResult, RANK_ORDER};
+use crate::score::weight::record_weight;
 use crate::score::{CellResult, ScoreResult, ScoringConfig};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// Columns after the key columns, in order (docs/output-format.md).
 pub const SCORE_COLUMNS: &[&str] = &[
+    "category",
+    "harm_flag",
+    "domain",
+    "basis",
+    "certainty",
+    "robustness",
+    "fragile",
+    "flip",
+    "score",
+    "score_low",
+    "score_high",
+    "category_violence",
+    "category_behaviour",
+    "category_other",
+    "category_risk_factor",
+    "category_local",
+    "category_borrowed",
     "n_records",
     "n_studies",
+    "n_borrowed_studies",
+    "borrowed_from",
     "n_effective",
     "n_promising",
     "n_prudent",
     "n_needs_research",
     "n_ineffective",
-    "n_derived",
+    "n_unrated",
     "best_design",
     "total_sample",
     "rigorous_positive",
     "rigorous_null",
-    "rigorous_harmful",
-    "score",
-    "score_low",
-    "score_high",
-    "category",
+    "harm_signal",
     "consensus_rating",
     "disagreement",
-    "certainty",
-    "harm_flag",
     "strategy",
     "pooled_k",
     "pooled_measure",
+    "pooled_direction",
     "pooled_estimate",
     "pooled_ci_lower",
     "pooled_ci_upper",
     "pooled_pi_lower",
     "pooled_pi_upper",
     "pooled_i2",
+    "pooled_tau2",
     "category_rule",
     "certainty_downgrades",
     "pooled_note",
 ];
 
+fn domain_value(c: &CellResult, d: OutcomeDomain) -> Cell {
+    Cell::opt_str(c.domain_result(d).map(|x| words::category_value(x.category, x.harm)))
+}
+
 fn cell_values(c: &CellResult) -> Vec<Cell> {
     let p = c.pooled.as_ref();
+    let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
+    let downgrades: Vec<String> = c.downgrades.iter().map(words::downgrade).collect();
     vec![
+        Cell::Str(c.category.key().into()),
+        Cell::Bool(c.harm_flag),
+        Cell::Str(c.domain.key().into()),
+        Cell::Str(c.basis.key().into()),
+        Cell::Str(c.certainty.key().into()),
+        Cell::opt_num(c.robustness),
+        Cell::Bool(c.fragile),
+        Cell::opt_str(c.flip.as_ref().map(words::flip)),
+        Cell::Num(c.score),
+        Cell::Num(c.score_low),
+        Cell::Num(c.score_high),
+        domain_value(c, OutcomeDomain::Violence),
+        domain_value(c, OutcomeDomain::Behaviour),
+        domain_value(c, OutcomeDomain::Other),
+        domain_value(c, OutcomeDomain::RiskFactor),
+        Cell::opt_str(c.category_local.map(|r| words::category_value(r, c.harm_local))),
+        Cell::opt_str(c.category_borrowed.map(|r| r.key())),
         Cell::Int(c.n_records as i64),
         Cell::Int(c.n_studies as i64),
+        Cell::Int(c.n_borrowed_studies as i64),
+        Cell::Str(from.join(";")),
         Cell::Int(c.rating_counts[0] as i64),
         Cell::Int(c.rating_counts[1] as i64),
         Cell::Int(c.rating_counts[2] as i64),
         Cell::Int(c.rating_counts[3] as i64),
         Cell::Int(c.rating_counts[4] as i64),
-        Cell::Int(c.n_derived as i64),
+        Cell::Int(c.n_unrated as i64),
         Cell::opt_str(c.best_design.map(|d| d.key())),
         Cell::Int(c.total_sample as i64),
         Cell::Int(i64::from(c.rigorous_positive)),
         Cell::Int(i64::from(c.rigorous_null)),
-        Cell::Int(i64::from(c.rigorous_harmful)),
-        Cell::Num(c.score),
-        Cell::Num(c.score_low),
-        Cell::Num(c.score_high),
-        Cell::Str(c.category.key().into()),
+        Cell::Int(i64::from(c.harm_signal)),
         Cell::opt_str(c.consensus_rating.map(|r| r.key())),
         Cell::Bool(c.disagreement),
-        Cell::Str(c.certainty.key().into()),
-        Cell::Bool(c.harm_flag),
         Cell::opt_str(c.strategy.map(|s| s.key())),
         p.map_or(Cell::Null, |p| Cell::Int(p.k as i64)),
         Cell::opt_str(p.map(|p| p.measure.name())),
+        Cell::opt_str(p.map(|p| p.direction.key())),
         Cell::opt_num(p.map(|p| p.estimate)),
         Cell::opt_num(p.map(|p| p.ci_lower)),
         Cell::opt_num(p.map(|p| p.ci_upper)),
         Cell::opt_num(p.map(|p| p.pi_lower)),
         Cell::opt_num(p.map(|p| p.pi_upper)),
         Cell::opt_num(p.map(|p| p.i2)),
-        Cell::Str(c.category_rule.clone()),
-        Cell::Str(c.downgrades.join("; ")),
-        Cell::opt_str(c.pooled_note.as_ref()),
+        Cell::opt_num(p.map(|p| p.tau2)),
+        Cell::Str(words::verdict_sentence(c)),
+        Cell::Str(downgrades.join("; ")),
+        Cell::opt_str(c.pooled_note.as_ref().map(words::pool_note)),
     ]
 }
 
@@ -102,12 +139,53 @@ pub fn score_table(r: &ScoreResult) -> Table {
     t
 }
 
+/// Each cell's verdict per outcome domain (the `domains` array of JSON rows).
+pub fn domains_json(c: &CellResult) -> Value {
+    Value::Array(
+        c.domains
+            .iter()
+            .map(|d| {
+                json!({
+                    "domain": d.domain.key(),
+                    "category": d.category.key(),
+                    "harm": d.harm,
+                    "rule": words::rule_sentence(d.rule, d.category, d.harm, d.domain, d.rigorous_positive, d.rigorous_null, d.n_studies),
+                    "n_studies": d.n_studies,
+                    "rigorous_positive": d.rigorous_positive,
+                    "rigorous_null": d.rigorous_null,
+                    "harm_signal": d.harm_signal,
+                    "pooled": d.pooled,
+                    "pooled_note": d.pooled_note.as_ref().map(words::pool_note),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// JSON rows of [`score_table`], each with its `domains` array.
+pub fn score_json_rows(r: &ScoreResult) -> Value {
+    let mut rows = score_table(r).to_json_rows();
+    if let Value::Array(v) = &mut rows {
+        for (row, c) in v.iter_mut().zip(&r.cells) {
+            if let Value::Object(m) = row {
+                m.insert("domains".into(), domains_json(c));
+            }
+        }
+    }
+    rows
+}
+
 /// Columns shown in the terminal table of `score`.
 pub fn score_text(r: &ScoreResult) -> String {
     let t = score_table(r);
     let mut cols: Vec<&str> = r.keys.iter().map(|k| k.name()).collect();
-    cols.extend(["n_studies", "score", "score_low", "score_high", "category", "certainty", "harm_flag"]);
-    t.to_text(&cols, 44)
+    cols.extend(["category", "domain", "basis", "certainty", "robustness", "fragile", "n_studies", "score"]);
+    let mut s = t.to_text(&cols, 44);
+    s.push_str(
+        "\ncategory: on the UNICEF scale, resting on the outcome domain in `domain` (violence, then behaviour, other outcomes, risk factors); basis: local evidence, or borrowed from other income settings; robustness: share of plausible configurations keeping the category. "
+    );
+    s.push_str("Rules: docs/scoring.md\n");
+    s
 }
 
 pub const RANK_COLUMNS: &[&str] = &[
@@ -115,14 +193,21 @@ pub const RANK_COLUMNS: &[&str] = &[
     "intervention",
     "strategy",
     "category",
+    "harm_flag",
+    "domain",
+    "basis",
+    "certainty",
     "score",
     "score_low",
     "score_high",
-    "certainty",
+    "robustness",
+    "fragile",
+    "flip",
+    "category_local",
+    "category_borrowed",
     "n_studies",
     "n_borrowed_studies",
     "borrowed_from",
-    "harm_flag",
     "consensus_rating",
     "why",
 ];
@@ -137,24 +222,31 @@ pub fn rank_table(r: &RankResult) -> Table {
             Cell::Str(row.intervention.clone()),
             Cell::opt_str(c.strategy.map(|s| s.key())),
             Cell::Str(c.category.key().into()),
+            Cell::Bool(c.harm_flag),
+            Cell::Str(c.domain.key().into()),
+            Cell::Str(c.basis.key().into()),
+            Cell::Str(c.certainty.key().into()),
             Cell::Num(c.score),
             Cell::Num(c.score_low),
             Cell::Num(c.score_high),
-            Cell::Str(c.certainty.key().into()),
+            Cell::opt_num(c.robustness),
+            Cell::Bool(c.fragile),
+            Cell::opt_str(c.flip.as_ref().map(words::flip)),
+            Cell::opt_str(c.category_local.map(|x| words::category_value(x, c.harm_local))),
+            Cell::opt_str(c.category_borrowed.map(|x| x.key())),
             Cell::Int(c.n_studies as i64),
             Cell::Int(c.n_borrowed_studies as i64),
             Cell::Str(from.join(";")),
-            Cell::Bool(c.harm_flag),
             Cell::opt_str(c.consensus_rating.map(|r| r.key())),
-            Cell::Str(row.why.clone()),
+            Cell::Str(words::why(c)),
         ]);
     }
     t
 }
 
-pub fn rank_text(r: &RankResult) -> String {
+pub fn rank_text(r: &RankResult, cfg: &ScoringConfig) -> String {
     let mut s = format!(
-        "What works for {} in {} settings{} (model {}):\n\n",
+        "What works for {} in {} settings{} (model {})\nRanked: {RANK_ORDER}.\n\n",
         r.target_group,
         r.income_setting,
         r.strategy.map(|x| format!(", strategy {}", x.key())).unwrap_or_default(),
@@ -166,22 +258,39 @@ pub fn rank_text(r: &RankResult) -> String {
     }
     for row in &r.rows {
         let c = &row.cell;
-        let borrowed = if c.n_borrowed_studies > 0 { " [borrowed evidence]" } else { "" };
-        let harm = if c.harm_flag { " [HARMFUL]" } else { "" };
+        let mut marks = String::new();
+        if c.harm_flag {
+            marks.push_str(" [HARMFUL]");
+        }
+        if c.basis == crate::score::Basis::Borrowed {
+            marks.push_str(" [borrowed evidence]");
+        }
+        if c.fragile {
+            marks.push_str(" [fragile]");
+        }
+        let robust = c.robustness.map(|x| format!(" | robustness {:.0}%", 100.0 * x)).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{:>2}. {}{harm}{borrowed}\n    {} | score {:.2} [{:.2}, {:.2}] | certainty {} | {} stud{}\n    why: {}",
+            "{:>2}. {}{marks}\n    {} on {} | certainty {} | {}{robust}",
             row.rank,
             row.intervention,
-            c.category,
-            c.score,
-            c.score_low,
-            c.score_high,
-            c.certainty,
-            c.n_studies,
-            if c.n_studies == 1 { "y" } else { "ies" },
-            row.why
+            words::category(c.category, c.harm_flag),
+            c.domain.label(),
+            c.certainty.label(),
+            words::score_band(c, cfg.score.interval_level),
         );
+        if let (Some(l), Some(b)) = (c.category_local, c.category_borrowed) {
+            let _ = writeln!(
+                s,
+                "    local evidence: {}; with borrowed evidence: {}",
+                words::category(l, c.harm_local),
+                b.label()
+            );
+        }
+        let _ = writeln!(s, "    why: {}", words::why(c));
+        if let Some(f) = &c.flip {
+            let _ = writeln!(s, "    closest change: {}", words::flip(f));
+        }
     }
     s
 }
@@ -208,18 +317,8 @@ pub fn run_metadata_pairs(meta: &Value) -> Vec<(String, String)> {
     vec![("evidex_run".to_string(), meta.to_string())]
 }
 
-/// A record's share of the cell: its study's share times its share of the
-/// study's record weights (a study weighs the mean of its records).
-fn record_share(st: &crate::score::StudyView, w: f64, cell_total: f64) -> f64 {
-    let study_sum = crate::score::accum::unfx(st.acc.sum_w);
-    if cell_total <= 0.0 || study_sum <= 0.0 {
-        return 0.0;
-    }
-    100.0 * (st.weight / cell_total) * (w / study_sum)
-}
-
-/// Explanation of one cell: records with weight components and shares, the
-/// category rule, certainty downgrades, interval, pooled effect.
+/// Explanation of one cell: the verdict and why, each outcome domain, each
+/// study with its standing and each finding with its weight parts.
 pub fn explain_text(
     c: &CellResult,
     records: &[&EvaluationRecord],
@@ -230,87 +329,148 @@ pub fn explain_text(
     let mut s = String::new();
     let key: Vec<String> = c.key.iter().map(|(k, v)| format!("{k} = {v}")).collect();
     let _ = writeln!(s, "{}", key.join(", "));
+    let _ = writeln!(s, "verdict: {}", words::verdict_sentence(c));
     let _ = writeln!(
         s,
-        "category: {} ({})\nscore: {:.3}, interval [{:.3}, {:.3}] ({:.0}% credible, shrunk toward 0.5 with prior weight {})",
-        c.category,
-        c.category_rule,
-        c.score,
-        c.score_low,
-        c.score_high,
-        cfg.score.interval_level * 100.0,
-        cfg.score.prior_weight
+        "basis: {}{}",
+        c.basis.key(),
+        match (c.category_local, c.category_borrowed) {
+            (Some(l), Some(b)) => format!(
+                " (local evidence alone: {}; with borrowed evidence: {})",
+                words::category(l, c.harm_local),
+                b.label()
+            ),
+            (None, Some(_)) => " (no local study)".to_string(),
+            _ => String::new(),
+        }
     );
-    let _ = writeln!(s, "certainty: {}", c.certainty);
+    let _ = writeln!(
+        s,
+        "{} (the band is the {:.0}% interval of a Beta summary that widens when studies disagree; not a credible interval)",
+        words::score_band(c, cfg.score.interval_level),
+        100.0 * cfg.score.interval_level
+    );
+    let _ = writeln!(s, "certainty: {}", c.certainty.label());
     for d in &c.downgrades {
-        let _ = writeln!(s, "  - down: {d}");
+        let _ = writeln!(s, "  - down for {}", words::downgrade(d));
     }
-    match c.consensus_rating {
-        Some(r) if c.disagreement => {
-            let _ = writeln!(s, "reviewers' consensus rating: {r} (DISAGREES with the derived category)");
-        }
-        Some(r) => {
-            let _ = writeln!(s, "reviewers' consensus rating: {r}");
-        }
-        None => {
-            let _ = writeln!(s, "reviewers' consensus rating: none (no reviewer-assigned ratings)");
-        }
-    }
-    if c.harm_flag {
-        let _ = writeln!(s, "HARM: credible evidence of harm; this cell ranks last");
-    }
-    if let Some(p) = &c.pooled {
+    if let Some(r) = c.robustness {
         let _ = writeln!(
             s,
-            "pooled effect ({}, k = {} studies, REML): {:.3} [{:.3}, {:.3}], prediction interval [{:.3}, {:.3}], I^2 = {:.1}%",
-            p.measure, p.k, p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper, p.i2
+            "robustness: the category holds in {:.1}% of {} plausible configurations",
+            100.0 * r,
+            cfg.robustness.draws
         );
-    } else if let Some(n) = &c.pooled_note {
-        let _ = writeln!(s, "pooled effect: {n}");
     }
-    let total_w: f64 = c.studies.iter().map(|st| st.weight).sum();
-    let _ = writeln!(s, "\n{} studies, {} records (reference year {reference_year}):", c.n_studies, c.n_records);
-    for st in &c.studies {
-        let borrowed = st.borrowed_from.map(|b| format!(", borrowed from {b}")).unwrap_or_default();
+    let _ = writeln!(s, "fragile: {}", if c.fragile { "yes (leaving out one study changes it)" } else { "no" });
+    if let Some(f) = &c.flip {
+        let _ = writeln!(s, "closest change: {}", words::flip(f));
+    }
+    match (c.consensus_rating, words::consensus_reason(c)) {
+        (_, Some(r)) => {
+            let _ = writeln!(s, "{r}");
+        }
+        (Some(r), None) => {
+            let _ = writeln!(s, "reviewers' consensus: {} (agrees)", r.label());
+        }
+        (None, None) => {
+            let _ = writeln!(s, "reviewers' consensus: none (no reviewer-assigned ratings)");
+        }
+    }
+    if c.harm_signal > 0 {
         let _ = writeln!(
             s,
-            "  study {}: weight {:.3} ({:.1}% of the cell), value {:.2}, design {}, rigorous {}{}",
-            st.study,
-            st.weight,
-            if total_w > 0.0 { 100.0 * st.weight / total_w } else { 0.0 },
-            st.value,
-            st.acc.best_design.map_or("unknown", |d| d.key()),
-            if st.rigorous() { "yes" } else { "no" },
-            borrowed
+            "weak harm signal: {} with a significantly harmful finding that is not credible enough for the verdict",
+            words::count(c.harm_signal, "study", "studies")
         );
-        let key = st.study.rsplit('/').next().unwrap_or(&st.study);
-        for r in records.iter().filter(|r| r.study_key() == key || r.study_key() == st.study) {
-            if let Some(b) = st.borrowed_from {
-                if r.income_setting != b {
-                    continue;
-                }
-            }
-            let Some(u) = used_rating(r, cfg) else {
-                let _ = writeln!(s, "    record {}: no rating and no usable effect size (not scored)", r.record_id);
-                continue;
-            };
-            let w = record_weight(r, cfg, reference_year, u.derived);
-            let file = files.get(r.provenance.file as usize).map_or("?", |f| f.as_str());
+    }
+    let _ = writeln!(s, "\nby outcome domain:");
+    for d in &c.domains {
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            d.domain.label(),
+            words::rule_sentence(d.rule, d.category, d.harm, d.domain, d.rigorous_positive, d.rigorous_null, d.n_studies)
+        );
+        if let Some(p) = &d.pooled {
             let _ = writeln!(
                 s,
-                "    record {} ({file}:{}): {}{}{} | {:.1}% of the cell | weight {:.3} = design {:.2} x risk of bias {:.2} x sample {:.2} x age {:.2}{}",
-                r.record_id,
-                r.provenance.line,
-                u.rating,
-                if u.derived { " (derived from effect size)" } else { "" },
-                if u.harm { ", harm" } else { "" },
-                record_share(st, w.total, total_w),
+                "    pooled {} ({}, k = {}, REML, modified Hartung-Knapp): {:.3}, 95% CI [{:.3}, {:.3}], 95% prediction interval [{:.3}, {:.3}], I^2 = {:.1}%{}",
+                p.measure,
+                p.direction.key().replace('_', " "),
+                p.k,
+                p.estimate,
+                p.ci_lower,
+                p.ci_upper,
+                p.pi_lower,
+                p.pi_upper,
+                p.i2,
+                p.egger_p.map(|e| format!(", Egger's test p = {e:.3}")).unwrap_or_default()
+            );
+        } else if let Some(n) = &d.pooled_note {
+            let _ = writeln!(s, "    {}", words::pool_note(n));
+        }
+    }
+    let n_borrowed = c.n_borrowed_studies;
+    let _ = writeln!(
+        s,
+        "\n{}{}, {} (reference year {reference_year}):",
+        words::count(c.n_studies as u64, "local study", "local studies"),
+        if n_borrowed > 0 { format!(" + {n_borrowed} borrowed") } else { String::new() },
+        words::count(c.n_records, "local finding", "local findings")
+    );
+    for st in &c.studies {
+        let borrowed =
+            st.borrowed_from.map(|b| format!(", borrowed from {b} (weight x {:.2})", st.transfer)).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  study {}: {}, risk of bias {}, {}{borrowed}",
+            st.study,
+            st.best_design.map_or("design unknown", |d| d.key()),
+            st.best_rob.map_or("unknown", |r| r.key()),
+            if st.rigorous { "rigorous" } else { "not rigorous" }
+        );
+        for d in &st.domains {
+            let _ = writeln!(
+                s,
+                "    {}: {} (from {} {}{}), weight {:.3}{}{}",
+                d.domain.label(),
+                d.standing.label(),
+                words::count(d.n_findings, "finding", "findings"),
+                if d.primary { "primary " } else { "" },
+                if d.from_ratings { "rated by reviewers" } else { "judged from the effect size" },
+                d.weight,
+                if d.credible_harm { ", credible harm" } else { "" },
+                if d.harm_signal { ", weak harm signal" } else { "" }
+            );
+        }
+        let setting = st.borrowed_from;
+        for r in records.iter().filter(|r| r.study_key() == st.study && setting.is_none_or(|b| r.income_setting == b)) {
+            let w = record_weight(r, cfg, reference_year);
+            let file = files.get(r.provenance.file as usize).map_or("?", |f| f.as_str());
+            let at = format!("{file}:{}", r.provenance.line);
+            let name = if r.record_id == at { at } else { format!("{} ({at})", r.record_id) };
+            let rating = match r.rating {
+                Some(x) => words::category(x, r.harm).to_string(),
+                None if r.effect().is_usable() => "no rating (judged from its effect size)".into(),
+                None => "no rating and no usable effect size (not scored)".into(),
+            };
+            let _ = writeln!(
+                s,
+                "      finding {name}: {} | {}{} | weight {:.3} = design {:.2} x risk of bias {:.2} x sample {:.2} x age {:.2}{}",
+                r.outcome_domain.label(),
+                rating,
+                match r.primary {
+                    Some(true) => ", primary",
+                    Some(false) => ", secondary",
+                    None => "",
+                },
                 w.total,
                 w.design,
                 w.risk_of_bias,
                 w.sample,
                 w.age,
-                if u.derived { format!(" x derived {:.2}", w.derived) } else { String::new() }
+                if r.rating.is_none() { format!(" x unrated {:.2}", w.unrated) } else { String::new() }
             );
         }
     }

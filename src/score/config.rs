@@ -6,12 +6,12 @@ use crate::model::{IncomeSetting, Rating, RiskOfBias, StudyDesign};
 use serde::{Deserialize, Serialize};
 
 /// Version of the scoring model; changes whenever a rule or default changes.
-pub const MODEL_VERSION: &str = "evidex-score-1.0";
+pub const MODEL_VERSION: &str = "evidex-score-2.0";
 
 /// The default configuration, as printed by `evidex config --default`.
-pub const DEFAULT_TOML: &str = r#"# evidex scoring model configuration (model evidex-score-1.0).
+pub const DEFAULT_TOML: &str = r#"# evidex scoring model configuration (model evidex-score-2.0).
 # Every key is optional; a missing key keeps its default. Unknown keys are errors.
-# Rules and sources: docs/scoring.md.
+# Rules, sources, and which defaults are sourced or a judgement: docs/scoring.md.
 
 # Year against which the age of evidence is measured; 0 = the latest study
 # year in the input (keeps output independent of the day it is run).
@@ -31,7 +31,7 @@ unknown = 0.3
 low = 1.0
 some_concerns = 0.8
 high = 0.5
-unknown = 0.8
+unknown = 0.6          # never better than reporting "some concerns"
 
 [sample]
 reference_n = 400      # sample factor = ln(1 + n) / ln(1 + reference_n), capped
@@ -42,32 +42,38 @@ unknown_factor = 0.5
 half_life_years = 20.0 # weight halves every 20 years of age
 unknown_year_factor = 0.75
 
-[rating_value]         # how strongly each rating says "it works"
+[rating_value]         # study values for the score (not the category)
 effective = 1.0
 promising = 0.8
 prudent = 0.6
 needs_research = 0.4
 ineffective = 0.0
 
-[score]
-evidence_scale = 4.0   # pseudo-observations per unit of study weight
-prior_weight = 2.0     # pseudo-observations at the neutral value 0.5 (shrinkage)
-interval_level = 0.90  # central credible interval for score_low / score_high
-positive_threshold = 0.7  # a study with value >= this is a positive finding
-null_threshold = 0.2      # a study with value <= this is a null (no-effect) finding
-unrated_discount = 0.5    # weight multiplier for ratings derived from effect sizes
+[standing]
+unrated_discount = 0.5    # weight multiplier for findings judged from their effect size
+
+[quality]
+unknown_rob_rigorous = false  # may a study without a risk-of-bias judgement count as rigorous?
 
 [category]
 effective_min_rigorous_positive = 2
 promising_min_rigorous_positive = 1
-borrowed_max = "promising"  # borrowed evidence alone cannot rate higher
+mixed_dominance = 2.0       # one side clearly dominates with at least this multiple of the other's weight
+borrowed_max = "promising"  # a verdict resting on borrowed evidence is capped here
+
+[score]
+evidence_scale = 4.0   # pseudo-observations per unit of study weight
+prior_weight = 2.0     # pseudo-observations at the neutral value 0.5
+interval_level = 0.90  # level of the score band (not a credible interval)
 
 [certainty]
-high_rob_share = 0.5          # down one level when high-RoB studies carry more weight
-inconsistency_share = 0.25    # down one when positive and null/harmful studies each carry >= 25%
+high_rob_share = 0.5          # down one level when high- or unknown-RoB studies carry more weight
+inconsistency_share = 0.25    # down one when positive and null studies each carry >= 25%
 inconsistency_i2 = 75.0       # ... or when the pooled I^2 is at least this
 imprecision_min_studies = 2
 imprecision_min_sample = 300
+egger_min_studies = 10        # Egger's test only from this many studies
+egger_p = 0.10                # down one for publication bias below this p-value
 
 [borrowing]
 min_local_studies = 2  # borrow when the target cell has fewer independent studies
@@ -80,8 +86,18 @@ transfer = [
 ]
 
 [effects]
-higher_is_better = true  # sign of effect sizes: positive (ratio > 1) = beneficial
-rho = 0.5                # assumed correlation of effect sizes within a study
+direction = "auto"  # for rows without a direction: auto | higher_is_better | lower_is_better
+rho = 0.5           # assumed correlation of effect sizes within a study
+
+[robustness]
+draws = 1000                        # Monte Carlo draws of the configuration (0: off)
+seed = 1
+weight_spread = 0.25                # every weight times U(1 - spread, 1 + spread)
+reference_n_range = [200.0, 800.0]  # log-uniform
+half_life_range = [10.0, 40.0]      # log-uniform, years
+unrated_discount_range = [0.25, 0.75]
+dominance_range = [1.5, 3.0]
+max_added = 3                       # flip: up to this many hypothetical studies
 "#;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +154,7 @@ pub struct RobWeight {
 
 impl Default for RobWeight {
     fn default() -> Self {
-        RobWeight { low: 1.0, some_concerns: 0.8, high: 0.5, unknown: 0.8 }
+        RobWeight { low: 1.0, some_concerns: 0.8, high: 0.5, unknown: 0.6 }
     }
 }
 
@@ -210,25 +226,33 @@ impl RatingValue {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct StandingParams {
+    pub unrated_discount: f64,
+}
+
+impl Default for StandingParams {
+    fn default() -> Self {
+        StandingParams { unrated_discount: 0.5 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quality {
+    pub unknown_rob_rigorous: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ScoreParams {
     pub evidence_scale: f64,
     pub prior_weight: f64,
     pub interval_level: f64,
-    pub positive_threshold: f64,
-    pub null_threshold: f64,
-    pub unrated_discount: f64,
 }
 
 impl Default for ScoreParams {
     fn default() -> Self {
-        ScoreParams {
-            evidence_scale: 4.0,
-            prior_weight: 2.0,
-            interval_level: 0.90,
-            positive_threshold: 0.7,
-            null_threshold: 0.2,
-            unrated_discount: 0.5,
-        }
+        ScoreParams { evidence_scale: 4.0, prior_weight: 2.0, interval_level: 0.90 }
     }
 }
 
@@ -237,6 +261,7 @@ impl Default for ScoreParams {
 pub struct CategoryParams {
     pub effective_min_rigorous_positive: u32,
     pub promising_min_rigorous_positive: u32,
+    pub mixed_dominance: f64,
     pub borrowed_max: Rating,
 }
 
@@ -245,6 +270,7 @@ impl Default for CategoryParams {
         CategoryParams {
             effective_min_rigorous_positive: 2,
             promising_min_rigorous_positive: 1,
+            mixed_dominance: 2.0,
             borrowed_max: Rating::Promising,
         }
     }
@@ -258,6 +284,8 @@ pub struct CertaintyParams {
     pub inconsistency_i2: f64,
     pub imprecision_min_studies: u32,
     pub imprecision_min_sample: u64,
+    pub egger_min_studies: u32,
+    pub egger_p: f64,
 }
 
 impl Default for CertaintyParams {
@@ -268,6 +296,8 @@ impl Default for CertaintyParams {
             inconsistency_i2: 75.0,
             imprecision_min_studies: 2,
             imprecision_min_sample: 300,
+            egger_min_studies: 10,
+            egger_p: 0.10,
         }
     }
 }
@@ -299,16 +329,55 @@ impl Borrowing {
     }
 }
 
+/// The direction of rows that do not give one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectionDefault {
+    /// Ratio measures and risk differences on violence outcomes lower is
+    /// better, everything else higher is better (docs/scoring.md section 3).
+    Auto,
+    HigherIsBetter,
+    LowerIsBetter,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EffectsParams {
-    pub higher_is_better: bool,
+    pub direction: DirectionDefault,
     pub rho: f64,
 }
 
 impl Default for EffectsParams {
     fn default() -> Self {
-        EffectsParams { higher_is_better: true, rho: 0.5 }
+        EffectsParams { direction: DirectionDefault::Auto, rho: 0.5 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RobustnessParams {
+    pub draws: u32,
+    pub seed: u64,
+    pub weight_spread: f64,
+    pub reference_n_range: [f64; 2],
+    pub half_life_range: [f64; 2],
+    pub unrated_discount_range: [f64; 2],
+    pub dominance_range: [f64; 2],
+    pub max_added: u32,
+}
+
+impl Default for RobustnessParams {
+    fn default() -> Self {
+        RobustnessParams {
+            draws: 1000,
+            seed: 1,
+            weight_spread: 0.25,
+            reference_n_range: [200.0, 800.0],
+            half_life_range: [10.0, 40.0],
+            unrated_discount_range: [0.25, 0.75],
+            dominance_range: [1.5, 3.0],
+            max_added: 3,
+        }
     }
 }
 
@@ -322,11 +391,14 @@ pub struct ScoringConfig {
     pub sample: Sample,
     pub age: Age,
     pub rating_value: RatingValue,
-    pub score: ScoreParams,
+    pub standing: StandingParams,
+    pub quality: Quality,
     pub category: CategoryParams,
+    pub score: ScoreParams,
     pub certainty: CertaintyParams,
     pub borrowing: Borrowing,
     pub effects: EffectsParams,
+    pub robustness: RobustnessParams,
 }
 
 /// A configuration that cannot be used.
@@ -383,7 +455,7 @@ impl ScoringConfig {
             ("sample.cap", self.sample.cap),
             ("sample.unknown_factor", self.sample.unknown_factor),
             ("age.unknown_year_factor", self.age.unknown_year_factor),
-            ("score.unrated_discount", self.score.unrated_discount),
+            ("standing.unrated_discount", self.standing.unrated_discount),
         ] {
             nonneg(n, v)?;
         }
@@ -413,8 +485,28 @@ impl ScoringConfig {
         if !(self.score.interval_level > 0.0 && self.score.interval_level < 1.0) {
             return Err(format!("score.interval_level must be between 0 and 1, got {}", self.score.interval_level));
         }
-        if self.score.null_threshold >= self.score.positive_threshold {
-            return Err("score.null_threshold must be below score.positive_threshold".into());
+        if !(self.category.mixed_dominance >= 1.0 && self.category.mixed_dominance.is_finite()) {
+            return Err(format!("category.mixed_dominance must be a finite number >= 1, got {}", self.category.mixed_dominance));
+        }
+        if !(0.0..=1.0).contains(&self.certainty.egger_p) {
+            return Err(format!("certainty.egger_p must be between 0 and 1, got {}", self.certainty.egger_p));
+        }
+        let r = &self.robustness;
+        if !(0.0..1.0).contains(&r.weight_spread) {
+            return Err(format!("robustness.weight_spread must be in [0, 1), got {}", r.weight_spread));
+        }
+        for (n, [lo, hi], min) in [
+            ("robustness.reference_n_range", r.reference_n_range, f64::MIN_POSITIVE),
+            ("robustness.half_life_range", r.half_life_range, f64::MIN_POSITIVE),
+            ("robustness.unrated_discount_range", r.unrated_discount_range, 0.0),
+            ("robustness.dominance_range", r.dominance_range, 1.0),
+        ] {
+            if !(lo.is_finite() && hi.is_finite() && lo >= min && lo <= hi) {
+                return Err(format!("{n} must be [low, high] with {min} <= low <= high, got [{lo}, {hi}]"));
+            }
+        }
+        if r.draws > 100_000 {
+            return Err(format!("robustness.draws must be at most 100000, got {}", r.draws));
         }
         for row in &self.borrowing.transfer {
             for v in row {

@@ -1,5 +1,5 @@
 //! Compact per-record facts: everything the scoring model reads from a
-//! record, in 40 bytes, with the cell, study and intervention as ids into
+//! record, in 40 bytes (size checked by a test), with the cell, study and intervention as ids into
 //! shared string tables. Records are turned into facts chunk by chunk (in
 //! parallel, each chunk with its own small tables) and the chunks are
 //! absorbed into one [`FactSet`] in input order, so the streaming `score`
@@ -7,10 +7,10 @@
 //! [`PARTS`] partitions by a hash of the cell key, so a partition holds whole
 //! cells and partitions are scored independently in parallel.
 
-use super::weight::used_rating;
 use super::{GroupKey, ScoringConfig};
+use crate::ingest::quality::RowCounts;
 use crate::meta::{compute_effect, Measure};
-use crate::model::{EvaluationRecord, Rating, RiskOfBias, Strategy, StudyDesign};
+use crate::model::{Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::BTreeSet;
@@ -35,13 +35,20 @@ const EMPTY: Fact = Fact {
     flags: 0,
 };
 const F_HARM: u8 = 1;
-const F_DERIVED: u8 = 2;
-const F_SAMPLE: u8 = 4;
+const F_SAMPLE: u8 = 2;
+/// The effect was turned from lower-is-better (`yi` is already signed so
+/// that positive means benefit).
+const F_LOWER: u8 = 4;
+/// Bits 3-4: the outcome domain.
+const DOMAIN_SHIFT: u8 = 3;
+/// Bits 5-6: primary flag (0 not said, 1 primary, 2 secondary).
+const PRIMARY_SHIFT: u8 = 5;
 
 /// What the model reads from one accepted record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fact {
-    /// Effect size and sampling variance (meaningful when `measure` is set).
+    /// Effect size, signed so that positive means benefit, and its
+    /// sampling variance (meaningful when `measure` is set).
     pub yi: f64,
     pub vi: f64,
     sample: u64,
@@ -52,7 +59,8 @@ pub struct Fact {
     year: i16,
     pub design: Option<StudyDesign>,
     pub rob: Option<RiskOfBias>,
-    /// The rating used for scoring (reviewer's or derived); `None`: unscored.
+    /// The reviewer's rating; `None`: judged from the effect size (or not
+    /// scored when the effect does not compute).
     pub rating: Option<Rating>,
     pub strategy: Option<Strategy>,
     pub measure: Option<Measure>,
@@ -66,11 +74,24 @@ impl Fact {
     pub fn sample_size(&self) -> Option<u64> {
         (self.flags & F_SAMPLE != 0).then_some(self.sample)
     }
+    /// A reviewer's harmful label.
     pub fn harm(&self) -> bool {
         self.flags & F_HARM != 0
     }
-    pub fn derived(&self) -> bool {
-        self.flags & F_DERIVED != 0
+    /// The effect was reported lower-is-better (and has been turned).
+    pub fn lower_is_better(&self) -> bool {
+        self.flags & F_LOWER != 0
+    }
+    pub fn domain(&self) -> OutcomeDomain {
+        OutcomeDomain::ALL[usize::from((self.flags >> DOMAIN_SHIFT) & 3)]
+    }
+    /// `Some(true)` primary, `Some(false)` secondary, `None` not said.
+    pub fn primary(&self) -> Option<bool> {
+        match (self.flags >> PRIMARY_SHIFT) & 3 {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -166,6 +187,9 @@ pub struct LocalFacts {
     cells: Vec<(String, u8)>,
     studies: StringTable,
     tg_pairs: BTreeSet<(String, String)>,
+    /// Rows per (intervention matching key, spelling).
+    int_spellings: FxHashMap<(String, String), u64>,
+    counts: RowCounts,
     max_year: Option<i32>,
     n: u64,
 }
@@ -178,36 +202,59 @@ pub struct FactInput<'r> {
     pub key: [&'r str; 7],
     pub tg_key: &'r str,
     pub tg_display: &'r str,
+    /// The intervention's matching key ([`super::intervention_key`]) and
+    /// spelling (counted, so the most frequent spelling is shown).
+    pub int_key: &'r str,
+    pub int_display: &'r str,
     pub study: &'r str,
     pub year: Option<i32>,
     pub sample_size: Option<u64>,
     pub design: Option<StudyDesign>,
     pub rob: Option<RiskOfBias>,
     pub strategy: Option<Strategy>,
-    pub used: Option<super::weight::UsedRating>,
-    /// `(yi, vi, measure)` when the row's effect inputs are usable and compute.
+    /// The reviewer's rating and harmful label.
+    pub rating: Option<Rating>,
+    pub harm: bool,
+    pub domain: OutcomeDomain,
+    /// The domain was inferred from the outcome text.
+    pub domain_inferred: bool,
+    /// The row gave a study id (else `study` is its record id).
+    pub has_study_id: bool,
+    pub primary: Option<bool>,
+    /// `(yi, vi, measure)` when the row's effect inputs compute, as reported
+    /// (not yet turned to the benefit direction).
     pub effect: Option<(f64, f64, Measure)>,
+    /// The row's own direction (`None`: the configuration decides).
+    pub direction: Option<Direction>,
 }
 
 impl<'r> FactInput<'r> {
-    pub fn of_record(r: &'r EvaluationRecord, keys: &[GroupKey], cfg: &ScoringConfig) -> FactInput<'r> {
+    pub fn of_record(r: &'r EvaluationRecord, keys: &[GroupKey], int_key: &'r str) -> FactInput<'r> {
         let mut key = [""; 7];
         for (i, k) in keys.iter().enumerate() {
-            key[i] = k.value_ref(r);
+            key[i] = if *k == GroupKey::Intervention { int_key } else { k.value_ref(r) };
         }
         let effect = if r.effect().is_usable() { compute_effect(r.effect(), None).ok() } else { None };
         FactInput {
             key,
             tg_key: r.target_group.key(),
             tg_display: r.target_group.display(),
+            int_key,
+            int_display: &r.intervention,
             study: r.study_key(),
             year: r.year,
             sample_size: r.sample_size,
             design: r.design,
             rob: r.risk_of_bias,
             strategy: r.strategy,
-            used: used_rating(r, cfg),
+            rating: r.rating,
+            harm: r.harm,
+            domain: r.outcome_domain,
+            domain_inferred: r.domain_inferred,
+            has_study_id: r.study_id.is_some(),
+            primary: r.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
+            direction: r.direction,
         }
     }
 }
@@ -232,6 +279,9 @@ pub struct FactBuilder<'k> {
     last_study: Option<u32>,
     /// The previous row's target group (normalised key, display).
     last_tg: (String, String),
+    /// The previous row's intervention (matching key, spelling) and its
+    /// count so far (flushed into `out.int_spellings` when it changes).
+    last_int: (String, String, u64),
     /// Facts in row order with their partition, sorted into `out` at the end.
     scratch: Vec<(u8, Fact)>,
     out: LocalFacts,
@@ -253,6 +303,7 @@ impl<'k> FactBuilder<'k> {
             last_cell: None,
             last_study: None,
             last_tg: (String::new(), String::new()),
+            last_int: (String::new(), String::new(), 0),
             scratch: Vec::new(),
             out: LocalFacts::default(),
         }
@@ -268,8 +319,32 @@ impl<'k> FactBuilder<'k> {
     }
 
     pub fn push(&mut self, r: &EvaluationRecord) {
-        let x = FactInput::of_record(r, self.keys, self.cfg);
+        let key = crate::model::intervention_key(&r.intervention);
+        let x = FactInput::of_record(r, self.keys, &key);
         self.push_input(&x);
+    }
+
+    /// Count one more row of the previous intervention spelling, or start
+    /// counting a new one.
+    fn count_spelling(&mut self, key: &str, display: &str) {
+        if self.last_int.2 > 0 && self.last_int.0 == key && self.last_int.1 == display {
+            self.last_int.2 += 1;
+            return;
+        }
+        self.flush_spelling();
+        self.last_int.0.clear();
+        self.last_int.0.push_str(key);
+        self.last_int.1.clear();
+        self.last_int.1.push_str(display);
+        self.last_int.2 = 1;
+    }
+
+    fn flush_spelling(&mut self) {
+        if self.last_int.2 > 0 {
+            let (k, d, n) = &self.last_int;
+            *self.out.int_spellings.entry((k.clone(), d.clone())).or_insert(0) += n;
+            self.last_int.2 = 0;
+        }
     }
 
     pub fn push_input(&mut self, x: &FactInput<'_>) {
@@ -330,7 +405,12 @@ impl<'k> FactBuilder<'k> {
         if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
         }
-        let f = make_fact(x, cell, study);
+        if self.keys.contains(&GroupKey::Intervention) {
+            self.count_spelling(x.int_key, x.int_display);
+        }
+        let default_direction = x.effect.is_some() && x.direction.is_none();
+        self.out.counts.add(x.domain, x.domain_inferred, x.has_study_id, x.rob.is_some(), default_direction);
+        let f = make_fact(x, cell, study, self.cfg);
         self.scratch.push((part, f));
         self.out.n += 1;
     }
@@ -356,12 +436,18 @@ impl<'k> FactBuilder<'k> {
         }
     }
 
-    /// Partition of a cell: a hash of its key values, with the target group
-    /// taken by its normalised key so that all spellings of one group
-    /// (merged after ingest) fall in the same partition.
+    /// Partition of a cell: a hash of its key values but the income
+    /// setting, with the target group taken by its normalised key so that
+    /// all spellings of one group (merged after ingest) fall in the same
+    /// partition.
     fn partition(&self, x: &FactInput<'_>) -> u8 {
         let mut h = FxHasher::default();
         for (k, v) in self.keys.iter().zip(x.key) {
+            if *k == GroupKey::IncomeSetting {
+                // Cells that differ only in the income setting share a
+                // partition: they borrow from one another.
+                continue;
+            }
             let v = if *k == GroupKey::TargetGroup { x.tg_key } else { v };
             h.write(v.as_bytes());
             h.write_u8(0xff);
@@ -372,6 +458,7 @@ impl<'k> FactBuilder<'k> {
     /// The chunk's facts grouped by partition (a stable counting sort into
     /// one vector of exactly the needed size: no spare capacity is kept).
     pub fn finish(mut self) -> LocalFacts {
+        self.flush_spelling();
         let mut offsets = vec![0u32; PARTS + 1];
         for (p, _) in &self.scratch {
             offsets[*p as usize + 1] += 1;
@@ -396,24 +483,36 @@ impl<'k> FactBuilder<'k> {
 /// The model's view of one record with the given ids (sequential reference
 /// path of the tests).
 pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, study: u32) -> Fact {
-    make_fact(&FactInput::of_record(r, &[], cfg), cell, study)
+    let key = crate::model::intervention_key(&r.intervention);
+    make_fact(&FactInput::of_record(r, &[], &key), cell, study, cfg)
 }
 
 /// Years of accepted records are 1950..=next year (record validation), so
-/// they fit 16 bits.
-fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
+/// they fit 16 bits. The effect is turned so that positive means benefit
+/// ([`super::study::direction_of`]).
+fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> Fact {
     let mut flags = 0;
-    if x.used.is_some_and(|u| u.harm) {
+    if x.harm {
         flags |= F_HARM;
-    }
-    if x.used.is_some_and(|u| u.derived) {
-        flags |= F_DERIVED;
     }
     if x.sample_size.is_some() {
         flags |= F_SAMPLE;
     }
+    flags |= (x.domain.index() as u8) << DOMAIN_SHIFT;
+    flags |= match x.primary {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    } << PRIMARY_SHIFT;
+    let mut yi = x.effect.map_or(0.0, |e| e.0);
+    if let Some((_, _, m)) = x.effect {
+        if super::study::direction_of(x.direction, m, x.domain, cfg) == Direction::LowerIsBetter {
+            flags |= F_LOWER;
+            yi = -yi;
+        }
+    }
     Fact {
-        yi: x.effect.map_or(0.0, |e| e.0),
+        yi,
         vi: x.effect.map_or(0.0, |e| e.1),
         sample: x.sample_size.unwrap_or(0),
         cell,
@@ -421,7 +520,7 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32) -> Fact {
         year: x.year.map_or(YEAR_NONE, |y| i16::try_from(y).expect("validated year fits 16 bits")),
         design: x.design,
         rob: x.rob,
-        rating: x.used.map(|u| u.rating),
+        rating: x.rating,
         strategy: x.strategy,
         measure: x.effect.map(|e| e.2),
         flags,
@@ -455,8 +554,24 @@ pub struct FactSet {
     n_studies: u32,
     /// Distinct (normalised key, display) target-group spellings.
     pub tg_pairs: BTreeSet<(String, String)>,
+    /// Rows per (intervention matching key, spelling).
+    pub int_spellings: FxHashMap<(String, String), u64>,
+    /// What the rows left for the model to assume.
+    pub counts: RowCounts,
     pub max_year: Option<i32>,
     pub n_facts: u64,
+}
+
+/// The canonical cells of a [`FactSet`] ([`FactSet::canonical_cells`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canon {
+    /// Canonical id per cell id.
+    pub of_cell: Vec<u32>,
+    /// Key values (as shown) per canonical id.
+    pub keys: Vec<Vec<String>>,
+    /// Sibling group per canonical id: cells whose keys differ only in the
+    /// income setting share a group, and have consecutive ids.
+    pub group: Vec<u32>,
 }
 
 impl FactSet {
@@ -510,6 +625,10 @@ impl FactSet {
             });
         }
         self.tg_pairs.append(&mut l.tg_pairs);
+        for (k, n) in l.int_spellings.drain() {
+            *self.int_spellings.entry(k).or_insert(0) += n;
+        }
+        self.counts.merge(&l.counts);
         self.max_year = match (self.max_year, l.max_year) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -595,11 +714,27 @@ impl FactSet {
             .collect()
     }
 
-    /// Canonical cell per cell: cells whose keys differ only in the spelling
-    /// of the target group (`tg_position` in the keys) map to the cell with
-    /// the lexicographically smallest spelling, as ingest does for records.
-    /// Returns the canonical id per cell and the canonical keys.
-    pub fn canonical_cells(&self, tg_position: Option<usize>) -> (Vec<u32>, Vec<Vec<String>>) {
+    /// The spelling shown for each intervention matching key: the most
+    /// frequent one, ties going to the alphabetically first.
+    pub fn intervention_names(&self) -> FxHashMap<&str, &str> {
+        let mut best: FxHashMap<&str, (&str, u64)> = FxHashMap::default();
+        for ((k, d), n) in &self.int_spellings {
+            let e = best.entry(k.as_str()).or_insert((d.as_str(), *n));
+            if *n > e.1 || (*n == e.1 && d.as_str() < e.0) {
+                *e = (d.as_str(), *n);
+            }
+        }
+        best.into_iter().map(|(k, (d, _))| (k, d)).collect()
+    }
+
+    /// Canonical cells: cells whose keys differ only in the spelling of the
+    /// target group (at `positions.target_group`) become one, under the
+    /// alphabetically first spelling, as ingest does for records; the
+    /// intervention (at `positions.intervention`, held by its matching key)
+    /// is shown in its most frequent spelling. Canonical ids follow the keys
+    /// without the income setting, then the income setting, so cells that
+    /// differ only in it (a sibling group, for borrowing) are neighbours.
+    pub fn canonical_cells(&self, positions: KeyPositions) -> Canon {
         let mut canon_display: FxHashMap<&str, &str> = FxHashMap::default();
         let mut by_display: FxHashMap<&str, &str> = FxHashMap::default();
         for (k, d) in &self.tg_pairs {
@@ -607,27 +742,67 @@ impl FactSet {
             canon_display.entry(k.as_str()).or_insert(d.as_str());
             by_display.insert(d.as_str(), k.as_str());
         }
-        let Some(pos) = tg_position else {
-            return ((0..self.cell_keys.len() as u32).collect(), self.cell_keys.clone());
-        };
-        let mut ids: FxHashMap<Vec<String>, u32> = FxHashMap::default();
-        let mut keys = Vec::new();
-        let map = self
-            .cell_keys
-            .iter()
-            .map(|key| {
-                let mut k = key.clone();
+        let names = self.intervention_names();
+        let shown = |key: &[String]| -> Vec<String> {
+            let mut k = key.to_vec();
+            if let Some(pos) = positions.target_group {
                 if let Some(c) = by_display.get(k[pos].as_str()).and_then(|n| canon_display.get(n)) {
                     k[pos] = c.to_string();
                 }
-                let n = keys.len() as u32;
-                *ids.entry(k.clone()).or_insert_with(|| {
-                    keys.push(k);
-                    n
-                })
-            })
-            .collect();
-        (map, keys)
+            }
+            if let Some(pos) = positions.intervention {
+                if let Some(d) = names.get(k[pos].as_str()) {
+                    k[pos] = d.to_string();
+                }
+            }
+            k
+        };
+        // Sort order: the key without the income setting, then the income
+        // setting (its canonical order LIC < LMC < UMC < HIC is its text
+        // order's, so plain text order would not do).
+        let sort_key = |k: &[String]| -> (Vec<String>, u8) {
+            let mut rest = k.to_vec();
+            let income = positions.income_setting.map_or(0, |pos| {
+                let v = rest.remove(pos);
+                crate::model::IncomeSetting::parse(&v).map_or(9, |s| s.index() as u8)
+            });
+            (rest, income)
+        };
+        let mut distinct: Vec<Vec<String>> = self.cell_keys.iter().map(|k| shown(k)).collect();
+        distinct.sort_by_cached_key(|k| sort_key(k));
+        distinct.dedup();
+        let ids: FxHashMap<&Vec<String>, u32> = distinct.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
+        let of_cell = self.cell_keys.iter().map(|k| ids[&shown(k)]).collect();
+        let mut group = Vec::with_capacity(distinct.len());
+        for (i, k) in distinct.iter().enumerate() {
+            let g = match i {
+                0 => 0,
+                _ if sort_key(k).0 == sort_key(&distinct[i - 1]).0 => group[i - 1],
+                _ => group[i - 1] + 1,
+            };
+            group.push(g);
+        }
+        Canon { of_cell, keys: distinct, group }
+    }
+}
+
+/// Where the keys that canonical cells treat specially sit among the group
+/// keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyPositions {
+    pub intervention: Option<usize>,
+    pub target_group: Option<usize>,
+    pub income_setting: Option<usize>,
+}
+
+impl KeyPositions {
+    pub fn of(keys: &[GroupKey]) -> KeyPositions {
+        let at = |g: GroupKey| keys.iter().position(|k| *k == g);
+        KeyPositions {
+            intervention: at(GroupKey::Intervention),
+            target_group: at(GroupKey::TargetGroup),
+            income_setting: at(GroupKey::IncomeSetting),
+        }
     }
 }
 

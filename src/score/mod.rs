@@ -1,25 +1,31 @@
-//! The scoring core: records -> per-study accumulators (parallel, exact
-//! merges) -> one verdict per cell (score with interval, UNICEF category by
-//! explicit rules, consensus rating, GRADE-like certainty, pooled effect).
-//! The model is documented in `docs/scoring.md`.
+//! The scoring core (model `evidex-score-2.0`, docs/scoring.md): records
+//! become compact facts; each cell's facts become studies with a standing
+//! per outcome domain ([`study`]); explicit rules turn them into a verdict
+//! per domain and a headline verdict, local first with borrowing from
+//! other income settings ([`verdict`]); each cell gets its pooled effects,
+//! score band, certainty and robustness ([`cell`], [`robust`]). Nothing
+//! here words results for people; `report` does.
 
-pub mod accum;
+pub mod cell;
 pub mod config;
 pub mod fact;
 pub mod rank;
-pub mod rules;
+pub mod robust;
+pub mod study;
+pub mod verdict;
 pub mod weight;
 
-pub use accum::{StudyAcc, StudyView};
+pub use cell::{CellResult, Certainty, DomainResult, Downgrade, PoolNote, Pooled};
 pub use config::{ScoringConfig, DEFAULT_TOML, MODEL_VERSION};
-pub use rules::Certainty;
+pub use study::{Standing, StudyDomain, StudyView};
+pub use verdict::{Basis, Rule};
 
-use crate::meta::{self, FitOptions, Measure};
-use crate::model::{EvaluationRecord, IncomeSetting, Rating, Strategy, StudyDesign};
-use accum::{fx, rating_slot, strategy_slot, EffectPoint};
+use crate::model::{EvaluationRecord, IncomeSetting};
+use fact::{Canon, KeyPositions};
 pub use fact::{Fact, FactSet};
 use rayon::prelude::*;
 use serde::Serialize;
+use weight::WeightModel;
 
 /// A column cells can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -71,12 +77,6 @@ impl GroupKey {
 /// Cell key values, in the order of the group keys.
 pub type CellKey = Vec<String>;
 
-/// Study accumulators per cell, cells sorted by key and studies by id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Aggregation {
-    pub cells: Vec<(CellKey, Vec<(String, StudyAcc)>)>,
-}
-
 /// The reference year for evidence age: the configured one, or the latest
 /// study year in the records (so output does not depend on the run date).
 pub fn reference_year(records: &[EvaluationRecord], cfg: &ScoringConfig) -> i32 {
@@ -102,89 +102,6 @@ impl GroupKey {
     }
 }
 
-/// Record weights' age factors by age in years, computed once per run
-/// (the same expression as [`weight::weight_parts`], so the same bits).
-struct AgeTable {
-    ref_year: i32,
-    unknown: f64,
-    by_age: Vec<f64>,
-    /// [`weight::ln_reference_n`], also a run constant.
-    ln_reference_n: f64,
-}
-
-impl AgeTable {
-    fn new(cfg: &ScoringConfig, ref_year: i32) -> AgeTable {
-        let oldest = (ref_year - 1900).clamp(0, 400);
-        let by_age = (0..=oldest).map(|a| weight::age_factor(a, cfg)).collect();
-        AgeTable { ref_year, unknown: cfg.age.unknown_year_factor, by_age, ln_reference_n: weight::ln_reference_n(cfg) }
-    }
-    fn get(&self, year: Option<i32>, cfg: &ScoringConfig) -> f64 {
-        match year {
-            None => self.unknown,
-            Some(y) => {
-                let a = (self.ref_year - y).max(0);
-                self.by_age.get(a as usize).copied().unwrap_or_else(|| weight::age_factor(a, cfg))
-            }
-        }
-    }
-}
-
-/// Fold one fact into its study's accumulator (docs/scoring.md: record
-/// weight, used rating, effect point).
-fn add_fact(acc: &mut StudyAcc, f: &Fact, cfg: &ScoringConfig, ages: &AgeTable, sample: &mut SampleMemo) {
-    acc.n_records += 1;
-    acc.take_design(f.design, f.rob);
-    acc.max_sample = acc.max_sample.max(f.sample_size().unwrap_or(0));
-    acc.strategy_counts[strategy_slot(f.strategy)] += 1;
-    if let Some(measure) = f.measure {
-        acc.effects.push(EffectPoint { yi: f.yi, vi: f.vi, measure });
-    }
-    match f.rating {
-        Some(rating) => {
-            let age = ages.get(f.year(), cfg);
-            let s = sample.factor(f.sample_size(), cfg, ages.ln_reference_n);
-            let w = weight::weight_of_factors(f.design, f.rob, s, age, cfg, f.derived()).total;
-            let v = if f.harm() { cfg.rating_value.ineffective } else { cfg.rating_value.of(rating) };
-            let fw = fx(w);
-            acc.sum_w += fw;
-            acc.sum_wv += fx(w * v);
-            acc.rating_counts[rating_slot(rating)] += 1;
-            acc.harm |= f.harm();
-            if f.derived() {
-                acc.n_derived += 1;
-            } else {
-                acc.consensus_w[rating_slot(rating)] += fw;
-            }
-        }
-        None => acc.n_unscored += 1,
-    }
-}
-
-/// The last sample size's factor (a study's findings usually share one
-/// sample size, so its logarithm is taken once; same bits either way).
-#[derive(Default)]
-struct SampleMemo(Option<(u64, f64)>);
-
-impl SampleMemo {
-    fn factor(&mut self, n: Option<u64>, cfg: &ScoringConfig, ln_reference_n: f64) -> f64 {
-        match (n, self.0) {
-            (Some(n), Some((last, f))) if n == last => f,
-            (Some(n), _) => {
-                let f = weight::sample_factor(Some(n), cfg, ln_reference_n);
-                self.0 = Some((n, f));
-                f
-            }
-            (None, _) => weight::sample_factor(None, cfg, ln_reference_n),
-        }
-    }
-}
-
-/// A study's effects in canonical order (by measure, then value), so
-/// pooled numbers do not depend on input order.
-fn sort_effects(acc: &mut StudyAcc) {
-    acc.effects.sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
-}
-
 /// How many facts ahead of the one being folded to ask the memory for: after
 /// sorting, a partition's facts are visited in (cell, study) order, which is
 /// a random walk through the fact storage, so each visit would otherwise
@@ -206,75 +123,81 @@ fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// The cells of one partition, one at a time: facts are sorted by
-/// (canonical cell, canonical study rank), each run of a study is folded
-/// into one accumulator (a study spread over chunks has several ids but one
-/// rank), `study` turns each `(rank, accumulator)` into what the caller
-/// keeps (or drops it), and `f` gets each cell's studies in canonical order
-/// (study name order; merges are exact). Only one cell's studies exist at
-/// a time.
-#[allow(clippy::too_many_arguments)]
-fn for_each_cell<T>(
+/// The cells of one partition, one sibling group at a time: facts are
+/// sorted by (canonical cell, canonical study rank), so a study's facts
+/// are one run (a study spread over chunks has several ids but one rank)
+/// and become one [`StudyView`]; cells that differ only in the income
+/// setting have consecutive canonical ids and are handed to `f` together,
+/// each with its studies in name order. Only one group's studies exist at a
+/// time.
+fn for_each_group(
     fs: &FactSet,
     p: usize,
-    canon: &[u32],
+    canon: &Canon,
     ranks: &fact::StudyRanks,
     cfg: &ScoringConfig,
-    ages: &AgeTable,
-    mut study: impl FnMut(u32, StudyAcc) -> Option<T>,
-    mut f: impl FnMut(u32, Vec<T>),
+    weights: &WeightModel,
+    mut f: impl FnMut(Vec<(u32, Vec<StudyView>)>),
 ) {
     // Sorted by one integer key (canonical cell, study rank) held next to
-    // the fact's address: no indirection while sorting. (A partition's
-    // facts come chunk by chunk, and a chunk's study ids are contiguous, so
-    // the rank lookups stay local.)
+    // the fact's address: no indirection while sorting.
     let mut facts: Vec<(u64, &Fact)> = fs
         .partition(p)
-        .map(|(cell, study, x)| ((u64::from(canon[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x))
+        .map(|(cell, study, x)| ((u64::from(canon.of_cell[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x))
         .collect();
     facts.sort_unstable_by_key(|x| x.0);
-    let mut sample = SampleMemo::default();
+    let mut group: Vec<(u32, Vec<StudyView>)> = Vec::new();
+    let mut run: Vec<&Fact> = Vec::new();
     let mut i = 0;
     while i < facts.len() {
-        let cell = facts[i].0 >> 32;
-        let end = i + facts[i..].partition_point(|x| x.0 >> 32 == cell);
-        // Exactly the cell's studies (no regrowing of large elements).
-        let n_studies = 1 + facts[i..end].windows(2).filter(|w| w[0].0 != w[1].0).count();
-        let mut studies: Vec<T> = Vec::with_capacity(n_studies);
+        let cell = (facts[i].0 >> 32) as u32;
+        if group.last().is_some_and(|(c, _)| canon.group[*c as usize] != canon.group[cell as usize]) {
+            f(std::mem::take(&mut group));
+        }
+        let end = i + facts[i..].partition_point(|x| (x.0 >> 32) as u32 == cell);
+        let mut studies = Vec::new();
         while i < end {
             let key = facts[i].0;
-            let mut acc = StudyAcc::default();
+            run.clear();
             while i < end && facts[i].0 == key {
                 if let Some(ahead) = facts.get(i + PREFETCH_AHEAD) {
                     prefetch(ahead.1);
                 }
-                add_fact(&mut acc, facts[i].1, cfg, ages, &mut sample);
+                run.push(facts[i].1);
                 i += 1;
             }
-            sort_effects(&mut acc);
-            studies.extend(study(key as u32, acc));
+            let name = fs.study_of_rank(ranks, key as u32).to_string();
+            studies.extend(study::study_of_facts(name, &run, cfg, weights));
         }
-        f(cell as u32, studies);
+        group.push((cell, studies));
+    }
+    if !group.is_empty() {
+        f(group);
     }
 }
 
-/// Aggregate records into per-study accumulators, in parallel with rayon:
-/// records become compact facts in chunks, cells are partitioned by a hash
-/// of their key so each partition owns whole cells, and partitions are
-/// folded independently. Bit-identical to [`aggregate_sequential`] (exact
-/// fixed-point sums, canonical orders).
+/// Studies per cell, cells sorted by key (tests compare the parallel and
+/// the sequential paths with it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Aggregation {
+    pub cells: Vec<(CellKey, Vec<StudyView>)>,
+}
+
+/// Records to studies per cell, in parallel: records become compact facts
+/// in chunks, cells are partitioned by a hash of their key so each
+/// partition owns whole cells, and partitions are folded independently.
+/// Equal to [`aggregate_sequential`] (canonical orders everywhere).
 pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig, ref_year: i32) -> Aggregation {
     let fs = FactSet::from_records(records, keys, cfg);
-    let (canon, canon_keys) = fs.canonical_cells(None);
+    let canon = fs.canonical_cells(KeyPositions::of(keys));
     let ranks = fs.study_ranks();
-    let ages = AgeTable::new(cfg, ref_year);
-    let mut cells: Vec<(CellKey, Vec<(String, StudyAcc)>)> = (0..fact::PARTS)
+    let weights = WeightModel::new(cfg, ref_year);
+    let mut cells: Vec<(CellKey, Vec<StudyView>)> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            let named = |r: u32, a: StudyAcc| Some((fs.study_of_rank(&ranks, r).to_string(), a));
-            for_each_cell(&fs, p, &canon, &ranks, cfg, &ages, named, |cell, studies| {
-                out.push((canon_keys[cell as usize].clone(), studies));
+            for_each_group(&fs, p, &canon, &ranks, cfg, &weights, |group| {
+                out.extend(group.into_iter().map(|(c, s)| (canon.keys[c as usize].clone(), s)));
             });
             out
         })
@@ -283,98 +206,35 @@ pub fn aggregate(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringC
     Aggregation { cells }
 }
 
-/// The same aggregation on one thread, record by record, without facts'
-/// chunking or partitions (reference for tests).
+/// The same on one thread, record by record, without facts' chunking or
+/// partitions (reference for tests).
 pub fn aggregate_sequential(
     records: &[EvaluationRecord],
     keys: &[GroupKey],
     cfg: &ScoringConfig,
     ref_year: i32,
 ) -> Aggregation {
-    let mut map: std::collections::BTreeMap<Vec<String>, std::collections::BTreeMap<&str, StudyAcc>> =
-        Default::default();
-    let ages = AgeTable::new(cfg, ref_year);
+    use std::collections::BTreeMap;
+    let mut map: BTreeMap<Vec<String>, BTreeMap<&str, Vec<Fact>>> = BTreeMap::new();
     for r in records {
         let key: Vec<String> = keys.iter().map(|k| k.value(r)).collect();
-        let f = fact::fact_of(r, cfg, 0, 0);
-        add_fact(
-            map.entry(key).or_default().entry(r.study_key()).or_default(),
-            &f,
-            cfg,
-            &ages,
-            &mut SampleMemo::default(),
-        );
+        map.entry(key).or_default().entry(r.study_key()).or_default().push(fact::fact_of(r, cfg, 0, 0));
     }
+    let weights = WeightModel::new(cfg, ref_year);
     let cells = map
         .into_iter()
         .map(|(k, studies)| {
-            let sorted = studies
+            let views = studies
                 .into_iter()
-                .map(|(s, mut a)| {
-                    sort_effects(&mut a);
-                    (s.to_string(), a)
+                .filter_map(|(s, fs)| {
+                    let refs: Vec<&Fact> = fs.iter().collect();
+                    study::study_of_facts(s.to_string(), &refs, cfg, &weights)
                 })
                 .collect();
-            (k, sorted)
+            (k, views)
         })
         .collect();
     Aggregation { cells }
-}
-
-/// Summary of the pooled effect of a cell (random-effects REML, studies
-/// aggregated within study first).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pooled {
-    pub k: usize,
-    pub measure: Measure,
-    pub estimate: f64,
-    pub ci_lower: f64,
-    pub ci_upper: f64,
-    pub pi_lower: f64,
-    pub pi_upper: f64,
-    pub i2: f64,
-    pub tau2: f64,
-}
-
-/// One verdict per cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CellResult {
-    /// `(key name, value)` in group-key order.
-    pub key: Vec<(String, String)>,
-    pub n_records: u64,
-    pub n_studies: usize,
-    pub n_borrowed_studies: usize,
-    pub borrowed_from: Vec<IncomeSetting>,
-    /// Records per used rating (effective ... ineffective).
-    pub rating_counts: [u64; 5],
-    /// Records whose rating was derived from an effect size.
-    pub n_derived: u64,
-    pub best_design: Option<StudyDesign>,
-    pub total_sample: u64,
-    pub rigorous_positive: u32,
-    pub rigorous_null: u32,
-    pub rigorous_harmful: u32,
-    pub score: f64,
-    pub score_low: f64,
-    pub score_high: f64,
-    pub category: Rating,
-    pub category_rule: String,
-    pub consensus_rating: Option<Rating>,
-    pub disagreement: bool,
-    pub certainty: Certainty,
-    pub downgrades: Vec<String>,
-    pub harm_flag: bool,
-    pub strategy: Option<Strategy>,
-    pub pooled: Option<Pooled>,
-    pub pooled_note: Option<String>,
-    #[serde(skip)]
-    pub studies: Vec<StudyView>,
-}
-
-impl CellResult {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.key.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
 }
 
 /// Scores for a set of records.
@@ -387,46 +247,65 @@ pub struct ScoreResult {
     pub cells: Vec<CellResult>,
 }
 
+/// How to score.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScoreOptions {
+    /// Keep each cell's studies (for explanations).
+    pub keep_studies: bool,
+    /// Also give a verdict, from borrowed evidence, to the cells this
+    /// income setting lacks (for `rank`).
+    pub fill: Option<IncomeSetting>,
+    /// The reference year (default: from the configuration or the facts).
+    pub reference_year: Option<i32>,
+}
+
 /// Score records per cell.
 pub fn score_records(records: &[EvaluationRecord], keys: &[GroupKey], cfg: &ScoringConfig) -> ScoreResult {
     let fs = FactSet::from_records(records, keys, cfg);
-    score_facts(&fs, keys, cfg, true)
+    score_facts_with(&fs, keys, cfg, &ScoreOptions { keep_studies: true, ..ScoreOptions::default() })
 }
 
 /// Score a set of facts per cell, partitions in parallel; with
-/// `keep_studies` false the cells' per-study views are dropped. Target-group
-/// spellings are merged as ingest merges them for records.
+/// `keep_studies` false the cells' studies are dropped.
 pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_studies: bool) -> ScoreResult {
-    let ref_year = if cfg.reference_year > 0 { cfg.reference_year } else { fs.max_year.unwrap_or(2000) };
-    let tg_pos = keys.iter().position(|k| *k == GroupKey::TargetGroup);
-    let (canon, canon_keys) = fs.canonical_cells(tg_pos);
+    score_facts_with(fs, keys, cfg, &ScoreOptions { keep_studies, ..ScoreOptions::default() })
+}
+
+/// [`score_facts`] with all options.
+pub fn score_facts_with(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, opts: &ScoreOptions) -> ScoreResult {
+    let ref_year = opts.reference_year.unwrap_or(if cfg.reference_year > 0 {
+        cfg.reference_year
+    } else {
+        fs.max_year.unwrap_or(2000)
+    });
+    let positions = KeyPositions::of(keys);
+    let canon = fs.canonical_cells(positions);
     let ranks = fs.study_ranks();
-    let ages = AgeTable::new(cfg, ref_year);
+    let weights = WeightModel::new(cfg, ref_year);
+    let draws = robust::Draws::new(cfg, ref_year);
+    let run = cell::Run { cfg, params: verdict::Params::of(cfg), draws: &draws, keep_studies: opts.keep_studies };
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
     let mut cells: Vec<CellResult> = (0..fact::PARTS)
         .into_par_iter()
         .flat_map_iter(|p| {
             let mut out = Vec::new();
-            // Study names are only kept for explanations (the verdict
-            // does not read them).
-            let view = |r: u32, acc: StudyAcc| {
-                let name = if keep_studies { fs.study_of_rank(&ranks, r).to_string() } else { String::new() };
-                StudyView::new(name, acc, 1.0, None)
-            };
-            for_each_cell(fs, p, &canon, &ranks, cfg, &ages, view, |cell, views| {
-                let key = names.iter().cloned().zip(canon_keys[cell as usize].iter().cloned()).collect();
-                let mut r = evaluate(key, views, cfg);
-                if !keep_studies {
-                    // Per-study views are for explanations; a score table
-                    // does not need them (they would be most of the memory).
-                    r.studies = Vec::new();
-                }
-                out.push(r);
+            for_each_group(fs, p, &canon, &ranks, cfg, &weights, |group| {
+                out.extend(evaluate_group(&group, &canon, positions, &names, &run, opts.fill));
             });
             out
         })
         .collect();
-    cells.sort_unstable_by(|a, b| a.key.iter().map(|(_, v)| v).cmp(b.key.iter().map(|(_, v)| v)));
+    cells.sort_unstable_by(|a, b| {
+        let key = |c: &CellResult| -> (Vec<String>, u8) {
+            let mut k: Vec<String> = c.key.iter().map(|(_, v)| v.clone()).collect();
+            let income = positions.income_setting.map_or(0, |pos| {
+                let v = k.remove(pos);
+                IncomeSetting::parse(&v).map_or(9, |s| s.index() as u8)
+            });
+            (k, income)
+        };
+        key(a).cmp(&key(b))
+    });
     ScoreResult {
         model_version: MODEL_VERSION,
         config_hash: cfg.hash(),
@@ -436,159 +315,50 @@ pub fn score_facts(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, keep_st
     }
 }
 
-/// Turn a cell's studies into its verdict.
-pub fn evaluate(key: Vec<(String, String)>, studies: Vec<StudyView>, cfg: &ScoringConfig) -> CellResult {
-    let mut rating_counts = [0u64; 5];
-    let mut strategy_counts = [0u64; 8];
-    let mut consensus_w = [0i128; 5];
-    let (mut n_records, mut n_derived, mut total_sample) = (0u64, 0u64, 0u64);
-    let mut best_design: Option<StudyDesign> = None;
-    let mut borrowed_from: Vec<IncomeSetting> = Vec::new();
-    for s in &studies {
-        n_records += s.acc.n_records;
-        n_derived += s.acc.n_derived;
-        total_sample += s.acc.max_sample;
-        for i in 0..5 {
-            rating_counts[i] += s.acc.rating_counts[i];
-            consensus_w[i] += s.acc.consensus_w[i];
-        }
-        for i in 0..8 {
-            strategy_counts[i] += s.acc.strategy_counts[i];
-        }
-        if let Some(d) = s.acc.best_design {
-            best_design = Some(best_design.map_or(d, |b: StudyDesign| b.min(d)));
-        }
-        if let Some(b) = s.borrowed_from {
-            if !borrowed_from.contains(&b) {
-                borrowed_from.push(b);
-            }
-        }
-    }
-    borrowed_from.sort();
-    let n_borrowed_studies = studies.iter().filter(|s| s.borrowed_from.is_some()).count();
-
-    // Score: Beta(alpha, beta) with the prior split evenly at 0.5.
-    let half = cfg.score.prior_weight / 2.0;
-    let k = cfg.score.evidence_scale;
-    let sw: f64 = k * studies.iter().map(|s| s.weight).sum::<f64>();
-    let swv: f64 = k * studies.iter().map(|s| s.weight * s.value).sum::<f64>();
-    let alpha = half + swv;
-    let beta = half + (sw - swv).max(0.0);
-    let score = alpha / (alpha + beta);
-    let (score_low, score_high) = rules::beta_interval(alpha, beta, cfg.score.interval_level);
-
-    let pooled_result = pool(&studies, cfg);
-    let (pooled, pooled_note) = match pooled_result {
-        Ok(p) => (p, None),
-        Err(n) => (None, Some(n)),
+/// Evaluate a sibling group (cells that differ only in the income setting):
+/// each cell with its local studies and, where borrowing applies, the
+/// others' studies with their transfer factor; plus, with `fill`, a cell
+/// for that income setting when the group lacks it.
+fn evaluate_group(
+    group: &[(u32, Vec<StudyView>)],
+    canon: &Canon,
+    positions: KeyPositions,
+    names: &[String],
+    run: &cell::Run<'_>,
+    fill: Option<IncomeSetting>,
+) -> Vec<CellResult> {
+    let income_of = |cell: u32| {
+        positions.income_setting.and_then(|pos| IncomeSetting::parse(&canon.keys[cell as usize][pos]).ok())
     };
-    let verdict = rules::category(&studies, pooled.as_ref(), cfg);
-    let consensus = rules::consensus(&consensus_w);
-    let (certainty, downgrades) = rules::certainty(&studies, best_design, total_sample, pooled.as_ref(), cfg);
-
-    let strategy = {
-        let (slot, n) =
-            strategy_counts[..7].iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).unwrap_or((7, &0));
-        (*n > 0).then(|| Strategy::ALL[slot])
+    let borrowable = |target: Option<IncomeSetting>, skip: Option<u32>| -> Vec<(&StudyView, IncomeSetting, f64)> {
+        let Some(to) = target else {
+            return Vec::new();
+        };
+        group
+            .iter()
+            .filter(|(c, _)| Some(*c) != skip)
+            .filter_map(|(c, studies)| income_of(*c).map(|from| (from, studies)))
+            .filter(|(from, _)| *from != to)
+            .flat_map(|(from, studies)| {
+                let f = run.cfg.borrowing.factor(from, to);
+                studies.iter().filter(move |_| f > 0.0).map(move |s| (s, from, f))
+            })
+            .collect()
     };
-    CellResult {
-        key,
-        n_records,
-        n_studies: studies.len(),
-        n_borrowed_studies,
-        borrowed_from,
-        rating_counts,
-        n_derived,
-        best_design,
-        total_sample,
-        rigorous_positive: verdict.rigorous_positive,
-        rigorous_null: verdict.rigorous_null,
-        rigorous_harmful: verdict.rigorous_harmful,
-        score,
-        score_low,
-        score_high,
-        category: verdict.category,
-        category_rule: verdict.rule,
-        disagreement: consensus.is_some_and(|c| c != verdict.category),
-        consensus_rating: consensus,
-        certainty,
-        downgrades,
-        harm_flag: verdict.harm,
-        strategy,
-        pooled,
-        pooled_note,
-        studies,
+    let mut out = Vec::new();
+    for (cell, studies) in group {
+        let target = income_of(*cell);
+        let key = names.iter().cloned().zip(canon.keys[*cell as usize].iter().cloned()).collect();
+        let local: Vec<&StudyView> = studies.iter().collect();
+        out.extend(cell::evaluate(key, &local, borrowable(target, Some(*cell)), target, run));
     }
-}
-
-/// Pool the local (not borrowed) studies' effect sizes: aggregate within
-/// study (composite, `effects.rho`), then REML with a z-test. `Ok(None)`
-/// when fewer than two studies carry effects.
-fn pool(studies: &[StudyView], cfg: &ScoringConfig) -> Result<Option<Pooled>, String> {
-    let mut measures: Vec<Measure> = Vec::new();
-    let mut cy = Vec::new();
-    let mut cv = Vec::new();
-    let (mut y, mut v) = (Vec::new(), Vec::new());
-    for s in studies.iter().filter(|s| s.borrowed_from.is_none()) {
-        if s.acc.effects.is_empty() {
-            continue;
-        }
-        y.clear();
-        v.clear();
-        for e in &s.acc.effects {
-            y.push(e.yi);
-            v.push(e.vi);
-            if !measures.contains(&e.measure) {
-                measures.push(e.measure);
-            }
-        }
-        // Studies are distinct and in order, so this is
-        // `meta::aggregate_within_studies` without the grouping.
-        let (a, b) = meta::extra::composite(&y, &v, cfg.effects.rho);
-        cy.push(a);
-        cv.push(b);
-    }
-    if measures.len() > 1 {
-        measures.sort();
-        let names: Vec<&str> = measures.iter().map(|m| m.name()).collect();
-        return Err(format!("not pooled: the effect sizes mix measures ({})", names.join(", ")));
-    }
-    if cy.len() < 2 {
-        return Ok(None);
-    }
-    let f = meta::fit(&cy, &cv, &FitOptions { tau2_ci: false, ..FitOptions::default() })
-        .map_err(|e| format!("not pooled: {e}"))?;
-    Ok(Some(Pooled {
-        k: f.k,
-        measure: measures[0],
-        estimate: f.estimate,
-        ci_lower: f.ci_lower,
-        ci_upper: f.ci_upper,
-        pi_lower: f.pi_lower,
-        pi_upper: f.pi_upper,
-        i2: f.i2,
-        tau2: f.tau2,
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The age table must give exactly the factor `weight_parts` computes,
-    /// inside and outside its range and for unknown years.
-    #[test]
-    fn age_table_equals_weight_parts() {
-        let mut cfg = ScoringConfig::default();
-        for half_life in [10.0, 7.3] {
-            cfg.age.half_life_years = half_life;
-            for ref_year in [1890, 1950, 2025, 2400] {
-                let t = AgeTable::new(&cfg, ref_year);
-                for y in [None, Some(1800), Some(1950), Some(2000), Some(2024), Some(2025), Some(2026), Some(2600)] {
-                    let direct = weight::weight_parts(None, None, None, y, &cfg, ref_year, false).age;
-                    assert_eq!(t.get(y, &cfg).to_bits(), direct.to_bits(), "year {y:?}, reference {ref_year}");
-                }
-            }
+    if let (Some(want), Some(pos), Some((first, _))) = (fill, positions.income_setting, group.first()) {
+        if !group.iter().any(|(c, _)| income_of(*c) == Some(want)) {
+            let mut values = canon.keys[*first as usize].clone();
+            values[pos] = want.key().to_string();
+            let key = names.iter().cloned().zip(values).collect();
+            out.extend(cell::evaluate(key, &[], borrowable(Some(want), None), Some(want), run));
         }
     }
+    out
 }

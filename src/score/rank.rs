@@ -1,11 +1,12 @@
 //! Ranking for programme designers: "what works for this group in this
-//! setting?", with evidence borrowed from other income settings where the
-//! target setting has too little of its own.
+//! setting?" The verdicts are `score`'s (local first, the borrowed verdict
+//! beside it; docs/scoring.md section 5), so the two always agree; cells
+//! the setting lacks get a verdict from borrowed evidence.
 
-use super::{aggregate, evaluate, reference_year, CellResult, GroupKey, ScoringConfig, StudyView, MODEL_VERSION};
+use super::{score_facts_with, CellResult, FactSet, GroupKey, ScoreOptions, ScoringConfig, MODEL_VERSION};
 use crate::model::{did_you_mean, EvaluationRecord, IncomeSetting, Strategy, TargetGroup};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What to rank.
 #[derive(Debug, Clone)]
@@ -22,9 +23,11 @@ pub struct RankedRow {
     pub rank: usize,
     pub intervention: String,
     pub cell: CellResult,
-    /// Category rule, studies and certainty in one sentence.
-    pub why: String,
 }
+
+/// The order rows are ranked in (said in every output).
+pub const RANK_ORDER: &str =
+    "interventions without credible harm first, then by category, certainty and score (higher first), then by number of studies";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RankResult {
@@ -60,61 +63,28 @@ pub fn rank(records: &[EvaluationRecord], q: &RankQuery, cfg: &ScoringConfig) ->
             present: list.join(", "),
         });
     }
-    let ref_year = reference_year(records, cfg);
+    // The reference year of the whole table, as `score` uses.
+    let ref_year = super::reference_year(records, cfg);
     let group: Vec<EvaluationRecord> = records.iter().filter(|r| r.target_group == q.target_group).cloned().collect();
-    let agg = aggregate(&group, &GroupKey::DEFAULT, cfg, ref_year);
     let tg_display = group.first().map(|r| r.target_group.display().to_string()).unwrap_or_default();
-
-    // intervention -> setting -> studies
-    let mut by_int: BTreeMap<String, BTreeMap<IncomeSetting, Vec<StudyView>>> = BTreeMap::new();
-    for (key, studies) in agg.cells {
-        let setting = IncomeSetting::parse(&key[2]).expect("income key is canonical");
-        let views = studies.into_iter().filter_map(|(s, a)| StudyView::new(s, a, 1.0, None)).collect();
-        by_int.entry(key[0].clone()).or_default().insert(setting, views);
-    }
-    let mut rows: Vec<RankedRow> = Vec::new();
-    for (intervention, settings) in by_int {
-        let mut studies: Vec<StudyView> = settings.get(&q.income_setting).cloned().unwrap_or_default();
-        if (studies.len() as u32) < cfg.borrowing.min_local_studies {
-            for (from, other) in &settings {
-                if *from == q.income_setting {
-                    continue;
-                }
-                let f = cfg.borrowing.factor(*from, q.income_setting);
-                if f <= 0.0 {
-                    continue;
-                }
-                for s in other {
-                    let mut b = s.clone();
-                    b.study = format!("{}/{}", from.key(), s.study);
-                    b.weight *= f;
-                    b.borrowed_from = Some(*from);
-                    studies.push(b);
-                }
-            }
-        }
-        if studies.is_empty() {
-            continue;
-        }
-        let key = vec![
-            ("intervention".to_string(), intervention.clone()),
-            ("target_group".to_string(), tg_display.clone()),
-            ("income_setting".to_string(), q.income_setting.key().to_string()),
-        ];
-        let cell = evaluate(key, studies, cfg);
-        if q.strategy.is_some() && cell.strategy != q.strategy {
-            continue;
-        }
-        let why = explain_line(&cell);
-        rows.push(RankedRow { rank: 0, intervention, cell, why });
-    }
+    let fs = FactSet::from_records(&group, &GroupKey::DEFAULT, cfg);
+    let opts = ScoreOptions { keep_studies: true, fill: Some(q.income_setting), reference_year: Some(ref_year) };
+    let res = score_facts_with(&fs, &GroupKey::DEFAULT, cfg, &opts);
+    let mut rows: Vec<RankedRow> = res
+        .cells
+        .into_iter()
+        .filter(|c| c.get("income_setting") == Some(q.income_setting.key()))
+        .filter(|c| q.strategy.is_none() || c.strategy == q.strategy)
+        .map(|cell| RankedRow { rank: 0, intervention: cell.get("intervention").unwrap_or_default().to_string(), cell })
+        .collect();
     rows.sort_by(|a, b| {
-        a.cell
-            .harm_flag
-            .cmp(&b.cell.harm_flag)
-            .then(a.cell.category.cmp(&b.cell.category))
-            .then(b.cell.score_low.total_cmp(&a.cell.score_low))
-            .then(b.cell.n_studies.cmp(&a.cell.n_studies))
+        let (x, y) = (&a.cell, &b.cell);
+        x.harm_flag
+            .cmp(&y.harm_flag)
+            .then(x.category.cmp(&y.category))
+            .then(y.certainty.cmp(&x.certainty))
+            .then(y.score.total_cmp(&x.score))
+            .then((y.n_studies + y.n_borrowed_studies).cmp(&(x.n_studies + x.n_borrowed_studies)))
             .then(a.intervention.cmp(&b.intervention))
     });
     for (i, r) in rows.iter_mut().enumerate() {
@@ -132,28 +102,4 @@ pub fn rank(records: &[EvaluationRecord], q: &RankQuery, cfg: &ScoringConfig) ->
         strategy: q.strategy,
         rows,
     })
-}
-
-/// One sentence: why this cell sits where it does.
-pub fn explain_line(c: &CellResult) -> String {
-    let local = c.n_studies - c.n_borrowed_studies;
-    let mut s = format!("{}; {local} local stud{}", c.category_rule, if local == 1 { "y" } else { "ies" });
-    if c.n_borrowed_studies > 0 {
-        let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
-        s.push_str(&format!(" + {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
-    }
-    s.push_str(&format!("; certainty {}", c.certainty));
-    if !c.downgrades.is_empty() {
-        let short: Vec<&str> = c.downgrades.iter().map(|d| d.split(':').next().unwrap_or(d)).collect();
-        s.push_str(&format!(" (down for {})", short.join(", ")));
-    }
-    if c.harm_flag {
-        s.push_str("; HARM");
-    }
-    if c.disagreement {
-        if let Some(r) = c.consensus_rating {
-            s.push_str(&format!("; reviewers' consensus: {r}"));
-        }
-    }
-    s
 }

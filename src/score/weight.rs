@@ -1,9 +1,9 @@
-//! Record-level quantities: weight components and the rating used for
-//! scoring (reviewer-assigned, or derived from the effect size).
+//! Record weights (docs/scoring.md section 2): `w = design x risk_of_bias x
+//! sample x age x unrated`. The factors are resolved once from a
+//! configuration into a [`WeightModel`]; robustness draws perturb a copy.
 
 use super::config::ScoringConfig;
-use crate::meta::{compute_effect, effect::Z975};
-use crate::model::{EffectInput, EvaluationRecord, Rating, RiskOfBias, StudyDesign};
+use crate::model::{EvaluationRecord, RiskOfBias, StudyDesign};
 use serde::Serialize;
 
 /// The factors of a record's weight; `total` is their product.
@@ -13,125 +13,141 @@ pub struct WeightParts {
     pub risk_of_bias: f64,
     pub sample: f64,
     pub age: f64,
-    /// `score.unrated_discount` for derived ratings, else 1.
-    pub derived: f64,
+    /// `standing.unrated_discount` for findings without a reviewer rating,
+    /// else 1.
+    pub unrated: f64,
     pub total: f64,
 }
 
-/// # Formula
-/// `w = design x risk_of_bias x sample x age x derived`, with
-/// `sample = min(cap, ln(1 + n) / ln(1 + reference_n))` and
-/// `age = 0.5 ^ (max(0, reference_year - year) / half_life)`.
-pub fn record_weight(r: &EvaluationRecord, cfg: &ScoringConfig, reference_year: i32, derived: bool) -> WeightParts {
-    weight_parts(r.design, r.risk_of_bias, r.sample_size, r.year, cfg, reference_year, derived)
+/// What a record's weight depends on. Findings of one study usually share
+/// all of it, so a study keeps one key per distinct combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WeightKey {
+    pub design: Option<StudyDesign>,
+    pub rob: Option<RiskOfBias>,
+    pub sample: Option<u64>,
+    pub year: Option<i32>,
+    /// Judged from its effect size (no reviewer rating).
+    pub unrated: bool,
 }
 
-/// [`record_weight`] from the fields it reads (the streaming path keeps
-/// these fields, not records).
-pub fn weight_parts(
-    design: Option<StudyDesign>,
-    rob: Option<RiskOfBias>,
-    sample_size: Option<u64>,
-    year: Option<i32>,
-    cfg: &ScoringConfig,
-    reference_year: i32,
-    derived: bool,
-) -> WeightParts {
-    let age = match year {
-        Some(y) => age_factor((reference_year - y).max(0), cfg),
-        None => cfg.age.unknown_year_factor,
-    };
-    weight_of_factors(design, rob, sample_factor(sample_size, cfg, ln_reference_n(cfg)), age, cfg, derived)
-}
-
-/// The age factor for evidence `years_old` (>= 0) years old.
-pub fn age_factor(years_old: i32, cfg: &ScoringConfig) -> f64 {
-    0.5_f64.powf(f64::from(years_old) / cfg.age.half_life_years)
-}
-
-/// `ln(1 + reference_n)`, the denominator of the sample factor (a run
-/// constant: computing it once gives the same bits as per record).
-pub fn ln_reference_n(cfg: &ScoringConfig) -> f64 {
-    (1.0 + cfg.sample.reference_n).ln()
-}
-
-/// The sample factor `min(cap, ln(1 + n) / ln(1 + reference_n))`, or the
-/// configured factor for an unknown sample size.
-pub fn sample_factor(sample_size: Option<u64>, cfg: &ScoringConfig, ln_reference_n: f64) -> f64 {
-    match sample_size {
-        Some(n) => ((1.0 + n as f64).ln() / ln_reference_n).min(cfg.sample.cap),
-        None => cfg.sample.unknown_factor,
+impl WeightKey {
+    pub fn of_record(r: &EvaluationRecord) -> WeightKey {
+        WeightKey {
+            design: r.design,
+            rob: r.risk_of_bias,
+            sample: r.sample_size,
+            year: r.year,
+            unrated: r.rating.is_none(),
+        }
     }
 }
 
-/// The weight from its sample and age factors.
-pub fn weight_of_factors(
-    design: Option<StudyDesign>,
-    rob: Option<RiskOfBias>,
-    sample: f64,
-    age: f64,
-    cfg: &ScoringConfig,
-    derived: bool,
-) -> WeightParts {
-    let design = cfg.design_weight.of(design);
-    let risk_of_bias = cfg.risk_of_bias_weight.of(rob);
-    let d = if derived { cfg.score.unrated_discount } else { 1.0 };
-    WeightParts { design, risk_of_bias, sample, age, derived: d, total: design * risk_of_bias * sample * age * d }
+/// Index of a design in [`WeightModel::design`] (7 = unknown).
+pub fn design_slot(d: Option<StudyDesign>) -> usize {
+    d.map_or(7, StudyDesign::index)
 }
 
-/// The rating a record contributes, whether it was derived, and its harm flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct UsedRating {
-    pub rating: Rating,
-    pub harm: bool,
-    pub derived: bool,
-}
-
-/// The reviewer's rating, or for unrated rows one derived from the effect
-/// size (docs/scoring.md, "Derived ratings"): significant benefit ->
-/// promising (rigorous design) or prudent (other designs); significant harm
-/// -> ineffective with the harm flag; not significant -> needs_research.
-/// Significance: `|yi| / sqrt(vi) > 1.959964`. `None` if there is neither.
-pub fn used_rating(r: &EvaluationRecord, cfg: &ScoringConfig) -> Option<UsedRating> {
-    used_rating_of(r.rating, r.harm, r.effect(), r.design, cfg)
-}
-
-/// [`used_rating`] from the fields it reads.
-pub fn used_rating_of(
-    rating: Option<Rating>,
-    harm: bool,
-    effect: &EffectInput,
-    design: Option<StudyDesign>,
-    cfg: &ScoringConfig,
-) -> Option<UsedRating> {
-    // The effect is computed only for an unrated row.
-    let computed = if rating.is_none() { compute_effect(effect, None).ok() } else { None };
-    used_rating_with(rating, harm, computed.as_ref(), design, cfg)
-}
-
-/// [`used_rating_of`] with the row's effect already computed (`None`: it
-/// does not compute), so a caller that needs the effect anyway computes it
-/// once.
-pub fn used_rating_with(
-    rating: Option<Rating>,
-    harm: bool,
-    effect: Option<&crate::meta::Effect>,
-    design: Option<StudyDesign>,
-    cfg: &ScoringConfig,
-) -> Option<UsedRating> {
-    if let Some(rating) = rating {
-        return Some(UsedRating { rating, harm, derived: false });
+/// Index of a risk-of-bias level in [`WeightModel::rob`] (3 = unknown).
+pub fn rob_slot(r: Option<RiskOfBias>) -> usize {
+    match r {
+        Some(RiskOfBias::Low) => 0,
+        Some(RiskOfBias::SomeConcerns) => 1,
+        Some(RiskOfBias::High) => 2,
+        None => 3,
     }
-    let e = effect?;
-    let z = e.yi / e.vi.sqrt();
-    let z = if cfg.effects.higher_is_better { z } else { -z };
-    let rigorous = design.is_some_and(|d| d.is_rigorous());
-    let (rating, derived_harm) = if z > Z975 {
-        (if rigorous { Rating::Promising } else { Rating::Prudent }, false)
-    } else if z < -Z975 {
-        (Rating::Ineffective, true)
-    } else {
-        (Rating::NeedsResearch, false)
-    };
-    Some(UsedRating { rating, harm: derived_harm || harm, derived: true })
+}
+
+/// The numbers record weights are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightModel {
+    /// By [`design_slot`].
+    pub design: [f64; 8],
+    /// By [`rob_slot`].
+    pub rob: [f64; 4],
+    /// `ln(1 + reference_n)`.
+    pub ln_reference_n: f64,
+    pub sample_cap: f64,
+    pub unknown_sample: f64,
+    pub half_life: f64,
+    pub unknown_year: f64,
+    pub unrated: f64,
+    pub reference_year: i32,
+}
+
+impl WeightModel {
+    pub fn new(cfg: &ScoringConfig, reference_year: i32) -> WeightModel {
+        let d = &cfg.design_weight;
+        let r = &cfg.risk_of_bias_weight;
+        WeightModel {
+            design: [
+                d.systematic_review,
+                d.rct,
+                d.quasi_experimental,
+                d.pre_post,
+                d.observational,
+                d.qualitative,
+                d.expert_opinion,
+                d.unknown,
+            ],
+            rob: [r.low, r.some_concerns, r.high, r.unknown],
+            ln_reference_n: (1.0 + cfg.sample.reference_n).ln(),
+            sample_cap: cfg.sample.cap,
+            unknown_sample: cfg.sample.unknown_factor,
+            half_life: cfg.age.half_life_years,
+            unknown_year: cfg.age.unknown_year_factor,
+            unrated: cfg.standing.unrated_discount,
+            reference_year,
+        }
+    }
+
+    /// # Formula
+    /// `sample = min(cap, ln(1 + n) / ln(1 + reference_n))`,
+    /// `age = 0.5 ^ (max(0, reference_year - year) / half_life)`.
+    pub fn parts(&self, k: &WeightKey) -> WeightParts {
+        let design = self.design[design_slot(k.design)];
+        let risk_of_bias = self.rob[rob_slot(k.rob)];
+        let sample = match k.sample {
+            Some(n) => ((1.0 + n as f64).ln() / self.ln_reference_n).min(self.sample_cap),
+            None => self.unknown_sample,
+        };
+        let age = match k.year {
+            Some(y) => 0.5_f64.powf(f64::from((self.reference_year - y).max(0)) / self.half_life),
+            None => self.unknown_year,
+        };
+        let unrated = if k.unrated { self.unrated } else { 1.0 };
+        WeightParts { design, risk_of_bias, sample, age, unrated, total: design * risk_of_bias * sample * age * unrated }
+    }
+
+    pub fn weight(&self, k: &WeightKey) -> f64 {
+        self.parts(k).total
+    }
+}
+
+/// The weight parts of a record under `cfg` (for explanations).
+pub fn record_weight(r: &EvaluationRecord, cfg: &ScoringConfig, reference_year: i32) -> WeightParts {
+    WeightModel::new(cfg, reference_year).parts(&WeightKey::of_record(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/scoring.md section 13: the worked example's record weights.
+    #[test]
+    fn weights_of_the_worked_example() {
+        let m = WeightModel::new(&ScoringConfig::default(), 2020);
+        let k = |design, rob, sample, year, unrated| WeightKey { design, rob, sample, year, unrated };
+        let rct = Some(StudyDesign::Rct);
+        assert_eq!(m.weight(&k(rct, Some(RiskOfBias::Low), Some(400), Some(2020), false)), 1.0);
+        let r3 = m.weight(&k(rct, Some(RiskOfBias::SomeConcerns), Some(400), Some(2000), true));
+        assert!((r3 - 0.2).abs() < 1e-15, "{r3}");
+        let r5 = m.weight(&k(Some(StudyDesign::QuasiExperimental), None, Some(100), Some(2020), false));
+        assert!((r5 - 0.7 * 0.6 * 101f64.ln() / 401f64.ln()).abs() < 1e-15, "{r5}");
+        let r6 = m.weight(&k(Some(StudyDesign::PrePost), Some(RiskOfBias::High), None, Some(2020), false));
+        assert!((r6 - 0.1).abs() < 1e-15, "{r6}");
+        // A sample above the cap and an unknown year.
+        let big = m.parts(&k(rct, Some(RiskOfBias::Low), Some(10_000_000), None, false));
+        assert_eq!((big.sample, big.age), (1.25, 0.75));
+    }
 }
