@@ -363,8 +363,9 @@ pub fn convert_row(ctx: &RowContext<'_>, row: &RawRow) -> Result<(EvaluationReco
             ctx.err(row, Col::Primary, &p, "expected true/false (also yes/no, 1/0, primary/secondary, ja/nee)", None)
         })?),
     };
-    let direction =
-        cell(Col::Direction).map(|d| Direction::parse(&d).map_err(|e| ctx.vocab(row, Col::Direction, e))).transpose()?;
+    let direction = cell(Col::Direction)
+        .map(|d| Direction::parse(&d).map_err(|e| ctx.vocab(row, Col::Direction, e)))
+        .transpose()?;
 
     let effect = read_effect(ctx, row)?;
     if let Some(msg) = se_ci_disagreement(&effect) {

@@ -14,13 +14,20 @@ pub struct RowCounts {
     pub domains_inferred: [u64; 4],
     pub no_study_id: u64,
     pub unknown_rob: u64,
-    /// Rows with an effect size and no direction of their own.
+    /// Rows with an effect size that computes and no direction of their own.
     pub default_direction: u64,
 }
 
 impl RowCounts {
     /// Count one row by what it says.
-    pub fn add(&mut self, domain: OutcomeDomain, inferred: bool, has_study_id: bool, rob_known: bool, default_direction: bool) {
+    pub fn add(
+        &mut self,
+        domain: OutcomeDomain,
+        inferred: bool,
+        has_study_id: bool,
+        rob_known: bool,
+        default_direction: bool,
+    ) {
         if inferred {
             self.domains_inferred[domain.index()] += 1;
         }
@@ -35,7 +42,7 @@ impl RowCounts {
             r.domain_inferred,
             r.study_id.is_some(),
             r.risk_of_bias.is_some(),
-            r.direction.is_none() && r.effect().is_usable(),
+            r.direction.is_none() && r.effect().is_usable() && crate::meta::compute_effect(r.effect(), None).is_ok(),
         );
     }
 

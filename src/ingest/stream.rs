@@ -80,16 +80,7 @@ impl<'a> Worker<'a> {
     ) -> Worker<'a> {
         let mut b = FactBuilder::new(keys, cfg);
         b.reserve(rows_hint);
-        Worker {
-            ctx,
-            raw,
-            fast,
-            memo: fast::Memo::new(),
-            b,
-            rejected: Vec::new(),
-            notes: Vec::new(),
-            ids: Vec::new(),
-        }
+        Worker { ctx, raw, fast, memo: fast::Memo::new(), b, rejected: Vec::new(), notes: Vec::new(), ids: Vec::new() }
     }
 
     fn row(&mut self, row: &RawRow) {

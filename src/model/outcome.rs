@@ -260,7 +260,14 @@ impl Direction {
                 return Err(VocabError::new(
                     s,
                     &keys,
-                    &["higher_is_better", "lower_is_better", "higher is better", "lower is better", "increase", "decrease"],
+                    &[
+                        "higher_is_better",
+                        "lower_is_better",
+                        "higher is better",
+                        "lower is better",
+                        "increase",
+                        "decrease",
+                    ],
                 ));
             }
         };

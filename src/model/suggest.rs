@@ -287,7 +287,7 @@ mod name_tests {
         assert!(has("spelled 2 ways ('The Men's Program' (7), 'The men's program' (3)); matched as one, shown as 'The Men's Program'"), "{notes:#?}");
         assert!(has("'intervention' is a placeholder"), "{notes:#?}");
         assert!(has("'Bringing in the Bystander' looks like 'Bringing in the Bystander (BITB)'"), "{notes:#?}");
-        assert!(has("'Take Care' looks like 'TakeCare'"), "{notes:#?}");
+        assert!(has("'TakeCare' looks like 'Take Care'"), "{notes:#?}");
         // Numbered names are different programmes, not look-alikes.
         assert!(!has("'Intervention 001' looks like"), "{notes:#?}");
         assert_eq!(notes.len(), 4, "{notes:#?}");

@@ -307,7 +307,13 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
                             f(r),
                             colour,
                             if c.harm { "#000000" } else { "#333333" },
-                            if c.harm { "2.5" } else if c.borrowed { "1.6" } else { "0.8" },
+                            if c.harm {
+                                "2.5"
+                            } else if c.borrowed {
+                                "1.6"
+                            } else {
+                                "0.8"
+                            },
                             if c.borrowed { r#" stroke-dasharray="3 2""# } else { "" },
                             esc(row),
                             esc(col),

@@ -6,10 +6,10 @@
 
 use super::gapmap::{self, GapMapOptions, Level};
 use super::svg::esc;
+use super::words;
 use crate::ingest::convert::EffectRow;
 use crate::ingest::Ingested;
 use crate::meta::{run_meta, MetaOptions};
-use super::words;
 use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
 use crate::score::rank::{rank, RankQuery, RANK_ORDER};
 use crate::score::{score_records, GroupKey, ScoringConfig};
@@ -163,7 +163,9 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
     for r in &ing.records {
         groups.entry(r.target_group.display().to_string()).or_insert_with(|| r.target_group.clone());
     }
-    let _ = write!(h, "<section><h2 id=\"ranked-h\">Ranked interventions per target group and income setting</h2><p class=\"muted\">Ranked: "); let _ = write!(h, "{RANK_ORDER}"); let _ = write!(h, ". The verdict rests on the outcome domain shown (violence, then behaviour, other outcomes, risk factors); evidence borrowed from other income settings fills cells with too little of their own, is marked and discounted, and never overturns a local rigorous verdict. Robustness: share of plausible configurations that keep the category.</p><div class=\"filters\"><div><label for=\"f-group\">Target group</label> <select id=\"f-group\"><option value=\"*\">all</option>");
+    let _ = write!(h, "<section><h2 id=\"ranked-h\">Ranked interventions per target group and income setting</h2><p class=\"muted\">Ranked: ");
+    let _ = write!(h, "{RANK_ORDER}");
+    let _ = write!(h, ". The verdict rests on the outcome domain shown (violence, then behaviour, other outcomes, risk factors); evidence borrowed from other income settings fills cells with too little of their own, is marked and discounted, and never overturns a local rigorous verdict. Robustness: share of plausible configurations that keep the category.</p><div class=\"filters\"><div><label for=\"f-group\">Target group</label> <select id=\"f-group\"><option value=\"*\">all</option>");
     let first_group = groups.keys().next().cloned().unwrap_or_default();
     for g in groups.keys() {
         let sel = if *g == first_group { " selected" } else { "" };

@@ -390,7 +390,15 @@ pub fn explain_text(
             s,
             "  {}: {}",
             d.domain.label(),
-            words::rule_sentence(d.rule, d.category, d.harm, d.domain, d.rigorous_positive, d.rigorous_null, d.n_studies)
+            words::rule_sentence(
+                d.rule,
+                d.category,
+                d.harm,
+                d.domain,
+                d.rigorous_positive,
+                d.rigorous_null,
+                d.n_studies
+            )
         );
         if let Some(p) = &d.pooled {
             let _ = writeln!(

@@ -3,9 +3,9 @@
 //! words ("needs more research", "very low"), singular and plural agree,
 //! intervals are labelled, and a consensus that differs says why.
 
+use crate::model::{OutcomeDomain, Rating};
 use crate::score::robust::{Change, Flip};
 use crate::score::{Basis, CellResult, Downgrade, PoolNote, Rule, Standing};
-use crate::model::{OutcomeDomain, Rating};
 
 /// `n` and the noun in the right number.
 pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
@@ -243,8 +243,11 @@ pub fn consensus_reason(c: &CellResult) -> Option<String> {
 /// One paragraph: why this cell has its verdict (leads with the verdict).
 pub fn why(c: &CellResult) -> String {
     let mut s = verdict_sentence(c);
-    let mut studies =
-        if c.n_studies == 0 { "no local study".to_string() } else { count(c.n_studies as u64, "local study", "local studies") };
+    let mut studies = if c.n_studies == 0 {
+        "no local study".to_string()
+    } else {
+        count(c.n_studies as u64, "local study", "local studies")
+    };
     if c.n_borrowed_studies > 0 {
         let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
         studies.push_str(&format!(" + {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
@@ -279,9 +282,17 @@ mod tests {
 
     #[test]
     fn flips_read_as_sentences() {
-        let f = Flip { change: Change::AddRigorous { n: 1, standing: Standing::Null }, to: Rating::NeedsResearch, harm: false };
+        let f = Flip {
+            change: Change::AddRigorous { n: 1, standing: Standing::Null },
+            to: Rating::NeedsResearch,
+            harm: false,
+        };
         assert_eq!(flip(&f), "one more rigorous null study -> needs more research");
-        let f = Flip { change: Change::AddRigorous { n: 2, standing: Standing::Positive }, to: Rating::Effective, harm: false };
+        let f = Flip {
+            change: Change::AddRigorous { n: 2, standing: Standing::Positive },
+            to: Rating::Effective,
+            harm: false,
+        };
         assert_eq!(flip(&f), "two more rigorous positive studies -> effective");
         let f = Flip { change: Change::WithoutStudy { study: "S1".into() }, to: Rating::Ineffective, harm: true };
         assert_eq!(flip(&f), "without study S1 -> ineffective/harmful");

@@ -88,7 +88,13 @@ impl<'a> Evidence<'a> {
 
     /// The cell's decision, optionally without study `exclude`, with extra
     /// hypothetical local studies, under a drawn configuration.
-    pub fn decide(&self, exclude: Option<usize>, extra: &[Entry], params: &Params, draw: Option<&Draw>) -> Option<CellDecision> {
+    pub fn decide(
+        &self,
+        exclude: Option<usize>,
+        extra: &[Entry],
+        params: &Params,
+        draw: Option<&Draw>,
+    ) -> Option<CellDecision> {
         let (local, combined) = self.tallies(exclude, extra, params, draw);
         decide_cell(&local, combined.as_ref(), &self.pools, params)
     }
@@ -108,7 +114,7 @@ impl<'a> Evidence<'a> {
             });
             let pooled = (0..4).any(|i| {
                 (self.pools[i].harmful || self.pools[i].beneficial)
-                    && t[i].w_rig_local > 0.0
+                    && t[i].w_rig_local > 0
                     && t[i].w_rig_local < t[i].w_local
             });
             both || pooled
@@ -119,12 +125,8 @@ impl<'a> Evidence<'a> {
     /// The median weight of the rigorous studies in `domain` among the
     /// verdict's studies, or 1.0 without any (for hypothetical studies).
     pub fn typical_rigorous_weight(&self, domain: OutcomeDomain) -> f64 {
-        let mut w: Vec<f64> = self
-            .local
-            .iter()
-            .filter(|s| s.rigorous)
-            .filter_map(|s| s.domain(domain).map(|d| d.weight))
-            .collect();
+        let mut w: Vec<f64> =
+            self.local.iter().filter(|s| s.rigorous).filter_map(|s| s.domain(domain).map(|d| d.weight)).collect();
         if w.is_empty() {
             return 1.0;
         }
@@ -172,9 +174,13 @@ pub struct Pooled {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PoolNote {
-    MixedMeasures { measures: Vec<Measure> },
+    MixedMeasures {
+        measures: Vec<Measure>,
+    },
     /// A fit that failed (message of the fitting code).
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// Pool `domain` over local studies: REML with the modified
@@ -185,7 +191,8 @@ pub fn pool_domain(
     cfg: &ScoringConfig,
 ) -> Result<Option<Pooled>, PoolNote> {
     let comps: Vec<_> = local.iter().filter_map(|s| s.domain(domain).and_then(|d| d.composite)).collect();
-    let rigorous = local.iter().filter(|s| s.rigorous && s.domain(domain).is_some_and(|d| d.composite.is_some())).count() as u32;
+    let rigorous =
+        local.iter().filter(|s| s.rigorous && s.domain(domain).is_some_and(|d| d.composite.is_some())).count() as u32;
     let mut measures: Vec<Measure> = comps.iter().map(|c| c.measure).collect();
     measures.sort();
     measures.dedup();
@@ -278,13 +285,31 @@ impl std::fmt::Display for Certainty {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Downgrade {
     /// Share (0-1) of the weight from high- and from unknown-risk-of-bias studies.
-    RiskOfBias { high: f64, unknown: f64 },
+    RiskOfBias {
+        high: f64,
+        unknown: f64,
+    },
     /// Shares of the weight from positive and from null or negative studies.
-    Inconsistency { positive: f64, null: f64 },
-    Heterogeneity { i2: f64 },
-    Imprecision { studies: usize, total_sample: u64, min_sample: u64, ci_includes_zero: bool },
-    Indirectness { borrowed_from: Vec<IncomeSetting>, risk_factors: bool },
-    PublicationBias { egger_p: f64 },
+    Inconsistency {
+        positive: f64,
+        null: f64,
+    },
+    Heterogeneity {
+        i2: f64,
+    },
+    Imprecision {
+        studies: usize,
+        total_sample: u64,
+        min_sample: u64,
+        ci_includes_zero: bool,
+    },
+    Indirectness {
+        borrowed_from: Vec<IncomeSetting>,
+        risk_factors: bool,
+    },
+    PublicationBias {
+        egger_p: f64,
+    },
 }
 
 /// A domain's verdict with its counts, for outputs.
@@ -439,11 +464,7 @@ pub fn evaluate(
     let mut pooled: [Result<Option<Pooled>, PoolNote>; 4] =
         std::array::from_fn(|i| pool_domain(local, OutcomeDomain::ALL[i], cfg));
     let pools: [PoolSignal; 4] = std::array::from_fn(|i| match &pooled[i] {
-        Ok(Some(p)) => PoolSignal {
-            harmful: p.harmful,
-            beneficial: p.beneficial,
-            rigorous_pooled: p.rigorous,
-        },
+        Ok(Some(p)) => PoolSignal { harmful: p.harmful, beneficial: p.beneficial, rigorous_pooled: p.rigorous },
         _ => PoolSignal::default(),
     });
     let ev = Evidence { local: local.to_vec(), borrowable, target, pools };
@@ -515,8 +536,7 @@ pub fn evaluate(
         b.dedup();
         b
     };
-    let (certainty, downgrades) =
-        certainty(&head_studies, head, head_pooled.as_ref(), &borrowed_from, cfg);
+    let (certainty, downgrades) = certainty(&head_studies, head, head_pooled.as_ref(), &borrowed_from, cfg);
 
     // Consensus over local findings.
     let mut cw = [0.0; 5];

@@ -486,7 +486,10 @@ impl ScoringConfig {
             return Err(format!("score.interval_level must be between 0 and 1, got {}", self.score.interval_level));
         }
         if !(self.category.mixed_dominance >= 1.0 && self.category.mixed_dominance.is_finite()) {
-            return Err(format!("category.mixed_dominance must be a finite number >= 1, got {}", self.category.mixed_dominance));
+            return Err(format!(
+                "category.mixed_dominance must be a finite number >= 1, got {}",
+                self.category.mixed_dominance
+            ));
         }
         if !(0.0..=1.0).contains(&self.certainty.egger_p) {
             return Err(format!("certainty.egger_p must be between 0 and 1, got {}", self.certainty.egger_p));

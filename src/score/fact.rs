@@ -405,9 +405,7 @@ impl<'k> FactBuilder<'k> {
         if let Some(y) = x.year {
             self.out.max_year = Some(self.out.max_year.map_or(y, |m| m.max(y)));
         }
-        if self.keys.contains(&GroupKey::Intervention) {
-            self.count_spelling(x.int_key, x.int_display);
-        }
+        self.count_spelling(x.int_key, x.int_display);
         let default_direction = x.effect.is_some() && x.direction.is_none();
         self.out.counts.add(x.domain, x.domain_inferred, x.has_study_id, x.rob.is_some(), default_direction);
         let f = make_fact(x, cell, study, self.cfg);

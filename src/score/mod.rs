@@ -143,7 +143,9 @@ fn for_each_group(
     // the fact's address: no indirection while sorting.
     let mut facts: Vec<(u64, &Fact)> = fs
         .partition(p)
-        .map(|(cell, study, x)| ((u64::from(canon.of_cell[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x))
+        .map(|(cell, study, x)| {
+            ((u64::from(canon.of_cell[cell as usize]) << 32) | u64::from(ranks.rank[study as usize]), x)
+        })
         .collect();
     facts.sort_unstable_by_key(|x| x.0);
     let mut group: Vec<(u32, Vec<StudyView>)> = Vec::new();
@@ -327,9 +329,8 @@ fn evaluate_group(
     run: &cell::Run<'_>,
     fill: Option<IncomeSetting>,
 ) -> Vec<CellResult> {
-    let income_of = |cell: u32| {
-        positions.income_setting.and_then(|pos| IncomeSetting::parse(&canon.keys[cell as usize][pos]).ok())
-    };
+    let income_of =
+        |cell: u32| positions.income_setting.and_then(|pos| IncomeSetting::parse(&canon.keys[cell as usize][pos]).ok());
     let borrowable = |target: Option<IncomeSetting>, skip: Option<u32>| -> Vec<(&StudyView, IncomeSetting, f64)> {
         let Some(to) = target else {
             return Vec::new();

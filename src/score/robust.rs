@@ -138,7 +138,10 @@ pub fn leave_one_out(ev: &Evidence<'_>, params: &Params) -> (bool, Option<Flip>)
         let after = ev.decide(Some(i), &[], params, None).and_then(|c| c.category());
         if after != Some(base) {
             let (to, harm) = after.unwrap_or((Rating::NeedsResearch, false));
-            return (true, Some(Flip { change: Change::WithoutStudy { study: ev.study_name(i).to_string() }, to, harm }));
+            return (
+                true,
+                Some(Flip { change: Change::WithoutStudy { study: ev.study_name(i).to_string() }, to, harm }),
+            );
         }
     }
     (false, None)
@@ -158,7 +161,15 @@ pub fn flip(ev: &Evidence<'_>, removal: Option<Flip>, params: &Params, max_added
     for n in 1..=max_added {
         for standing in [Standing::Null, Standing::Positive] {
             let extra: Vec<Entry> = (0..n)
-                .map(|_| Entry { domain, standing, rigorous: true, credible_harm: false, harm_signal: false, weight, local: true })
+                .map(|_| Entry {
+                    domain,
+                    standing,
+                    rigorous: true,
+                    credible_harm: false,
+                    harm_signal: false,
+                    weight,
+                    local: true,
+                })
                 .collect();
             let after = ev.decide(None, &extra, params, None).and_then(|c| c.category());
             if let Some((to, harm)) = after.filter(|a| *a != base) {

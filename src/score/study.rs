@@ -311,8 +311,11 @@ pub fn study_of_facts(name: String, facts: &[&Fact], cfg: &ScoringConfig, weight
     }
     v.rigorous = is_rigorous(v.best_design, v.best_rob, cfg);
     for domain in OutcomeDomain::ALL {
-        let all: Vec<&Fact> =
-            facts.iter().copied().filter(|f| f.domain() == domain && (f.rating.is_some() || f.measure.is_some())).collect();
+        let all: Vec<&Fact> = facts
+            .iter()
+            .copied()
+            .filter(|f| f.domain() == domain && (f.rating.is_some() || f.measure.is_some()))
+            .collect();
         if all.is_empty() {
             continue;
         }
@@ -346,7 +349,8 @@ fn domain_standing(
     let composite = composite_of(set, cfg.effects.rho);
     let mixed_measures = composite.is_none() && set.iter().any(|f| f.measure.is_some());
     let (standing, from_ratings, basis, best): (Standing, bool, Vec<&Fact>, Option<Rating>) = if !rated.is_empty() {
-        let (s, best) = standing_of_ratings(rated.iter().map(|f| (f.rating.unwrap_or(Rating::NeedsResearch), f.harm())));
+        let (s, best) =
+            standing_of_ratings(rated.iter().map(|f| (f.rating.unwrap_or(Rating::NeedsResearch), f.harm())));
         (s, true, rated, best)
     } else {
         let effects: Vec<&Fact> = set.iter().copied().filter(|f| f.measure.is_some()).collect();
@@ -370,7 +374,9 @@ fn domain_standing(
     // unrated finding significantly harmful on its own.
     let harm_signal = !credible_harm
         && (effect_negative
-            || all.iter().any(|f| f.rating.is_none() && f.measure.is_some() && standing_of_effect(f.yi, f.vi) == Standing::Negative));
+            || all.iter().any(|f| {
+                f.rating.is_none() && f.measure.is_some() && standing_of_effect(f.yi, f.vi) == Standing::Negative
+            }));
     let rv = &cfg.rating_value;
     let value = match (standing, from_ratings) {
         (Standing::Positive, true) => best.map_or(rv.promising, |b| rv.of(b)),
@@ -452,6 +458,9 @@ mod tests {
         assert_eq!(d(Measure::RD, OutcomeDomain::Violence), Direction::LowerIsBetter);
         assert_eq!(d(Measure::SMD, OutcomeDomain::Violence), Direction::HigherIsBetter);
         assert_eq!(d(Measure::RR, OutcomeDomain::Behaviour), Direction::HigherIsBetter);
-        assert_eq!(direction_of(Some(Direction::HigherIsBetter), Measure::RR, OutcomeDomain::Violence, &cfg), Direction::HigherIsBetter);
+        assert_eq!(
+            direction_of(Some(Direction::HigherIsBetter), Measure::RR, OutcomeDomain::Violence, &cfg),
+            Direction::HigherIsBetter
+        );
     }
 }

@@ -44,16 +44,23 @@ pub struct Entry {
     pub local: bool,
 }
 
-/// What the rules need to know of one domain's studies.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Fixed-point weight (units of 2^-52): sums are exact, so adding and
+/// removing studies in any order gives the same tally.
+pub fn fx(x: f64) -> i128 {
+    (x * 4_503_599_627_370_496.0).round() as i128
+}
+
+/// What the rules need to know of one domain's studies. Weights are in
+/// fixed point ([`fx`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     pub n_studies: u32,
     /// Rigorous positive studies and their weight.
     pub n_pos: u32,
-    pub w_pos: f64,
+    pub w_pos: i128,
     /// Rigorous null or negative studies and their weight.
     pub n_neg: u32,
-    pub w_neg: f64,
+    pub w_neg: i128,
     /// Rigorous studies that are only inconclusive or supportive.
     pub n_rig_other: u32,
     /// Studies that are not rigorous but positive or supportive.
@@ -61,26 +68,26 @@ pub struct Tally {
     pub n_credible_harm: u32,
     pub n_harm_signal: u32,
     /// Weight of local studies, and of rigorous local studies (for the
-    /// pooled-harm rule).
-    pub w_local: f64,
-    pub w_rig_local: f64,
+    /// pooled-effect rules).
+    pub w_local: i128,
+    pub w_rig_local: i128,
 }
 
 impl Tally {
     /// Add (`sign` 1) or remove (`sign` -1) one entry.
     pub fn apply(&mut self, e: &Entry, sign: i32) {
-        let s = sign as f64;
+        let w = i128::from(sign) * fx(e.weight);
         let n = |x: &mut u32| *x = x.wrapping_add_signed(sign);
         n(&mut self.n_studies);
         if e.rigorous {
             match e.standing {
                 Standing::Positive => {
                     n(&mut self.n_pos);
-                    self.w_pos += s * e.weight;
+                    self.w_pos += w;
                 }
                 Standing::Null | Standing::Negative => {
                     n(&mut self.n_neg);
-                    self.w_neg += s * e.weight;
+                    self.w_neg += w;
                 }
                 Standing::Supportive | Standing::Inconclusive => n(&mut self.n_rig_other),
             }
@@ -94,9 +101,9 @@ impl Tally {
             n(&mut self.n_harm_signal);
         }
         if e.local {
-            self.w_local += s * e.weight;
+            self.w_local += w;
             if e.rigorous {
-                self.w_rig_local += s * e.weight;
+                self.w_rig_local += w;
             }
         }
     }
@@ -163,8 +170,8 @@ pub struct DomainDecision {
 }
 
 /// Whether `a` clearly dominates `b` (`a >= dominance * b`).
-fn dominates(a: f64, b: f64, dominance: f64) -> bool {
-    a >= dominance * b
+fn dominates(a: i128, b: i128, dominance: f64) -> bool {
+    a as f64 >= dominance * b as f64
 }
 
 /// The verdict of one domain (docs/scoring.md section 4); `None` without
@@ -175,11 +182,21 @@ pub fn domain_decision(t: &Tally, domain: OutcomeDomain, pool: PoolSignal, p: &P
     }
     let d = |category, rule, rigorous| Some(DomainDecision { category, harm: false, rule, rigorous });
     if t.n_credible_harm > 0 {
-        return Some(DomainDecision { category: Rating::Ineffective, harm: true, rule: Rule::HarmStudies, rigorous: true });
+        return Some(DomainDecision {
+            category: Rating::Ineffective,
+            harm: true,
+            rule: Rule::HarmStudies,
+            rigorous: true,
+        });
     }
-    let mostly_rigorous = t.w_rig_local > 0.5 * t.w_local;
+    let mostly_rigorous = 2 * t.w_rig_local > t.w_local;
     if pool.harmful && mostly_rigorous {
-        return Some(DomainDecision { category: Rating::Ineffective, harm: true, rule: Rule::HarmPooled, rigorous: true });
+        return Some(DomainDecision {
+            category: Rating::Ineffective,
+            harm: true,
+            rule: Rule::HarmPooled,
+            rigorous: true,
+        });
     }
     if pool.beneficial && mostly_rigorous && pool.rigorous_pooled >= p.promising_min {
         let effective = pool.rigorous_pooled >= p.effective_min && domain != OutcomeDomain::RiskFactor;
@@ -311,7 +328,12 @@ fn cap(mut d: Decision, max: Rating) -> Decision {
 /// evidence; otherwise, when borrowing applies (`combined` given: fewer
 /// local studies than `min_local_studies`), the capped verdict over local
 /// and borrowed studies.
-pub fn decide_cell(local: &Tallies, combined: Option<&Tallies>, pools: &[PoolSignal; 4], p: &Params) -> Option<CellDecision> {
+pub fn decide_cell(
+    local: &Tallies,
+    combined: Option<&Tallies>,
+    pools: &[PoolSignal; 4],
+    p: &Params,
+) -> Option<CellDecision> {
     let l = decide(local, pools, p);
     let b = combined.and_then(|c| decide(c, pools, p)).map(|d| cap(d, p.borrowed_max));
     let basis = match (&l, &b) {
@@ -334,7 +356,12 @@ mod tests {
     const V: OutcomeDomain = OutcomeDomain::Violence;
 
     fn cat(entries: &[Entry]) -> (Rating, Rule) {
-        let d = decide(&tally(entries.iter().copied()), &[PoolSignal::default(); 4], &Params::of(&ScoringConfig::default())).unwrap();
+        let d = decide(
+            &tally(entries.iter().copied()),
+            &[PoolSignal::default(); 4],
+            &Params::of(&ScoringConfig::default()),
+        )
+        .unwrap();
         (d.category, d.rule)
     }
 
@@ -356,7 +383,10 @@ mod tests {
     fn risk_factors_alone_are_capped_and_the_headline_prefers_the_outcome() {
         use Standing::*;
         let rf = OutcomeDomain::RiskFactor;
-        assert_eq!(cat(&[e(rf, Positive, true, 1.0), e(rf, Positive, true, 1.0)]), (Rating::Promising, Rule::RiskFactorCap));
+        assert_eq!(
+            cat(&[e(rf, Positive, true, 1.0), e(rf, Positive, true, 1.0)]),
+            (Rating::Promising, Rule::RiskFactorCap)
+        );
         // Behaviour with rigorous evidence outranks strong risk-factor evidence.
         let b = OutcomeDomain::Behaviour;
         let d = decide(
@@ -372,7 +402,11 @@ mod tests {
 
     #[test]
     fn tallies_remove_exactly_what_they_add() {
-        let es = [e(V, Standing::Positive, true, 0.3), e(V, Standing::Null, true, 0.7), e(V, Standing::Supportive, false, 0.1)];
+        let es = [
+            e(V, Standing::Positive, true, 0.3),
+            e(V, Standing::Null, true, 0.7),
+            e(V, Standing::Supportive, false, 0.1),
+        ];
         let mut t = tally(es);
         t[0].apply(&es[1], -1);
         assert_eq!(t, tally([es[0], es[2]]));

@@ -116,7 +116,14 @@ impl WeightModel {
             None => self.unknown_year,
         };
         let unrated = if k.unrated { self.unrated } else { 1.0 };
-        WeightParts { design, risk_of_bias, sample, age, unrated, total: design * risk_of_bias * sample * age * unrated }
+        WeightParts {
+            design,
+            risk_of_bias,
+            sample,
+            age,
+            unrated,
+            total: design * risk_of_bias * sample * age * unrated,
+        }
     }
 
     pub fn weight(&self, k: &WeightKey) -> f64 {

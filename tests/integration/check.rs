@@ -8,7 +8,7 @@ use std::path::Path;
 #[test]
 fn reference_suite_passes() {
     let r = run(&["check", "datasets/reference"]);
-    r.expect_code(0).expect_stdout("7 passed, 0 failed");
+    r.expect_code(0).expect_stdout("8 passed, 0 failed");
 }
 
 /// A private copy of a one-case suite over a copy of the bundled dataset.

@@ -31,30 +31,42 @@ fn gap_map_bubbles_match_the_scores() {
     let svg_path = dir.path().join("map.svg");
     run(&["gapmap", "datasets/evidence_vac.csv", "--out", svg_path.to_str().unwrap()]).expect_code(0);
     let svg = std::fs::read_to_string(&svg_path).unwrap();
-    let scores =
-        run(&["score", "datasets/evidence_vac.csv", "--by", "intervention,target_group", "--format", "json"]).json();
+    // The default map has a column per target group and income setting: its
+    // bubbles are the cells of `score` (local first, borrowing marked).
+    let scores = run(&["score", "datasets/evidence_vac.csv", "--format", "json"]).json();
     let rows = scores["rows"].as_array().unwrap();
     let bubbles = elements(&svg, "bubble");
     assert_eq!(bubbles.len(), rows.len(), "one bubble per scored cell");
     for r in rows {
-        let (i, g) = (r["intervention"].as_str().unwrap(), r["target_group"].as_str().unwrap());
+        let (i, g, s) = (
+            r["intervention"].as_str().unwrap(),
+            r["target_group"].as_str().unwrap(),
+            r["income_setting"].as_str().unwrap(),
+        );
+        let col = format!("{g} · {s}");
         let b = bubbles
             .iter()
-            .find(|b| b["data-row"] == i && b["data-col"] == g)
-            .unwrap_or_else(|| panic!("no bubble for {i} / {g}"));
-        assert_eq!(b["data-studies"], r["n_studies"].to_string(), "{i} / {g}");
-        assert_eq!(b["data-category"], r["category"].as_str().unwrap(), "{i} / {g}");
-        assert_eq!(b["data-harm"], r["harm_flag"].to_string(), "{i} / {g}");
+            .find(|b| b["data-row"] == i && b["data-col"] == col)
+            .unwrap_or_else(|| panic!("no bubble for {i} / {col}"));
+        let studies = r["n_studies"].as_u64().unwrap() + r["n_borrowed_studies"].as_u64().unwrap();
+        assert_eq!(b["data-studies"], studies.to_string(), "{i} / {col}");
+        assert_eq!(b["data-category"], r["category"].as_str().unwrap(), "{i} / {col}");
+        assert_eq!(b["data-harm"], r["harm_flag"].to_string(), "{i} / {col}");
+        assert_eq!(b["data-borrowed"], (r["basis"] == "borrowed").to_string(), "{i} / {col}");
     }
-    // Every other interventions x groups cell is drawn as a visible gap.
+    // Every other interventions x columns cell is drawn as a visible gap.
     let n_int =
         rows.iter().map(|r| r["intervention"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
-    let n_grp =
-        rows.iter().map(|r| r["target_group"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>().len();
-    assert_eq!(elements(&svg, "gap").len(), n_int * n_grp - rows.len());
+    let n_col = rows
+        .iter()
+        .map(|r| (r["target_group"].as_str().unwrap(), r["income_setting"].as_str().unwrap()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(elements(&svg, "gap").len(), n_int * n_col - rows.len());
     assert!(
         svg.contains("harmful (marked ×)")
-            && svg.contains("Independent studies")
+            && svg.contains("borrowed evidence")
+            && svg.contains("one column per target group and income setting")
             && svg.contains("scoring model evidex-score-")
     );
 }
