@@ -1,5 +1,6 @@
 //! Hot paths: aggregation + per-cell evaluation (10^4..10^6 records; from
-//! records, and from the streaming path's compact facts), ingest (CSV,
+//! records, and from the streaming path's compact facts), robustness draws,
+//! ingest (CSV,
 //! Parquet; record path and streaming path), REML fits (k = 5, 50, 500),
 //! ranking.
 //! Run: `cargo bench --bench scoring` (a few minutes).
@@ -37,6 +38,28 @@ fn bench_score(c: &mut Criterion) {
             b.iter(|| black_box(score::score_facts(f, &GroupKey::DEFAULT, &cfg, false)))
         });
     }
+    g.finish();
+}
+
+/// Robustness draws (docs/scoring.md section 9): 1,000 draws over 10^6
+/// records against scoring them once without draws (target: under 5x).
+fn bench_robustness(c: &mut Criterion) {
+    let n = 1_000_000u64;
+    let cfg = ScoringConfig::default();
+    let recs = records(n);
+    let facts = score::FactSet::from_records(&recs, &GroupKey::DEFAULT, &cfg);
+    drop(recs);
+    let mut g = c.benchmark_group("robustness");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    let mut once = cfg.clone();
+    once.robustness.draws = 0;
+    g.bench_function("score_once_no_draws/1000000", |b| {
+        b.iter(|| black_box(score::score_facts(&facts, &GroupKey::DEFAULT, &once, false)))
+    });
+    g.bench_function("score_with_1000_draws/1000000", |b| {
+        b.iter(|| black_box(score::score_facts(&facts, &GroupKey::DEFAULT, &cfg, false)))
+    });
     g.finish();
 }
 
@@ -102,7 +125,7 @@ fn bench_rank(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_score, bench_ingest, bench_reml, bench_rank);
+criterion_group!(benches, bench_score, bench_robustness, bench_ingest, bench_reml, bench_rank);
 criterion_main!(benches);
 
 /// The binary's allocator, so the numbers are the ones users get.

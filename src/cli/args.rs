@@ -145,6 +145,14 @@ pub enum TestArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VcovArg {
+    #[value(name = "CR1", alias = "cr1")]
+    Cr1,
+    #[value(name = "CR2", alias = "cr2")]
+    Cr2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableCsvJson {
     Table,
     Csv,
@@ -167,10 +175,18 @@ pub struct MetaOpts {
     /// Subgroup columns (comma-separated): per-subgroup fits and the test for subgroup differences.
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
-    /// Cluster column for cluster-robust (CR1) inference, e.g. study_id; effects are then not aggregated.
+    /// Cluster column for cluster-robust inference, e.g. study_id (rows stay separate units).
     #[arg(long)]
     pub cluster: Option<String>,
-    /// Assumed correlation between effect sizes of one study when aggregating them.
+    /// Cluster-robust variance with --cluster: CR1 (metafor robust()) or CR2 with Satterthwaite
+    /// degrees of freedom (clubSandwich).
+    #[arg(long, value_enum, default_value = "CR1", requires = "cluster")]
+    pub vcov: VcovArg,
+    /// Merge rows that share a study label into one within-study composite (correlation --rho)
+    /// before pooling; by default every row is its own unit, as in metafor.
+    #[arg(long, conflicts_with = "cluster")]
+    pub combine_within_study: bool,
+    /// Assumed correlation between effect sizes of one study when combining them.
     #[arg(long, default_value_t = 0.5)]
     pub rho: f64,
     /// Confidence level in percent.

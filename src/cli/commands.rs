@@ -3,7 +3,7 @@
 use super::args::{
     CheckArgs, CheckFormat, Cli, Command, ConfigArgs, ExplainArgs, ForestArgs, GapmapArgs, GenerateArgs, ImageFormat,
     InputArgs, InputFormatArg, LevelArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs,
-    ReportArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs,
+    ReportArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs, VcovArg,
 };
 use super::{out, out_bytes, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
@@ -232,6 +232,11 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
         fit: FitOptions { method, test, level: m.level / 100.0, ..FitOptions::default() },
         by: m.by.clone(),
         cluster: m.cluster.clone(),
+        vcov: match m.vcov {
+            VcovArg::Cr1 => meta::Vcov::CR1,
+            VcovArg::Cr2 => meta::Vcov::CR2,
+        },
+        combine_within_study: m.combine_within_study,
         rho: m.rho,
         leave_one_out: m.leave_one_out,
     })

@@ -478,6 +478,9 @@ pub(crate) fn effect_numbers<E>(n: impl Fn(Col) -> Result<Option<f64>, E>) -> Re
 pub struct EffectRow {
     /// study_id, else record_id, else `file-stem:line`.
     pub label: String,
+    /// The column the label comes from, as the file names it (`None`: made
+    /// from the file name and line).
+    pub label_column: Option<String>,
     pub study_id: Option<String>,
     pub effect: EffectInput,
     pub design: Option<StudyDesign>,
@@ -497,10 +500,11 @@ pub fn convert_effect_row(ctx: &RowContext<'_>, row: &RawRow, headers: &[String]
         .map(|s| StudyDesign::parse(&s).map_err(|e| ctx.vocab(row, Col::Design, e)))
         .transpose()?;
     let study_id = ctx.text(row, Col::StudyId);
-    let label = study_id
-        .clone()
-        .or_else(|| ctx.text(row, Col::RecordId))
-        .unwrap_or_else(|| format!("{}:{}", ctx.stem, row.line));
+    let (label, label_column) = match (&study_id, ctx.text(row, Col::RecordId)) {
+        (Some(s), _) => (s.clone(), Some(ctx.resolved.shown(Col::StudyId))),
+        (None, Some(r)) => (r, Some(ctx.resolved.shown(Col::RecordId))),
+        (None, None) => (format!("{}:{}", ctx.stem, row.line), None),
+    };
     let cells = headers
         .iter()
         .zip(&row.cells)
@@ -508,6 +512,7 @@ pub fn convert_effect_row(ctx: &RowContext<'_>, row: &RawRow, headers: &[String]
         .collect();
     Ok(EffectRow {
         label,
+        label_column,
         study_id,
         effect,
         design,

@@ -148,9 +148,22 @@ pub fn composite(y: &[f64], v: &[f64], r: f64) -> (f64, f64) {
     (mean, var / (m * m))
 }
 
-/// Cluster-robust (sandwich, CR1) inference for the pooled estimate.
+/// The small-sample adjustment of a cluster-robust variance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Vcov {
+    /// `J/(J-1)` times the sandwich, t with `J - 1` df (metafor `robust(...,
+    /// adjust = TRUE)`).
+    CR1,
+    /// Bell & McCaffrey's bias-reduced linearisation with
+    /// Satterthwaite-type df (Pustejovsky & Tipton 2018; clubSandwich
+    /// `vcovCR(type = "CR2")` with `coef_test(test = "Satterthwaite")`).
+    CR2,
+}
+
+/// Cluster-robust (sandwich) inference for the pooled estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Robust {
+    pub vcov: Vcov,
     pub estimate: f64,
     pub se: f64,
     pub stat: f64,
@@ -181,17 +194,88 @@ pub fn robust_cr1(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level:
     let meat: f64 = per.values().map(|s| s * s).sum();
     let v = (nc as f64 / (nc as f64 - 1.0)) * meat / (sw * sw);
     let se = v.sqrt();
-    let df = (nc - 1) as f64;
-    let stat = b / se;
-    let crit = super::fit::t_quantile(1.0 - (1.0 - level) / 2.0, df);
-    Some(Robust {
-        estimate: b,
-        se,
-        stat,
-        df,
-        pval: 2.0 * t_sf(stat.abs(), df),
-        ci_lower: b - crit * se,
-        ci_upper: b + crit * se,
-        clusters: nc,
-    })
+    Some(Robust::t_test(Vcov::CR1, b, se, (nc - 1) as f64, nc, level))
+}
+
+impl Robust {
+    /// The t-test and CI of an estimate with its robust SE on `df` df.
+    fn t_test(vcov: Vcov, estimate: f64, se: f64, df: f64, clusters: usize, level: f64) -> Robust {
+        let stat = estimate / se;
+        let crit = super::fit::t_quantile(1.0 - (1.0 - level) / 2.0, df);
+        Robust {
+            vcov,
+            estimate,
+            se,
+            stat,
+            df,
+            pval: 2.0 * t_sf(stat.abs(), df),
+            ci_lower: estimate - crit * se,
+            ci_upper: estimate + crit * se,
+            clusters,
+        }
+    }
+}
+
+/// # Formula
+/// Intercept-only model with weights `w_i = 1/(v_i + tau^2)`, working
+/// variances `phi_i = 1/w_i`, `B = 1/sum w`, residuals `e = y - b`. For
+/// cluster `j` (Pustejovsky & Tipton 2018, eq. 7, with the working model
+/// inverse-variance): `G_j = D_j (Phi_j - B 1 1') D_j` with
+/// `D_j = diag(sqrt(phi))`, adjustment `A_j = D_j G_j^(-1/2) D_j`,
+/// `u_j = B A_j W_j 1`; `V = sum_j (u_j' e_j)^2`. Satterthwaite df
+/// `nu = (sum_j P_jj)^2 / sum_jk P_jk^2` (in closed form) with
+/// `P_jk = [j = k] sum_i u_ji^2 phi_i - B (sum u_j)(sum u_k)`.
+/// Agrees with clubSandwich's `vcovCR(rma, type = "CR2")` and
+/// `coef_test(test = "Satterthwaite")`.
+pub fn robust_cr2(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Option<Robust> {
+    use nalgebra::{DMatrix, DVector, SymmetricEigen};
+    let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
+    let sw: f64 = w.iter().sum();
+    let bread = 1.0 / sw;
+    let b = dot(&w, yi) * bread;
+    let mut members: BTreeMap<&String, Vec<usize>> = BTreeMap::new();
+    for (i, c) in clusters.iter().enumerate() {
+        members.entry(c).or_default().push(i);
+    }
+    let nc = members.len();
+    if nc < 2 {
+        return None;
+    }
+    let mut us: Vec<Vec<f64>> = Vec::with_capacity(nc);
+    let mut meat = 0.0;
+    for idx in members.values() {
+        let n = idx.len();
+        let root: Vec<f64> = idx.iter().map(|&i| (1.0 / w[i]).sqrt()).collect();
+        // G_j = D (Phi_j - B 1 1') D = diag(phi^2) - B (sqrt phi)(sqrt phi)'.
+        let g = DMatrix::from_fn(n, n, |r, c| {
+            let diag = if r == c { root[r].powi(4) } else { 0.0 };
+            diag - bread * root[r] * root[c]
+        });
+        let eig = SymmetricEigen::new(g);
+        if eig.eigenvalues.iter().any(|l| !(*l > 1e-14)) {
+            // A cluster that holds (almost) all the weight: CR2 is undefined.
+            return None;
+        }
+        let inv_sqrt = DMatrix::from_diagonal(&eig.eigenvalues.map(|l| 1.0 / l.sqrt()));
+        let g_inv_sqrt = &eig.eigenvectors * inv_sqrt * eig.eigenvectors.transpose();
+        let d = DMatrix::from_diagonal(&DVector::from_vec(root.clone()));
+        let a = &d * g_inv_sqrt * &d;
+        let wj = DVector::from_iterator(n, idx.iter().map(|&i| w[i]));
+        let u: Vec<f64> = (a * wj * bread).iter().copied().collect();
+        let ue: f64 = u.iter().zip(idx).map(|(u, &i)| u * (yi[i] - b)).sum();
+        meat += ue * ue;
+        us.push(u);
+    }
+    let se = meat.sqrt();
+    // Satterthwaite degrees of freedom.
+    let sums: Vec<f64> = us.iter().map(|u| u.iter().sum()).collect();
+    let diag: Vec<f64> =
+        us.iter().zip(members.values()).map(|(u, idx)| u.iter().zip(idx).map(|(u, &i)| u * u / w[i]).sum()).collect();
+    // P = diag(d) - B s s': its trace and sum of squares in closed form.
+    let s2: f64 = sums.iter().map(|x| x * x).sum();
+    let trace = diag.iter().sum::<f64>() - bread * s2;
+    let ss = diag.iter().map(|x| x * x).sum::<f64>()
+        - 2.0 * bread * diag.iter().zip(&sums).map(|(d, s)| d * s * s).sum::<f64>()
+        + bread * bread * s2 * s2;
+    Some(Robust::t_test(Vcov::CR2, b, se, trace * trace / ss, nc, level))
 }

@@ -4,7 +4,7 @@
 //! is in `report::meta`.
 
 use super::effect::{compute_effect, Measure};
-use super::extra::{aggregate_within_studies, egger_test, leave_one_out, robust_cr1, subgroup_test};
+use super::extra::{aggregate_within_studies, egger_test, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Vcov};
 use super::{Egger, FitOptions, LeaveOneOut, MetaFit, Robust, SubgroupTest};
 use crate::ingest::columns::normalise_header;
 use crate::ingest::convert::EffectRow;
@@ -21,6 +21,11 @@ pub struct MetaOptions {
     pub fit: FitOptions,
     pub by: Vec<String>,
     pub cluster: Option<String>,
+    /// The cluster-robust variance with `cluster`.
+    pub vcov: Vcov,
+    /// Merge rows that share a study label into one composite per study
+    /// (otherwise every row is its own unit, as in metafor).
+    pub combine_within_study: bool,
     /// Within-study correlation for composites.
     pub rho: f64,
     pub leave_one_out: bool,
@@ -33,6 +38,8 @@ impl Default for MetaOptions {
             fit: FitOptions::default(),
             by: Vec::new(),
             cluster: None,
+            vcov: Vcov::CR1,
+            combine_within_study: false,
             rho: DEFAULT_RHO,
             leave_one_out: false,
         }
@@ -86,6 +93,9 @@ pub struct MetaReport {
     pub subgroups: Vec<GroupResult>,
     pub subgroup_test: Option<SubgroupTest>,
     pub excluded: Vec<Excluded>,
+    /// Things worth a look (e.g. rows that share a study label but are
+    /// pooled as separate studies).
+    pub warnings: Vec<String>,
 }
 
 /// Problems that stop the analysis as a whole.
@@ -184,26 +194,52 @@ pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, Me
     }
     let fits: Vec<&MetaFit> = subgroups.iter().filter_map(|g| g.fit.as_ref()).collect();
     let subgroup_test = if fits.len() == subgroups.len() { subgroup_test(&fits) } else { None };
-    Ok(MetaReport { measure: measure.unwrap_or(Measure::GEN), overall, subgroups, subgroup_test, excluded })
+    let warnings =
+        if opts.cluster.is_none() && !opts.combine_within_study { repeated_labels(&usable) } else { Vec::new() };
+    Ok(MetaReport { measure: measure.unwrap_or(Measure::GEN), overall, subgroups, subgroup_test, excluded, warnings })
+}
+
+/// Study labels that several rows share while each row is pooled as its
+/// own study: one warning per label, naming its column and rows.
+fn repeated_labels(usable: &[(&EffectRow, f64, f64)]) -> Vec<String> {
+    let mut by: BTreeMap<(&str, Option<&str>), Vec<u64>> = BTreeMap::new();
+    for (r, _, _) in usable {
+        by.entry((r.label.as_str(), r.label_column.as_deref())).or_default().push(r.provenance.line);
+    }
+    by.into_iter()
+        .filter(|(_, lines)| lines.len() > 1)
+        .map(|((label, col), lines)| {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            format!(
+                "{} '{}' repeats on lines {}; each row is pooled as its own study, as metafor does. If they are findings of one study, use --cluster {} for cluster-robust inference or --combine-within-study to merge them",
+                col.map_or("label".to_string(), |c| format!("column '{c}': value")),
+                crate::model::shown(label),
+                lines.join(", "),
+                col.unwrap_or("study_id")
+            )
+        })
+        .collect()
 }
 
 fn analyse(members: &[(&EffectRow, f64, f64)], opts: &MetaOptions, group: Vec<(String, String)>) -> GroupResult {
     let records = members.len();
+    let row_units = |cluster: Option<&String>| -> Vec<StudyEffect> {
+        members
+            .iter()
+            .map(|(r, y, v)| StudyEffect {
+                study: r.label.clone(),
+                yi: *y,
+                vi: *v,
+                records: 1,
+                weight: 0.0,
+                cluster: cluster
+                    .map(|col| column_value(r, col).unwrap_or_else(|| format!("row {}", r.provenance.line))),
+            })
+            .collect()
+    };
     let (studies, combined): (Vec<StudyEffect>, usize) = match &opts.cluster {
-        Some(col) => (
-            members
-                .iter()
-                .map(|(r, y, v)| StudyEffect {
-                    study: r.label.clone(),
-                    yi: *y,
-                    vi: *v,
-                    records: 1,
-                    weight: 0.0,
-                    cluster: Some(column_value(r, col).unwrap_or_else(|| format!("row {}", r.provenance.line))),
-                })
-                .collect(),
-            0,
-        ),
+        Some(col) => (row_units(Some(col)), 0),
+        None if !opts.combine_within_study => (row_units(None), 0),
         None => {
             let labels: Vec<String> = members.iter().map(|(r, _, _)| r.label.clone()).collect();
             let y: Vec<f64> = members.iter().map(|m| m.1).collect();
@@ -247,7 +283,10 @@ fn analyse(members: &[(&EffectRow, f64, f64)], opts: &MetaOptions, group: Vec<(S
             res.egger = egger_test(&y, &v);
             if opts.cluster.is_some() {
                 let cl: Vec<String> = res.studies.iter().map(|s| s.cluster.clone().unwrap_or_default()).collect();
-                res.robust = robust_cr1(&y, &v, f.tau2, &cl, opts.fit.level);
+                res.robust = match opts.vcov {
+                    Vcov::CR1 => robust_cr1(&y, &v, f.tau2, &cl, opts.fit.level),
+                    Vcov::CR2 => robust_cr2(&y, &v, f.tau2, &cl, opts.fit.level),
+                };
             }
             if opts.leave_one_out {
                 match leave_one_out(&y, &v, &opts.fit) {

@@ -65,6 +65,7 @@ fn effect_rows(records: &[&EvaluationRecord]) -> Vec<EffectRow> {
         .filter(|r| r.effect().is_usable())
         .map(|r| EffectRow {
             label: r.study_key().to_string(),
+            label_column: None,
             study_id: r.study_id.clone(),
             effect: r.effect().clone(),
             design: r.design,

@@ -73,7 +73,7 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult) -> Value {
     if let Some(r) = &g.robust {
         o.insert(
             "robust".into(),
-            json!({"type": "CR1", "clusters": r.clusters, "estimate": num(r.estimate), "se": num(r.se), "stat": num(r.stat),
+            json!({"type": format!("{:?}", r.vcov), "clusters": r.clusters, "estimate": num(r.estimate), "se": num(r.se), "stat": num(r.stat),
                    "df": r.df, "pval": num(r.pval), "ci_lower": num(r.ci_lower), "ci_upper": num(r.ci_upper)}),
         );
     }
@@ -122,6 +122,7 @@ pub fn meta_json(rep: &MetaReport, files: &[String], run: Option<Value>) -> Stri
     };
     if let Value::Object(o) = &mut top {
         o.insert("excluded".into(), Value::Array(excluded));
+        o.insert("warnings".into(), json!(rep.warnings));
         if let Some(r) = run {
             o.insert("run".into(), r);
         }
@@ -257,7 +258,8 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
     if let Some(r) = &g.robust {
         let _ = writeln!(
             out,
-            "cluster-robust (CR1, {} clusters): se = {:.4}, t({}) = {:.4}, p = {}, CI [{:.4}, {:.4}]",
+            "cluster-robust ({:?}, {} clusters): se = {:.4}, t({:.2}) = {:.4}, p = {}, CI [{:.4}, {:.4}]",
+            r.vcov,
             r.clusters,
             r.se,
             r.df,
@@ -323,6 +325,9 @@ pub fn meta_text(rep: &MetaReport, files: &[String]) -> String {
             t.q_between,
             pfmt(t.pval)
         );
+    }
+    for w in &rep.warnings {
+        let _ = writeln!(out, "\nwarning: {w}");
     }
     if !rep.excluded.is_empty() {
         let _ = writeln!(out, "\n{} row(s) excluded from pooling:", rep.excluded.len());

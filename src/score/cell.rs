@@ -6,11 +6,93 @@
 use super::config::ScoringConfig;
 use super::robust::{self, Draw, Draws, Flip};
 use super::study::{Standing, StudyDomain, StudyView};
-use super::verdict::{decide_cell, tally, Basis, CellDecision, Entry, Params, PoolSignal, Rule, Tallies};
+use super::verdict::{decide_cell, sum, tally, Basis, CellDecision, Entry, Params, PoolSignal, Rule, Tallies};
 use crate::meta::{self, FitOptions, Measure, Method, TestKind};
 use crate::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 use serde::Serialize;
 use statrs::distribution::{Beta, ContinuousCDF};
+
+/// One study's standing in one domain, ready to be tallied (and
+/// re-weighted by robustness draws).
+struct Proto<'a> {
+    /// The study's index in leave-one-out order (local studies first).
+    study: usize,
+    entry: Entry,
+    domain: &'a StudyDomain,
+    /// `(source setting, transfer factor)` of a borrowable study.
+    from: Option<(IncomeSetting, f64)>,
+}
+
+/// `w += scale * design_rob * sample * age * unrated` for every draw
+/// (`unrated` empty: a rated finding).
+fn add_weights(
+    w: &mut [f64],
+    scale: f64,
+    dr: &[f64],
+    age: &[f64],
+    ln_sample: Option<f64>,
+    c: &robust::Columns,
+    unrated: &[f64],
+) {
+    let n = w.len();
+    match (ln_sample, unrated.is_empty()) {
+        (Some(l), true) => {
+            for d in 0..n {
+                let s = l * c.inv_ln_reference_n[d];
+                let s = if s < c.sample_cap[d] { s } else { c.sample_cap[d] };
+                w[d] += scale * dr[d] * s * age[d];
+            }
+        }
+        (Some(l), false) => {
+            for d in 0..n {
+                let s = l * c.inv_ln_reference_n[d];
+                let s = if s < c.sample_cap[d] { s } else { c.sample_cap[d] };
+                w[d] += scale * dr[d] * s * age[d] * unrated[d];
+            }
+        }
+        (None, true) => {
+            for d in 0..n {
+                w[d] += scale * dr[d] * c.unknown_sample[d] * age[d];
+            }
+        }
+        (None, false) => {
+            for d in 0..n {
+                w[d] += scale * dr[d] * c.unknown_sample[d] * age[d] * unrated[d];
+            }
+        }
+    }
+}
+
+/// One weight key of a [`DrawProto`].
+#[derive(Debug, Clone, Copy)]
+pub struct DrawKey {
+    /// `design_slot * 4 + rob_slot`.
+    design_rob: u8,
+    /// Age in years below [`robust::DRAW_AGES`], or that index for an
+    /// unknown year; `None`: older (computed).
+    age: Option<u8>,
+    year: Option<i32>,
+    unrated: bool,
+    ln_sample: Option<f64>,
+    count: f64,
+}
+
+/// An entry whose weight draws recompute.
+#[derive(Debug, Clone, Copy)]
+pub struct DrawProto {
+    keys: (usize, usize),
+    inv_n: f64,
+    entry: Entry,
+    from: Option<IncomeSetting>,
+}
+
+/// What robustness draws recompute for one cell ([`Evidence::draw_plan`]).
+#[derive(Debug, Clone)]
+pub struct DrawPlan {
+    relevant: [bool; 4],
+    keys: Vec<DrawKey>,
+    protos: Vec<DrawProto>,
+}
 
 /// The studies a cell's verdict can use: its own, and those of the same
 /// cell in other income settings with their transfer factor.
@@ -22,26 +104,60 @@ pub struct Evidence<'a> {
     pub target: Option<IncomeSetting>,
     /// Per domain: what the local pooled effect says.
     pub pools: [PoolSignal; 4],
-}
-
-fn entries_of<'s>(
-    s: &'s StudyView,
-    transfer: f64,
-    local: bool,
-    draw: Option<&'s Draw>,
-) -> impl Iterator<Item = Entry> + 's {
-    s.domains.iter().map(move |d| Entry {
-        domain: d.domain,
-        standing: d.standing,
-        rigorous: s.rigorous,
-        credible_harm: d.credible_harm,
-        harm_signal: d.harm_signal,
-        weight: draw.map_or(d.weight, |dr| d.weight_under(&dr.weights)) * transfer,
-        local,
-    })
+    /// The run's reference year (for draw plans' ages).
+    pub reference_year: i32,
+    protos: Vec<Proto<'a>>,
+    /// Each study's protos: `protos[ranges[i].0..ranges[i].1]`.
+    ranges: Vec<(usize, usize)>,
+    /// Tallies of all local protos, and of all borrowable ones.
+    base_local: Tallies,
+    base_borrowed: Tallies,
 }
 
 impl<'a> Evidence<'a> {
+    pub fn new(
+        local: Vec<&'a StudyView>,
+        borrowable: Vec<(&'a StudyView, IncomeSetting, f64)>,
+        target: Option<IncomeSetting>,
+        pools: [PoolSignal; 4],
+        reference_year: i32,
+    ) -> Evidence<'a> {
+        let entry = |s: &StudyView, d: &StudyDomain, factor: f64, local: bool| Entry {
+            domain: d.domain,
+            standing: d.standing,
+            rigorous: s.rigorous,
+            credible_harm: d.credible_harm,
+            harm_signal: d.harm_signal,
+            weight: d.weight * factor,
+            local,
+        };
+        let mut protos = Vec::new();
+        let mut ranges = Vec::with_capacity(local.len() + borrowable.len());
+        for (i, s) in local.iter().enumerate() {
+            let a = protos.len();
+            protos.extend(s.domains.iter().map(|d| Proto {
+                study: i,
+                entry: entry(s, d, 1.0, true),
+                domain: d,
+                from: None,
+            }));
+            ranges.push((a, protos.len()));
+        }
+        for (j, (s, from, f)) in borrowable.iter().enumerate() {
+            let a = protos.len();
+            protos.extend(s.domains.iter().map(|d| Proto {
+                study: local.len() + j,
+                entry: entry(s, d, *f, false),
+                domain: d,
+                from: Some((*from, *f)),
+            }));
+            ranges.push((a, protos.len()));
+        }
+        let base_local = tally(protos.iter().filter(|p| p.from.is_none()).map(|p| p.entry));
+        let base_borrowed = tally(protos.iter().filter(|p| p.from.is_some()).map(|p| p.entry));
+        Evidence { local, borrowable, target, pools, reference_year, protos, ranges, base_local, base_borrowed }
+    }
+
     /// Studies in leave-one-out order: local ones, then borrowable ones.
     pub fn n_studies(&self) -> usize {
         self.local.len() + self.borrowable.len()
@@ -54,15 +170,25 @@ impl<'a> Evidence<'a> {
         }
     }
 
-    fn transfer(&self, from: IncomeSetting, factor: f64, draw: Option<&Draw>) -> f64 {
-        match (draw, self.target) {
-            (Some(d), Some(to)) => d.transfer[from.index()][to.index()],
-            _ => factor,
+    /// The entry of a proto, re-weighted under `draw`.
+    fn entry(&self, p: &Proto<'_>, draw: Option<&Draw>) -> Entry {
+        match draw {
+            None => p.entry,
+            Some(d) => {
+                let transfer = match (p.from, self.target) {
+                    (None, _) => 1.0,
+                    (Some((from, _)), Some(to)) => d.transfer[from.index()][to.index()],
+                    (Some((_, f)), None) => f,
+                };
+                Entry { weight: p.domain.weight_under(&d.weights) * transfer, ..p.entry }
+            }
         }
     }
 
     /// Local and (when borrowing applies) combined tallies, leaving out
-    /// study `exclude` and adding hypothetical local `extra` entries.
+    /// study `exclude` and adding hypothetical local `extra` entries. Without
+    /// a draw the study's entries are taken off the base tallies (exact in
+    /// fixed point); a draw re-weights every entry.
     fn tallies(
         &self,
         exclude: Option<usize>,
@@ -70,20 +196,52 @@ impl<'a> Evidence<'a> {
         params: &Params,
         draw: Option<&Draw>,
     ) -> (Tallies, Option<Tallies>) {
-        let local_studies = self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|x| x.1);
-        let n_local = local_studies.clone().count() + extra.len();
-        let local: Vec<Entry> =
-            local_studies.flat_map(|s| entries_of(s, 1.0, true, draw)).chain(extra.iter().copied()).collect();
-        let borrowed: Vec<Entry> = self
-            .borrowable
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(i + self.local.len()) != exclude)
-            .flat_map(|(_, (s, from, f))| entries_of(s, self.transfer(*from, *f, draw), false, draw))
-            .collect();
-        let applies = (n_local as u32) < params.min_local_studies && !borrowed.is_empty();
-        let combined = applies.then(|| tally(local.iter().chain(&borrowed).copied()));
-        (tally(local), combined)
+        let excluded_local = exclude.is_some_and(|i| i < self.local.len());
+        let n_local = self.local.len() - usize::from(excluded_local) + extra.len();
+        let has_borrowable = self.borrowable.len() > usize::from(exclude.is_some_and(|i| i >= self.local.len()));
+        let applies = (n_local as u32) < params.min_local_studies && has_borrowable;
+        let (mut local, borrowed) = match draw {
+            None => {
+                let (mut l, mut b) = (self.base_local, self.base_borrowed);
+                if let Some(i) = exclude {
+                    let (a, z) = self.ranges[i];
+                    for p in &self.protos[a..z] {
+                        let t = if p.from.is_none() { &mut l } else { &mut b };
+                        t[p.entry.domain.index()].apply(&p.entry, -1);
+                    }
+                }
+                (l, b)
+            }
+            Some(_) => {
+                // Only domains whose verdict weights can change are
+                // re-weighted; the others keep their base tallies.
+                let relevant = self.relevant_domains(params);
+                let (mut l, mut b) = (self.base_local, self.base_borrowed);
+                for d in 0..4 {
+                    if relevant[d] {
+                        l[d] = Default::default();
+                        b[d] = Default::default();
+                    }
+                }
+                for p in self.protos.iter().filter(|p| relevant[p.entry.domain.index()] && Some(p.study) != exclude) {
+                    if p.from.is_some() && !applies {
+                        continue;
+                    }
+                    let e = self.entry(p, draw);
+                    let t = if p.from.is_none() { &mut l } else { &mut b };
+                    t[e.domain.index()].apply(&e, 1);
+                }
+                (l, b)
+            }
+        };
+        for e in extra {
+            local[e.domain.index()].apply(e, 1);
+        }
+        if !applies {
+            return (local, None);
+        }
+        let combined = sum(&local, &borrowed);
+        (local, Some(combined))
     }
 
     /// The cell's decision, optionally without study `exclude`, with extra
@@ -97,6 +255,17 @@ impl<'a> Evidence<'a> {
     ) -> Option<CellDecision> {
         let (local, combined) = self.tallies(exclude, extra, params, draw);
         decide_cell(&local, combined.as_ref(), &self.pools, params)
+    }
+
+    /// Domains whose verdict can depend on weights: rigorous studies on
+    /// both sides (locally or with the borrowable ones), or a pooled effect
+    /// with a verdict of its own.
+    fn relevant_domains(&self, _params: &Params) -> [bool; 4] {
+        let all = sum(&self.base_local, &self.base_borrowed);
+        std::array::from_fn(|d| {
+            let both = |t: &Tallies| t[d].n_pos > 0 && t[d].n_neg > 0;
+            both(&self.base_local) || both(&all) || self.pools[d].harmful || self.pools[d].beneficial
+        })
     }
 
     /// Whether any weights could change the category: the headline domain
@@ -122,11 +291,192 @@ impl<'a> Evidence<'a> {
         check(&local, c.local.as_ref()) || combined.as_ref().is_some_and(|t| check(t, c.borrowed.as_ref()))
     }
 
-    /// The median weight of the rigorous studies in `domain` among the
-    /// verdict's studies, or 1.0 without any (for hypothetical studies).
+    /// What draws need of this cell's studies, laid out for re-weighting
+    /// many times: only the entries whose weight can move the verdict
+    /// (rigorous positive and null studies in domains where both occur, and
+    /// every local study of a domain whose pooled effect has a rule).
+    pub fn draw_plan(&self, params: &Params) -> DrawPlan {
+        let relevant = self.relevant_domains(params);
+        let mut plan = DrawPlan { relevant, keys: Vec::new(), protos: Vec::new() };
+        for p in &self.protos {
+            let d = p.entry.domain.index();
+            if !relevant[d] {
+                continue;
+            }
+            let pooled = self.pools[d].harmful || self.pools[d].beneficial;
+            let sides = p.entry.rigorous
+                && matches!(p.entry.standing, Standing::Positive | Standing::Null | Standing::Negative);
+            if !(sides || (pooled && p.from.is_none())) {
+                continue;
+            }
+            let a = plan.keys.len();
+            let n: u32 = p.domain.weights.iter().map(|k| k.count).sum();
+            plan.keys.extend(p.domain.weights.iter().map(|k| DrawKey {
+                design_rob: (super::weight::design_slot(k.key.design) * 4 + super::weight::rob_slot(k.key.rob)) as u8,
+                age: match k.key.year {
+                    None => Some(robust::DRAW_AGES as u8),
+                    Some(y) => {
+                        let a = (self.reference_year - y).max(0) as usize;
+                        (a < robust::DRAW_AGES).then_some(a as u8)
+                    }
+                },
+                year: k.key.year,
+                unrated: k.key.unrated,
+                ln_sample: k.key.sample.map(|_| k.ln_sample()),
+                count: f64::from(k.count),
+            }));
+            plan.protos.push(DrawProto {
+                keys: (a, plan.keys.len()),
+                inv_n: 1.0 / f64::from(n.max(1)),
+                entry: p.entry,
+                from: p.from.map(|f| f.0),
+            });
+        }
+        plan
+    }
+
+    /// How many draws keep `verdict`. Weights are computed column by column
+    /// (each entry for all draws at once, [`robust::Columns`]), then each
+    /// draw's tallies are the base ones with the re-weighted sums.
+    pub fn held_in_draws(&self, plan: &DrawPlan, draws: &Draws, verdict: (Rating, bool)) -> usize {
+        let c = &draws.columns;
+        let n = c.n;
+        let applies = (self.local.len() as u32) < draws.lo.params.min_local_studies && !self.borrowable.is_empty();
+        // Per relevant domain: local positive, local null, local weight,
+        // local rigorous weight, borrowed positive, borrowed null.
+        let slots: Vec<usize> = (0..4).filter(|d| plan.relevant[*d]).collect();
+        let mut acc = vec![0.0f64; slots.len() * 6 * n];
+        let mut w = vec![0.0f64; n];
+        for p in &plan.protos {
+            if p.from.is_some() && !applies {
+                continue;
+            }
+            w.iter_mut().for_each(|x| *x = 0.0);
+            for k in &plan.keys[p.keys.0..p.keys.1] {
+                let dr = &c.design_rob[k.design_rob as usize * n..][..n];
+                let scale = k.count * p.inv_n;
+                let unrated: &[f64] = if k.unrated { &c.unrated } else { &[] };
+                match k.age {
+                    Some(a) => {
+                        let age = &c.ages[a as usize * n..][..n];
+                        add_weights(&mut w, scale, dr, age, k.ln_sample, c, unrated);
+                    }
+                    None => {
+                        let age: Vec<f64> = draws.draws.iter().map(|d| d.weights.age(k.year)).collect();
+                        add_weights(&mut w, scale, dr, &age, k.ln_sample, c, unrated);
+                    }
+                }
+            }
+            if let (Some(from), Some(to)) = (p.from, self.target) {
+                let t = &c.transfer[(from.index() * 4 + to.index()) * n..][..n];
+                w.iter_mut().zip(t).for_each(|(x, t)| *x *= t);
+            }
+            let slot = slots.iter().position(|d| *d == p.entry.domain.index()).expect("a relevant domain");
+            let base = slot * 6 * n;
+            let mut add = |k: usize| {
+                acc[base + k * n..][..n].iter_mut().zip(&w).for_each(|(a, x)| *a += x);
+            };
+            let pos = p.entry.rigorous && p.entry.standing == Standing::Positive;
+            let neg = p.entry.rigorous && matches!(p.entry.standing, Standing::Null | Standing::Negative);
+            match (p.from.is_none(), pos, neg) {
+                (true, true, _) => add(0),
+                (true, _, true) => add(1),
+                (false, true, _) => add(4),
+                (false, _, true) => add(5),
+                _ => {}
+            }
+            if p.entry.local {
+                add(2);
+                if p.entry.rigorous {
+                    add(3);
+                }
+            }
+        }
+        let fx = super::verdict::fx;
+        let mut held = 0;
+        for (d, draw) in draws.draws.iter().enumerate() {
+            let (mut local, mut borrowed) = (self.base_local, self.base_borrowed);
+            for (slot, dom) in slots.iter().enumerate() {
+                let at = |k: usize| acc[(slot * 6 + k) * n + d];
+                let (l, b) = (&mut local[*dom], &mut borrowed[*dom]);
+                l.w_pos = fx(at(0));
+                l.w_neg = fx(at(1));
+                l.w_local = fx(at(2));
+                l.w_rig_local = fx(at(3));
+                b.w_pos = fx(at(4));
+                b.w_neg = fx(at(5));
+                b.w_local = 0;
+                b.w_rig_local = 0;
+            }
+            let combined = applies.then(|| sum(&local, &borrowed));
+            if decide_cell(&local, combined.as_ref(), &self.pools, &draw.params).and_then(|c| c.category())
+                == Some(verdict)
+            {
+                held += 1;
+            }
+        }
+        held
+    }
+
+    /// Whether no draw can change the category: in every domain where
+    /// rigorous studies sit on both sides, the least and largest weights any
+    /// draw can give (`draws.lo`, `draws.hi`) leave the same side dominant
+    /// (or neither) over the whole range of the dominance factor, and no
+    /// pooled-effect rule could apply or not depending on weights.
+    pub fn fixed_under(&self, draws: &Draws) -> bool {
+        if self.pools.iter().any(|p| p.harmful || p.beneficial) {
+            return false;
+        }
+        let (dlo, dhi) = (draws.lo.params.dominance, draws.hi.params.dominance);
+        let applies = (self.local.len() as u32) < draws.lo.params.min_local_studies && !self.borrowable.is_empty();
+        for with_borrowed in [false, true] {
+            if with_borrowed && !applies {
+                continue;
+            }
+            // Per domain: (W+ lo, W+ hi, W- lo, W- hi, any positive, any null).
+            let mut r = [(0.0, 0.0, 0.0, 0.0, false, false); 4];
+            for p in self.protos.iter().filter(|p| p.entry.rigorous && (with_borrowed || p.from.is_none())) {
+                let x = &mut r[p.entry.domain.index()];
+                let lo = self.entry(p, Some(&draws.lo)).weight;
+                let hi = self.entry(p, Some(&draws.hi)).weight;
+                match p.entry.standing {
+                    Standing::Positive => {
+                        x.0 += lo;
+                        x.1 += hi;
+                        x.4 = true;
+                    }
+                    Standing::Null | Standing::Negative => {
+                        x.2 += lo;
+                        x.3 += hi;
+                        x.5 = true;
+                    }
+                    _ => {}
+                }
+            }
+            for (plo, phi, nlo, nhi, pos, neg) in r {
+                if !(pos && neg) {
+                    continue;
+                }
+                let pos_always = plo >= dhi * nhi;
+                let neg_always = nlo >= dhi * phi;
+                let neither_ever = phi < dlo * nlo && nhi < dlo * plo;
+                if !(pos_always || neg_always || neither_ever) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The median weight of the rigorous local studies in `domain`, or 1.0
+    /// without any (for hypothetical studies).
     pub fn typical_rigorous_weight(&self, domain: OutcomeDomain) -> f64 {
-        let mut w: Vec<f64> =
-            self.local.iter().filter(|s| s.rigorous).filter_map(|s| s.domain(domain).map(|d| d.weight)).collect();
+        let mut w: Vec<f64> = self
+            .protos
+            .iter()
+            .filter(|p| p.from.is_none() && p.entry.rigorous && p.entry.domain == domain)
+            .map(|p| p.entry.weight)
+            .collect();
         if w.is_empty() {
             return 1.0;
         }
@@ -446,6 +796,7 @@ pub fn consensus(w: &[f64; 5]) -> Option<Rating> {
 /// Everything a cell's evaluation needs from the run.
 pub struct Run<'a> {
     pub cfg: &'a ScoringConfig,
+    pub reference_year: i32,
     pub params: Params,
     pub draws: &'a Draws,
     pub keep_studies: bool,
@@ -467,7 +818,7 @@ pub fn evaluate(
         Ok(Some(p)) => PoolSignal { harmful: p.harmful, beneficial: p.beneficial, rigorous_pooled: p.rigorous },
         _ => PoolSignal::default(),
     });
-    let ev = Evidence { local: local.to_vec(), borrowable, target, pools };
+    let ev = Evidence::new(local.to_vec(), borrowable, target, pools, run.reference_year);
     let decision = ev.decide(None, &[], &run.params, None)?;
     let verdict = *decision.verdict()?;
     let uses_borrowed = decision.basis == Basis::Borrowed;

@@ -285,7 +285,13 @@ pub fn score_facts_with(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, op
     let ranks = fs.study_ranks();
     let weights = WeightModel::new(cfg, ref_year);
     let draws = robust::Draws::new(cfg, ref_year);
-    let run = cell::Run { cfg, params: verdict::Params::of(cfg), draws: &draws, keep_studies: opts.keep_studies };
+    let run = cell::Run {
+        cfg,
+        reference_year: ref_year,
+        params: verdict::Params::of(cfg),
+        draws: &draws,
+        keep_studies: opts.keep_studies,
+    };
     let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
     let mut cells: Vec<CellResult> = (0..fact::PARTS)
         .into_par_iter()

@@ -41,12 +41,96 @@ pub struct Draw {
     pub weights: WeightModel,
     pub params: Params,
     pub transfer: [[f64; 4]; 4],
+    /// The same numbers laid out for re-weighting many entries.
+    pub tables: DrawTables,
+}
+
+/// A draw's factors as lookup tables: design x risk of bias (by
+/// `design_slot * 4 + rob_slot`), age factor by age (the last slot holds
+/// the unknown-year factor), `1 / ln(1 + reference_n)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawTables {
+    pub design_rob: [f64; 32],
+    pub ages: Vec<f64>,
+    pub inv_ln_reference_n: f64,
+}
+
+/// Ages with their own slot in [`DrawTables::ages`]; the slot after them
+/// holds the unknown-year factor.
+pub const DRAW_AGES: usize = 127;
+
+impl DrawTables {
+    pub fn new(m: &WeightModel) -> DrawTables {
+        let mut design_rob = [0.0; 32];
+        for d in 0..8 {
+            for r in 0..4 {
+                design_rob[d * 4 + r] = m.design[d] * m.rob[r];
+            }
+        }
+        let mut ages: Vec<f64> = (0..DRAW_AGES as i32).map(|a| m.age(Some(m.reference_year - a))).collect();
+        ages.push(m.unknown_year);
+        DrawTables { design_rob, ages, inv_ln_reference_n: 1.0 / m.ln_reference_n }
+    }
+}
+
+/// The draws' factors column by column (one value per draw), so a weight
+/// is computed for all draws in one pass that the compiler vectorises.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Columns {
+    pub n: usize,
+    /// `design_rob[dr * n + d]`: design x risk-of-bias factor `dr` in draw `d`.
+    pub design_rob: Vec<f64>,
+    /// `ages[a * n + d]` (slot `DRAW_AGES` holds the unknown-year factor).
+    pub ages: Vec<f64>,
+    pub inv_ln_reference_n: Vec<f64>,
+    pub sample_cap: Vec<f64>,
+    pub unknown_sample: Vec<f64>,
+    pub unrated: Vec<f64>,
+    /// `transfer[(from * 4 + to) * n + d]`.
+    pub transfer: Vec<f64>,
+}
+
+impl Columns {
+    fn new(draws: &[Draw]) -> Columns {
+        let n = draws.len();
+        let col = |f: &dyn Fn(&Draw) -> f64| draws.iter().map(f).collect::<Vec<f64>>();
+        let mut design_rob = Vec::with_capacity(32 * n);
+        for dr in 0..32 {
+            design_rob.extend(draws.iter().map(|d| d.tables.design_rob[dr]));
+        }
+        let mut ages = Vec::with_capacity((DRAW_AGES + 1) * n);
+        for a in 0..=DRAW_AGES {
+            ages.extend(draws.iter().map(|d| d.tables.ages[a]));
+        }
+        let mut transfer = Vec::with_capacity(16 * n);
+        for from in 0..4 {
+            for to in 0..4 {
+                transfer.extend(draws.iter().map(|d| d.transfer[from][to]));
+            }
+        }
+        Columns {
+            n,
+            design_rob,
+            ages,
+            inv_ln_reference_n: col(&|d| d.tables.inv_ln_reference_n),
+            sample_cap: col(&|d| d.weights.sample_cap),
+            unknown_sample: col(&|d| d.weights.unknown_sample),
+            unrated: col(&|d| d.weights.unrated),
+            transfer,
+        }
+    }
 }
 
 /// The run's draws: the same for every cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
     pub draws: Vec<Draw>,
+    pub columns: Columns,
+    /// Every factor at the low and at the high end of its range: a record
+    /// weight is increasing in each factor, so these give the least and the
+    /// largest weight any draw can give it.
+    pub lo: Draw,
+    pub hi: Draw,
 }
 
 impl Draws {
@@ -64,7 +148,7 @@ impl Draws {
                 v
             }
         };
-        let draws = (0..r.draws)
+        let draws: Vec<Draw> = (0..r.draws)
             .map(|_| {
                 let mut m = base.clone();
                 for d in &mut m.design {
@@ -77,7 +161,7 @@ impl Draws {
                 m.unknown_sample = factor(&mut rng, m.unknown_sample);
                 m.sample_cap = factor(&mut rng, m.sample_cap);
                 m.ln_reference_n = (1.0 + rng.log_uniform(r.reference_n_range[0], r.reference_n_range[1])).ln();
-                m.half_life = rng.log_uniform(r.half_life_range[0], r.half_life_range[1]);
+                m = m.with_half_life(rng.log_uniform(r.half_life_range[0], r.half_life_range[1]));
                 m.unrated = rng.uniform(r.unrated_discount_range[0], r.unrated_discount_range[1]);
                 let mut transfer = cfg.borrowing.transfer;
                 for row in &mut transfer {
@@ -86,10 +170,35 @@ impl Draws {
                     }
                 }
                 let p = Params { dominance: rng.uniform(r.dominance_range[0], r.dominance_range[1]), ..params };
-                Draw { weights: m, params: p, transfer }
+                Draw { tables: DrawTables::new(&m), weights: m, params: p, transfer }
             })
             .collect();
-        Draws { draws }
+        let end = |hi: bool| {
+            let f = |x: f64| {
+                let v = x * if hi { 1.0 + s } else { 1.0 - s };
+                if x <= 1.0 {
+                    v.min(1.0)
+                } else {
+                    v
+                }
+            };
+            let pick = |range: [f64; 2], up: bool| if up { range[1] } else { range[0] };
+            let mut m = base.clone();
+            m.design = m.design.map(f);
+            m.rob = m.rob.map(f);
+            m.unknown_year = f(m.unknown_year);
+            m.unknown_sample = f(m.unknown_sample);
+            m.sample_cap = f(m.sample_cap);
+            // A larger reference sample gives smaller sample factors.
+            m.ln_reference_n = (1.0 + pick(r.reference_n_range, !hi)).ln();
+            m = m.with_half_life(pick(r.half_life_range, hi));
+            m.unrated = pick(r.unrated_discount_range, hi);
+            let transfer = cfg.borrowing.transfer.map(|row| row.map(f));
+            let p = Params { dominance: pick(r.dominance_range, hi), ..params };
+            Draw { tables: DrawTables::new(&m), weights: m, params: p, transfer }
+        };
+        let columns = Columns::new(&draws);
+        Draws { draws, columns, lo: end(false), hi: end(true) }
     }
 }
 
@@ -100,14 +209,11 @@ pub fn robustness(ev: &Evidence<'_>, draws: &Draws, params: &Params) -> Option<f
     if draws.draws.is_empty() {
         return None;
     }
-    if !ev.weight_sensitive(params) {
+    if !ev.weight_sensitive(params) || ev.fixed_under(draws) {
         return Some(1.0);
     }
-    let held = draws
-        .draws
-        .iter()
-        .filter(|d| ev.decide(None, &[], &d.params, Some(d)).and_then(|c| c.category()) == Some((cat, harm)))
-        .count();
+    let plan = ev.draw_plan(params);
+    let held = ev.held_in_draws(&plan, draws, (cat, harm));
     Some(held as f64 / draws.draws.len() as f64)
 }
 

@@ -5,7 +5,7 @@
 
 use super::config::{DirectionDefault, ScoringConfig};
 use super::fact::Fact;
-use super::weight::{WeightKey, WeightModel};
+use super::weight::{KeyCount, WeightKey, WeightModel};
 use crate::meta::{effect::Z975, Measure};
 use crate::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 use serde::Serialize;
@@ -71,7 +71,7 @@ pub struct StudyDomain {
     pub harm_signal: bool,
     /// The weight keys of the findings that set the standing, with counts.
     #[serde(skip)]
-    pub weights: Vec<(WeightKey, u32)>,
+    pub weights: Vec<KeyCount>,
     /// The mean weight of those findings under the run's configuration.
     pub weight: f64,
     /// Effects of the findings that set the standing, pooled within the
@@ -88,12 +88,12 @@ impl StudyDomain {
     }
 }
 
-fn mean_weight(keys: &[(WeightKey, u32)], m: &WeightModel) -> f64 {
-    let n: u32 = keys.iter().map(|k| k.1).sum();
+fn mean_weight(keys: &[KeyCount], m: &WeightModel) -> f64 {
+    let n: u32 = keys.iter().map(|k| k.count).sum();
     if n == 0 {
         return 0.0;
     }
-    keys.iter().map(|(k, c)| m.weight(k) * f64::from(*c)).sum::<f64>() / f64::from(n)
+    keys.iter().map(|k| m.weight_of(k) * f64::from(k.count)).sum::<f64>() / f64::from(n)
 }
 
 /// A study of a cell.
@@ -183,7 +183,7 @@ fn key_of(f: &Fact) -> WeightKey {
 }
 
 /// Weight keys with counts, in a canonical order.
-fn weight_keys<'a>(facts: impl Iterator<Item = &'a Fact>) -> Vec<(WeightKey, u32)> {
+fn weight_keys<'a>(facts: impl Iterator<Item = &'a Fact>) -> Vec<KeyCount> {
     let mut keys: Vec<WeightKey> = facts.map(key_of).collect();
     keys.sort_unstable();
     let mut out: Vec<(WeightKey, u32)> = Vec::new();
@@ -193,7 +193,7 @@ fn weight_keys<'a>(facts: impl Iterator<Item = &'a Fact>) -> Vec<(WeightKey, u32
             _ => out.push((k, 1)),
         }
     }
-    out
+    out.into_iter().map(|(k, n)| KeyCount::new(k, n)).collect()
 }
 
 /// The standing reviewer ratings give (WWC's rule for a study's domain

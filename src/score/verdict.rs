@@ -44,10 +44,11 @@ pub struct Entry {
     pub local: bool,
 }
 
-/// Fixed-point weight (units of 2^-52): sums are exact, so adding and
-/// removing studies in any order gives the same tally.
-pub fn fx(x: f64) -> i128 {
-    (x * 4_503_599_627_370_496.0).round() as i128
+/// Fixed-point weight (units of 2^-32, truncated): sums are exact, so
+/// adding and removing studies in any order gives the same tally (weights
+/// are at most a few units each; i64 holds 2^31 units).
+pub fn fx(x: f64) -> i64 {
+    (x * 4_294_967_296.0) as i64
 }
 
 /// What the rules need to know of one domain's studies. Weights are in
@@ -57,10 +58,10 @@ pub struct Tally {
     pub n_studies: u32,
     /// Rigorous positive studies and their weight.
     pub n_pos: u32,
-    pub w_pos: i128,
+    pub w_pos: i64,
     /// Rigorous null or negative studies and their weight.
     pub n_neg: u32,
-    pub w_neg: i128,
+    pub w_neg: i64,
     /// Rigorous studies that are only inconclusive or supportive.
     pub n_rig_other: u32,
     /// Studies that are not rigorous but positive or supportive.
@@ -69,14 +70,14 @@ pub struct Tally {
     pub n_harm_signal: u32,
     /// Weight of local studies, and of rigorous local studies (for the
     /// pooled-effect rules).
-    pub w_local: i128,
-    pub w_rig_local: i128,
+    pub w_local: i64,
+    pub w_rig_local: i64,
 }
 
 impl Tally {
     /// Add (`sign` 1) or remove (`sign` -1) one entry.
     pub fn apply(&mut self, e: &Entry, sign: i32) {
-        let w = i128::from(sign) * fx(e.weight);
+        let w = i64::from(sign) * fx(e.weight);
         let n = |x: &mut u32| *x = x.wrapping_add_signed(sign);
         n(&mut self.n_studies);
         if e.rigorous {
@@ -109,8 +110,36 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// Add (`sign` 1) or remove (`sign` -1) another tally.
+    pub fn merge(&mut self, o: &Tally, sign: i32) {
+        let n = |x: &mut u32, y: u32| *x = if sign > 0 { *x + y } else { *x - y };
+        n(&mut self.n_studies, o.n_studies);
+        n(&mut self.n_pos, o.n_pos);
+        n(&mut self.n_neg, o.n_neg);
+        n(&mut self.n_rig_other, o.n_rig_other);
+        n(&mut self.n_support, o.n_support);
+        n(&mut self.n_credible_harm, o.n_credible_harm);
+        n(&mut self.n_harm_signal, o.n_harm_signal);
+        let s = i64::from(sign);
+        self.w_pos += s * o.w_pos;
+        self.w_neg += s * o.w_neg;
+        self.w_local += s * o.w_local;
+        self.w_rig_local += s * o.w_rig_local;
+    }
+}
+
 /// Tallies per domain, in tier order.
 pub type Tallies = [Tally; 4];
+
+/// `a + b`, domain by domain.
+pub fn sum(a: &Tallies, b: &Tallies) -> Tallies {
+    let mut t = *a;
+    for (x, y) in t.iter_mut().zip(b) {
+        x.merge(y, 1);
+    }
+    t
+}
 
 pub fn tally(entries: impl IntoIterator<Item = Entry>) -> Tallies {
     let mut t = Tallies::default();
@@ -170,7 +199,7 @@ pub struct DomainDecision {
 }
 
 /// Whether `a` clearly dominates `b` (`a >= dominance * b`).
-fn dominates(a: i128, b: i128, dominance: f64) -> bool {
+fn dominates(a: i64, b: i64, dominance: f64) -> bool {
     a as f64 >= dominance * b as f64
 }
 

@@ -73,6 +73,32 @@ pub struct WeightModel {
     pub unknown_year: f64,
     pub unrated: f64,
     pub reference_year: i32,
+    /// Age factors by age in years (0..), the same expression as
+    /// [`WeightModel::parts`] computes for older evidence.
+    ages: Vec<f64>,
+}
+
+/// Ages with a precomputed factor (older evidence computes its own).
+const AGE_TABLE: usize = 128;
+
+/// A weight key with its count and `ln(1 + n)` computed once (robustness
+/// draws re-weight keys many times).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyCount {
+    pub key: WeightKey,
+    pub count: u32,
+    ln_sample: f64,
+}
+
+impl KeyCount {
+    pub fn new(key: WeightKey, count: u32) -> KeyCount {
+        KeyCount { key, count, ln_sample: key.sample.map_or(0.0, |n| (1.0 + n as f64).ln()) }
+    }
+
+    /// `ln(1 + n)` of the sample size (0 when unknown).
+    pub fn ln_sample(&self) -> f64 {
+        self.ln_sample
+    }
 }
 
 impl WeightModel {
@@ -98,7 +124,40 @@ impl WeightModel {
             unknown_year: cfg.age.unknown_year_factor,
             unrated: cfg.standing.unrated_discount,
             reference_year,
+            ages: Vec::new(),
         }
+        .with_half_life(cfg.age.half_life_years)
+    }
+
+    /// The same model with another half-life (its age table rebuilt).
+    pub fn with_half_life(mut self, half_life: f64) -> WeightModel {
+        self.half_life = half_life;
+        self.ages = (0..AGE_TABLE).map(|a| 0.5_f64.powf(a as f64 / half_life)).collect();
+        self
+    }
+
+    /// The age factor of evidence from `year` (unknown: its own factor).
+    pub fn age(&self, year: Option<i32>) -> f64 {
+        match year {
+            Some(y) => {
+                let a = (self.reference_year - y).max(0) as usize;
+                match self.ages.get(a) {
+                    Some(f) => *f,
+                    None => 0.5_f64.powf(a as f64 / self.half_life),
+                }
+            }
+            None => self.unknown_year,
+        }
+    }
+
+    /// The weight of a counted key (the same number as [`WeightModel::weight`]).
+    pub fn weight_of(&self, k: &KeyCount) -> f64 {
+        let sample = match k.key.sample {
+            Some(_) => (k.ln_sample / self.ln_reference_n).min(self.sample_cap),
+            None => self.unknown_sample,
+        };
+        let unrated = if k.key.unrated { self.unrated } else { 1.0 };
+        self.design[design_slot(k.key.design)] * self.rob[rob_slot(k.key.rob)] * sample * self.age(k.key.year) * unrated
     }
 
     /// # Formula
@@ -111,10 +170,7 @@ impl WeightModel {
             Some(n) => ((1.0 + n as f64).ln() / self.ln_reference_n).min(self.sample_cap),
             None => self.unknown_sample,
         };
-        let age = match k.year {
-            Some(y) => 0.5_f64.powf(f64::from((self.reference_year - y).max(0)) / self.half_life),
-            None => self.unknown_year,
-        };
+        let age = self.age(k.year);
         let unrated = if k.unrated { self.unrated } else { 1.0 };
         WeightParts {
             design,
@@ -156,5 +212,12 @@ mod tests {
         // A sample above the cap and an unknown year.
         let big = m.parts(&k(rct, Some(RiskOfBias::Low), Some(10_000_000), None, false));
         assert_eq!((big.sample, big.age), (1.25, 0.75));
+        // The age table gives the formula's bits, inside and beyond it.
+        for year in [2020, 2019, 1990, 1893, 1850] {
+            let key = k(rct, None, Some(37), Some(year), true);
+            let direct = 0.5_f64.powf(f64::from(2020 - year) / 20.0);
+            assert_eq!(m.parts(&key).age.to_bits(), direct.to_bits(), "{year}");
+            assert_eq!(m.weight_of(&KeyCount::new(key, 1)).to_bits(), m.weight(&key).to_bits(), "{year}");
+        }
     }
 }

@@ -6,8 +6,13 @@ Computed without evidex code: effect sizes with numpy from the raw columns
 statsmodels' `combine_effects` where its tau^2 > 0,
 ML/REML by direct numerical maximisation of the (restricted) likelihood with
 scipy (not Fisher scoring, as evidex uses), HE/SJ/EE by closed forms, the
-Q-profile CI by scipy's brentq, Egger's test by statsmodels WLS, and CR1
-robust SEs by the sandwich formula written out in numpy.
+Q-profile CI by scipy's brentq, Egger's test by statsmodels WLS, CR1
+robust SEs by the sandwich formula written out in numpy, the modified
+Knapp-Hartung CI (variance factor at least 1; Roever, Knapp & Friede 2015),
+and CR2 with Satterthwaite degrees of freedom from the general matrix
+formulas of Bell & McCaffrey (2002) and Pustejovsky & Tipton (2018, eq. 7
+and section 3): full N x N hat and adjustment matrices, not the per-cluster
+simplifications evidex uses.
 
 Writes tests/data/meta_reference.json. Run:
     python3 tests/oracle/meta_reference.py [OUT.json]
@@ -116,8 +121,10 @@ def fit(y, v, method, test="z"):
     w = 1 / (v + t2)
     est = float(np.sum(w * y) / np.sum(w))
     se = float(math.sqrt(1 / np.sum(w)))
-    if test == "knha":
+    if test in ("knha", "adhoc"):
         s2 = float(np.sum(w * (y - est) ** 2) / (k - 1))
+        if test == "adhoc":
+            s2 = max(1.0, s2)
         se = math.sqrt(s2 / np.sum(w))
         crit = stats.t.ppf(0.975, k - 1)
         pval = 2 * stats.t.sf(abs(est / se), k - 1)
@@ -154,6 +161,44 @@ def cr1(y, v, t2, cl):
     return {"estimate": float(b), "se": se, "df": nc - 1, "pval": float(2 * stats.t.sf(abs(b / se), nc - 1))}
 
 
+def inv_sqrt_sym(m):
+    vals, vecs = np.linalg.eigh(m)
+    return vecs @ np.diag(1 / np.sqrt(vals)) @ vecs.T
+
+
+def cr2(y, v, t2, cl):
+    """CR2 for the intercept-only model with inverse-variance weights,
+    written with full matrices (Pustejovsky & Tipton 2018)."""
+    y, v = np.asarray(y, float), np.asarray(v, float)
+    cl = np.asarray(cl)
+    n = len(y)
+    w = 1 / (v + t2)
+    X = np.ones((n, 1))
+    W = np.diag(w)
+    Phi = np.diag(1 / w)
+    B = np.linalg.inv(X.T @ W @ X)
+    beta = (B @ X.T @ W @ y).item()
+    e = y - beta
+    IH = np.eye(n) - X @ B @ X.T @ W
+    M = IH @ Phi @ IH.T  # (I - H) Phi (I - H)'
+    meat = np.zeros((1, 1))
+    ps = []
+    for c in pd.unique(cl):
+        idx = np.where(cl == c)[0]
+        D = np.linalg.cholesky(Phi[np.ix_(idx, idx)]).T  # upper: Phi_j = D'D
+        A = D.T @ inv_sqrt_sym(D @ M[np.ix_(idx, idx)] @ D.T) @ D
+        u = A @ W[np.ix_(idx, idx)] @ X[idx]  # n_j x 1
+        meat += u.T @ np.outer(e[idx], e[idx]) @ u
+        # p_j = (I - H)_j' A_j W_j X_j B (an N-vector)
+        ps.append((IH[idx].T @ u @ B).ravel())
+    V = (B @ meat @ B).item()
+    P = np.array([[pi @ Phi @ pj for pj in ps] for pi in ps])
+    df = float(np.trace(P) ** 2 / np.sum(P ** 2))
+    se = math.sqrt(V)
+    return {"estimate": beta, "se": se, "df": df, "pval": float(2 * stats.t.sf(abs(beta / se), df)),
+            "ci_lower": beta - stats.t.ppf(0.975, df) * se, "ci_upper": beta + stats.t.ppf(0.975, df) * se}
+
+
 def main():
     out = {}
     def add(name, y, v, extra=None):
@@ -163,6 +208,7 @@ def main():
             entry["fits"][m] = fit(y, v, m)
         entry["fits"]["REML_knha"] = fit(y, v, "REML", "knha")
         entry["fits"]["DL_knha"] = fit(y, v, "DL", "knha")
+        entry["fits"]["REML_adhoc"] = fit(y, v, "REML", "adhoc")
         if len(y) >= 3:
             entry["egger"] = egger(y, v)
         # statsmodels cross-check of DL and PM (estimate, se, tau2)
@@ -207,6 +253,12 @@ def main():
     y, v = sv.d.to_numpy(float), sv.var_d.to_numpy(float)
     t2 = tau2_ml(y, v, reml=True)
     out["sv_meta_cr1"] = {"tau2": t2, **cr1(y, v, t2, sv.unique_study_id)}
+    out["sv_meta_cr2"] = {"tau2": t2, **cr2(y, v, t2, sv.unique_study_id)}
+    # CR2 on dat.bcg clustered by allocation (3 clusters of unequal size).
+    bcg = pd.read_csv(DATA / "dat.bcg.csv")
+    y, v, _ = counts(bcg.tpos, bcg.tpos + bcg.tneg, bcg.cpos, bcg.cpos + bcg.cneg, "RR")
+    t2 = tau2_ml(y, v, reml=True)
+    out["dat.bcg_cr2_alloc"] = {"tau2": t2, **cr2(y, v, t2, bcg.alloc)}
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA / "meta_reference.json"
     target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
