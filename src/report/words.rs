@@ -219,17 +219,21 @@ pub fn consensus_reason(c: &CellResult) -> Option<String> {
     let mut why: Vec<String> = Vec::new();
     if c.basis == Basis::Borrowed {
         why.push("the verdict uses evidence borrowed from other settings, the consensus local findings only".into());
-    }
-    match c.rule {
-        Rule::Mixed => why.push("rigorous studies disagree".into()),
-        Rule::RiskFactorCap => why.push("risk factors cannot make an intervention effective".into()),
-        Rule::HarmStudies | Rule::HarmPooled => why.push("credible evidence of harm outweighs other findings".into()),
-        Rule::PooledBenefit => why.push("the pooled effect of rigorous studies sets it".into()),
-        _ if c.domains.len() > 1 => why.push(format!("the verdict rests on {} only", c.domain.label())),
-        _ => why.push("only rigorous studies with a clear result set the verdict".into()),
-    }
-    if c.capped && c.basis == Basis::Borrowed {
-        why.push(format!("borrowed evidence cannot rate above {}", c.category.label()));
+        if c.capped {
+            why.push(format!("borrowed evidence cannot rate above {}", c.category.label()));
+        }
+    } else {
+        why.push(match c.rule {
+            Rule::Mixed => "rigorous studies disagree".into(),
+            Rule::RiskFactorCap => "risk factors cannot make an intervention effective".into(),
+            Rule::HarmStudies | Rule::HarmPooled => "credible evidence of harm outweighs other findings".into(),
+            Rule::PooledBenefit => "the pooled effect of rigorous studies sets it".into(),
+            Rule::Prudent | Rule::Inconclusive | Rule::TooFew => {
+                "only rigorous studies with a clear result can set a better verdict".into()
+            }
+            _ if c.domains.len() > 1 => format!("the verdict rests on {} only", c.domain.label()),
+            _ => "only rigorous studies with a clear result set the verdict".into(),
+        });
     }
     let rated: u64 = c.rating_counts.iter().sum();
     Some(format!(
@@ -250,7 +254,8 @@ pub fn why(c: &CellResult) -> String {
     };
     if c.n_borrowed_studies > 0 {
         let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
-        studies.push_str(&format!(" + {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
+        let sep = if c.n_studies == 0 { ";" } else { " +" };
+        studies.push_str(&format!("{sep} {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
     }
     s.push_str(&format!("; {studies}; certainty {}", c.certainty.label()));
     if !c.downgrades.is_empty() {
