@@ -2,13 +2,14 @@
 //! violence against children, per intervention x target group x income
 //! setting.
 //!
-//! Data flow: [`ingest`] reads tables into validated [`model`] records;
-//! [`score`] aggregates them into per-cell verdicts and [`meta`] pools effect
-//! sizes; [`report`] renders results; [`check`] compares results for CI.
-//! `evidex score` streams instead: [`ingest::stream`] turns chunks of rows
-//! into compact [`score::Fact`]s without keeping records, and
-//! [`score::score_facts`] scores them; both paths share one aggregation.
-//! Nothing outside `report` formats text for people.
+//! Data flow: [`ingest`] reads every format through one row reader
+//! ([`ingest::row`]) into a consumer: validated [`model`] records for
+//! `validate`, `meta`, `rank` and `explain`, or compact [`score::Fact`]s
+//! for `score` ([`score::stream`]), which keeps no records. [`score`]
+//! aggregates facts into per-cell verdicts and [`meta`] pools effect sizes;
+//! [`report`] renders results; [`check`] compares results for CI. Nothing
+//! outside `report` formats text for people; `ingest` imports neither
+//! `score` nor `report`.
 
 pub mod check;
 pub mod ingest;

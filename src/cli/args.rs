@@ -48,7 +48,8 @@ pub enum Command {
 /// Options shared by every command that reads evaluation records.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Input files (CSV, TSV, JSON Lines or Parquet; chosen by extension).
+    /// Input files (CSV, TSV, JSON Lines, Parquet, or an Excel/OpenDocument workbook; chosen by
+    /// extension).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Column mapping file (TOML) mapping your headers and values onto the contract.
@@ -60,6 +61,10 @@ pub struct InputArgs {
     /// Override the format chosen from the file extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
+    /// The workbook sheet to read, by name or by position (1 = first); default: the first sheet
+    /// that has the columns evidex needs.
+    #[arg(long, value_name = "NAME|NUMBER")]
+    pub sheet: Option<String>,
     /// Write every rejected row (file, line, column, value, reason, row verbatim) to this CSV
     /// (`-`: standard output).
     #[arg(long, value_name = "CSV")]
@@ -75,6 +80,9 @@ pub enum InputFormatArg {
     Tsv,
     Jsonl,
     Parquet,
+    Xlsx,
+    Xls,
+    Ods,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

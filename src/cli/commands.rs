@@ -47,8 +47,12 @@ pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<Inges
         InputFormatArg::Tsv => InputFormat::Tsv,
         InputFormatArg::Jsonl => InputFormat::Jsonl,
         InputFormatArg::Parquet => InputFormat::Parquet,
+        InputFormatArg::Xlsx => InputFormat::Xlsx,
+        InputFormatArg::Xls => InputFormat::Xls,
+        InputFormatArg::Ods => InputFormat::Ods,
     });
-    Ok(IngestOptions { mapping, format, contract })
+    let sheet = a.sheet.as_deref().map(ingest::SheetChoice::parse);
+    Ok(IngestOptions { mapping, format, contract, sheet })
 }
 
 /// One planned output: the option that named it, where it goes, and its
@@ -404,31 +408,19 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     // Streaming: chunks of rows become compact facts; records are not kept.
     let opts = ingest_options(&a.input, Contract::Scoring)?;
     let pb = super::progress::spinner(&format!("reading {} file(s)", a.input.files.len()));
-    let st = ingest::stream::ingest_facts(&a.input.files, &opts, &keys, &cfg);
+    let st = score::stream::read_facts(&a.input.files, &opts, &keys, &cfg);
     pb.finish_and_clear();
     let st = st?;
     let t0 = std::time::Instant::now();
-    let (ing, res) = if st.duplicate_ids {
-        // Repeated record ids (or a hash collision): the record path rejects
-        // the repeats exactly, as `validate` reports them.
-        drop(st);
-        let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
-            return Ok(EXIT_FINDINGS);
-        };
-        let res = score::score_records(&ing.records, &keys, &cfg);
-        (ing, res)
-    } else {
-        write_rejects(rejects.as_ref(), &st.ing)?;
-        report_rejections(&st.ing);
-        if a.input.strict && !st.ing.rejected.is_empty() {
-            return Ok(EXIT_FINDINGS);
-        }
-        let pb = super::progress::spinner(&format!("scoring {} records", st.facts.n_facts));
-        let res = score::score_facts(&st.facts, &keys, &cfg, false);
-        pb.finish_and_clear();
-        let ing = st.ing;
-        (ing, res)
-    };
+    write_rejects(rejects.as_ref(), &st.ing)?;
+    report_rejections(&st.ing);
+    if a.input.strict && !st.ing.rejected.is_empty() {
+        return Ok(EXIT_FINDINGS);
+    }
+    let pb = super::progress::spinner(&format!("scoring {} records", st.facts.n_facts));
+    let res = score::score_facts(&st.facts, &keys, &cfg, false);
+    pb.finish_and_clear();
+    let ing = st.ing;
     ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();

@@ -1,34 +1,103 @@
 //! Reading evaluation records from the files M&E specialists have.
 //!
-//! Flow: file -> [`table::read_table`] (decode, sniff, split into text cells)
-//! -> [`columns::resolve_headers`] (contract columns, aliases, mapping)
-//! -> [`convert`] (cells -> validated [`EvaluationRecord`]s or row errors)
-//! -> cross-row checks (duplicate ids, studies mixing interventions,
+//! One path for every format and every consumer:
+//! file -> format reader ([`text`] for CSV, TSV and JSON Lines, [`parquet`],
+//! [`workbook`]), streamed in chunks -> [`columns::resolve_headers`]
+//! (contract columns, aliases, mapping) -> [`row`] (every row rule, once)
+//! -> a consumer ([`read::Sink`]): records for `validate`, `meta` and
+//! `explain` (here), compact facts for `score` (in `score::stream`).
+//! Cross-row checks follow (duplicate ids, studies mixing interventions,
 //! near-duplicate target groups). Every data row ends up accepted or
 //! rejected; [`Ingested::rows_read`] equals `accepted + rejected`.
 
 pub mod columns;
-pub mod convert;
 pub mod decode;
-pub mod fast;
+pub mod parquet;
 pub mod quality;
+pub mod read;
+pub mod row;
 pub mod sniff;
-pub mod stream;
-pub mod table;
-pub mod typed;
+pub mod text;
+pub mod workbook;
 pub mod worldbank;
 
 pub use columns::{Col, ColumnMapping};
-pub use table::InputFormat;
+pub use row::EffectRow;
+pub use workbook::SheetChoice;
 
 use crate::model::{edit_distance, EvaluationRecord};
 use rayon::prelude::*;
+use read::{Forced, RowWorker, Sink};
+use row::{Fields, Memo, RowContext};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+    /// Excel 2007+ (`.xlsx`, `.xlsm`, `.xlsb`).
+    Xlsx,
+    /// Excel 97-2003.
+    Xls,
+    /// OpenDocument spreadsheet (LibreOffice).
+    Ods,
+}
+
+impl InputFormat {
+    pub const NAMES: &'static str = "csv, tsv, jsonl, parquet, xlsx, xls, ods";
+
+    /// Parse a `--input-format` value (or an extension).
+    pub fn parse(s: &str) -> Option<InputFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" | "txt" => Some(InputFormat::Csv),
+            "tsv" | "tab" => Some(InputFormat::Tsv),
+            "jsonl" | "ndjson" | "json" => Some(InputFormat::Jsonl),
+            "parquet" | "pq" => Some(InputFormat::Parquet),
+            "xlsx" | "xlsm" | "xlsb" | "excel" => Some(InputFormat::Xlsx),
+            "xls" => Some(InputFormat::Xls),
+            "ods" => Some(InputFormat::Ods),
+            _ => None,
+        }
+    }
+
+    /// Choose by file extension.
+    ///
+    /// # Errors
+    /// [`IngestError::UnknownFormat`] naming the extension and the formats known.
+    pub fn from_path(path: &Path) -> Result<InputFormat, IngestError> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        InputFormat::parse(ext).ok_or_else(|| IngestError::UnknownFormat {
+            path: path.display().to_string(),
+            found: if ext.is_empty() { "no extension".into() } else { format!("extension '.{ext}'") },
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Csv => "csv",
+            InputFormat::Tsv => "tsv",
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::Parquet => "parquet",
+            InputFormat::Xlsx => "xlsx",
+            InputFormat::Xls => "xls",
+            InputFormat::Ods => "ods",
+        }
+    }
+
+    /// A workbook format.
+    pub fn is_workbook(self) -> bool {
+        matches!(self, InputFormat::Xlsx | InputFormat::Xls | InputFormat::Ods)
+    }
+}
 
 /// Fatal input problems: the file as a whole cannot be used (exit code 2).
 #[derive(Debug, Clone, Error)]
@@ -47,8 +116,12 @@ pub enum IngestError {
     UnknownFormat { path: String, found: String },
     #[error("{path}: {what}; {hint}")]
     NotATable { path: String, what: String, hint: String },
-    #[error("{path}: is a directory; give a file (CSV, TSV, JSON Lines or Parquet)")]
+    #[error("{path}: is a directory; give a file (CSV, TSV, JSON Lines, Parquet or a workbook)")]
     IsDirectory { path: String },
+    #[error("{path}:{line}: {message}")]
+    Malformed { path: String, line: u64, message: String },
+    #[error("{path}: {message}")]
+    Workbook { path: String, message: String },
     #[error("{path}: cannot read Parquet: {message}")]
     Parquet { path: String, message: String },
     #[error("{path}: missing required column{} {}; {hint}headers present: {found}", if .missing.len() > 1 { "s" } else { "" }, .missing.join(", "))]
@@ -137,6 +210,9 @@ pub struct IngestOptions {
     pub mapping: ColumnMapping,
     pub format: Option<InputFormat>,
     pub contract: Contract,
+    /// The workbook sheet to read (`--sheet`); default: the first sheet
+    /// with the contract's columns.
+    pub sheet: Option<SheetChoice>,
 }
 
 /// The outcome of reading one or more files.
@@ -149,9 +225,9 @@ pub struct Ingested {
     /// Names of pass-through columns per record (`records[i].extra` aligns).
     pub extra_columns: Vec<String>,
     /// Rows read under [`Contract::Effects`] (empty otherwise).
-    pub effect_rows: Vec<convert::EffectRow>,
-    /// Rows accepted by the streaming reader ([`stream::ingest_facts`]),
-    /// which keeps compact facts instead of records.
+    pub effect_rows: Vec<EffectRow>,
+    /// Rows accepted by a consumer that keeps neither records nor effect
+    /// rows (the compact facts of `score`).
     pub streamed: u64,
 }
 
@@ -170,220 +246,205 @@ impl Ingested {
     }
 }
 
+/// Records: what `validate`, `meta` and `explain` keep of each row.
+#[derive(Default)]
+struct RecordSink {
+    records: Vec<EvaluationRecord>,
+    extra_columns: Vec<String>,
+    extra_index: BTreeMap<String, usize>,
+    /// (file column, slot in `extra_columns`) of the current file.
+    slots: Vec<(usize, usize)>,
+    /// Records before the current file (for its quality counts).
+    file_start: usize,
+}
+
+struct RecordWorker<'w> {
+    sink: &'w RecordSink,
+    memo: Memo,
+    out: Vec<EvaluationRecord>,
+}
+
+impl RowWorker for RecordWorker<'_> {
+    type Out = Vec<EvaluationRecord>;
+    fn row<F: Fields>(&mut self, ctx: &RowContext<'_>, f: &F) -> Result<Option<String>, RowError> {
+        let mut view = row::read_row(ctx, f, &mut self.memo)?;
+        let note = view.note.take();
+        let mut rec = view.into_record(ctx)?;
+        if !self.sink.slots.is_empty() {
+            rec.extra = vec![None; self.sink.extra_columns.len()];
+            for &(i, slot) in &self.sink.slots {
+                let v = f.field(i).trim();
+                if !v.is_empty() {
+                    rec.extra[slot] = Some(v.to_string());
+                }
+            }
+        }
+        self.out.push(rec);
+        Ok(note)
+    }
+    fn finish(self) -> Vec<EvaluationRecord> {
+        self.out
+    }
+}
+
+impl Sink for RecordSink {
+    type Out = Vec<EvaluationRecord>;
+    type Worker<'w> = RecordWorker<'w>;
+    fn start_file(&mut self, ctx: &RowContext<'_>) {
+        self.file_start = self.records.len();
+        self.slots = ctx
+            .resolved
+            .extra
+            .iter()
+            .map(|(i, name)| {
+                let n = self.extra_index.len();
+                let slot = *self.extra_index.entry(name.clone()).or_insert(n);
+                if slot == self.extra_columns.len() {
+                    self.extra_columns.push(name.clone());
+                }
+                (*i, slot)
+            })
+            .collect();
+    }
+    fn worker(&self, rows_hint: usize) -> RecordWorker<'_> {
+        RecordWorker { sink: self, memo: Memo::new(), out: Vec::with_capacity(rows_hint) }
+    }
+    fn absorb(&mut self, out: Vec<EvaluationRecord>) {
+        self.records.extend(out);
+    }
+    fn end_file(&mut self, file: &str, warnings: &mut Vec<Warning>) {
+        let mut counts = quality::RowCounts::default();
+        for r in &self.records[self.file_start..] {
+            counts.add_record(r);
+        }
+        warnings.extend(counts.warnings(file));
+    }
+}
+
+/// Effect rows: what `meta` keeps under the effects-only contract.
+#[derive(Default)]
+struct EffectSink {
+    rows: Vec<EffectRow>,
+    /// Normalised header names of the current file.
+    names: Vec<String>,
+}
+
+struct EffectWorker<'w> {
+    names: &'w [String],
+    memo: Memo,
+    out: Vec<EffectRow>,
+}
+
+impl RowWorker for EffectWorker<'_> {
+    type Out = Vec<EffectRow>;
+    fn row<F: Fields>(&mut self, ctx: &RowContext<'_>, f: &F) -> Result<Option<String>, RowError> {
+        self.out.push(row::read_effect_row(ctx, f, self.names, &mut self.memo)?);
+        Ok(None)
+    }
+    fn finish(self) -> Vec<EffectRow> {
+        self.out
+    }
+}
+
+impl Sink for EffectSink {
+    type Out = Vec<EffectRow>;
+    type Worker<'w> = EffectWorker<'w>;
+    fn start_file(&mut self, ctx: &RowContext<'_>) {
+        self.names = ctx.headers.iter().map(|h| columns::normalise_header(h)).collect();
+    }
+    fn worker(&self, rows_hint: usize) -> EffectWorker<'_> {
+        EffectWorker { names: &self.names, memo: Memo::new(), out: Vec::with_capacity(rows_hint) }
+    }
+    fn absorb(&mut self, out: Vec<EffectRow>) {
+        self.rows.extend(out);
+    }
+}
+
+/// Reads rows and keeps nothing: a pass that only collects the text of
+/// forced rejections.
+pub struct NullSink;
+
+/// The worker of [`NullSink`].
+pub struct NullWorker;
+
+impl RowWorker for NullWorker {
+    type Out = ();
+    fn row<F: Fields>(&mut self, _: &RowContext<'_>, _: &F) -> Result<Option<String>, RowError> {
+        Ok(None)
+    }
+    fn finish(self) {}
+}
+
+impl Sink for NullSink {
+    type Out = ();
+    type Worker<'w> = NullWorker;
+    fn worker(&self, _: usize) -> NullWorker {
+        NullWorker
+    }
+    fn absorb(&mut self, _: ()) {}
+}
+
+/// The text of rows rejected after reading (repeated record ids): one more
+/// pass over the files that copies each such row verbatim.
+///
+/// # Errors
+/// As [`ingest`].
+pub fn raw_text_of_forced(paths: &[PathBuf], opts: &IngestOptions, forced: &Forced) -> Result<FxHashMap<(String, u64), String>, IngestError> {
+    let log = read::read_files(paths, opts, Some(forced), &mut NullSink)?;
+    let wanted: rustc_hash::FxHashSet<(&str, u64)> = forced.values().map(|e| (e.file.as_str(), e.line)).collect();
+    Ok(log
+        .rejected
+        .into_iter()
+        .filter(|e| wanted.contains(&(e.file.as_str(), e.line)))
+        .map(|e| ((e.file, e.line), e.raw))
+        .collect())
+}
+
 /// Read, validate and convert all `paths`, in order.
 ///
 /// # Errors
 /// The first fatal [`IngestError`]; row-level problems are collected in
 /// [`Ingested::rejected`] instead.
 pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, IngestError> {
-    let mut out = Ingested::default();
-    let mut extra_index: HashMap<String, usize> = HashMap::new();
-    for (file_idx, path) in paths.iter().enumerate() {
-        let format = format_of(opts, path)?;
-        let display = path.display().to_string();
-        let t0 = std::time::Instant::now();
-        let mut table = table::read_table(path, format)?;
-        timing("read+parse", t0);
-        let rows_read = table.rows_read();
-        if rows_read == 0 {
-            return Err(IngestError::NoRows { path: display });
-        }
-        let resolved = prepare_file(&display, &table.headers, opts, &mut out)?;
-        blank_warning(&display, table.blank_rows, &mut out);
-        let extra_slots: Vec<(usize, usize)> = resolved
-            .extra
-            .iter()
-            .map(|(i, name)| {
-                let n = extra_index.len();
-                let slot = *extra_index.entry(name.clone()).or_insert(n);
-                if slot == out.extra_columns.len() {
-                    out.extra_columns.push(name.clone());
-                }
-                (*i, slot)
-            })
-            .collect();
-        let decimal_comma = table.delimiter == Some(b';');
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
-        let ctx = convert::RowContext::new(&display, file_idx as u32, &resolved, &opts.mapping, decimal_comma, stem);
-        // Counts for this file are derived from what the conversion added.
-        let (accepted_before, rejected_before) = (out.accepted(), out.rejected_count());
-        let records_before = out.records.len();
-        let mut notes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for m in &table.malformed {
-            out.rejected.push(RowError {
-                file: display.clone(),
-                line: m.line,
-                column: None,
-                value: None,
-                message: m.message.clone(),
-                suggestion: None,
-                raw: table.raw_text(m.span, None),
-            });
-        }
-        if opts.contract == Contract::Effects {
-            for row in &table.rows {
-                match convert::convert_effect_row(&ctx, row, &table.headers) {
-                    Ok(r) => out.effect_rows.push(r),
-                    Err(e) => reject(&mut out, &table, row, e),
-                }
-            }
-        } else {
-            // Rows are independent: convert them in parallel, chunk by chunk,
-            // keeping order. Chunks are split off a reversed vector (O(chunk)
-            // each) and freed after conversion, so their memory is reused for
-            // the records instead of adding to the peak.
-            out.records.reserve(table.rows.len());
-            let t0 = std::time::Instant::now();
-            let mut rows = std::mem::take(&mut table.rows);
-            rows.reverse();
-            while !rows.is_empty() {
-                let mut chunk = rows.split_off(rows.len().saturating_sub(1 << 15));
-                chunk.reverse();
-                let converted: Vec<_> = chunk.par_iter().map(|row| convert::convert_row(&ctx, row)).collect();
-                for (row, result) in chunk.iter().zip(converted) {
-                    match result {
-                        Ok((mut rec, note)) => {
-                            if let Some(n) = note {
-                                let e = notes.entry(n).or_insert((0, row.line));
-                                e.0 += 1;
-                            }
-                            if !extra_slots.is_empty() {
-                                rec.extra = vec![None; out.extra_columns.len()];
-                                for (i, slot) in &extra_slots {
-                                    let v = row.cells[*i].trim();
-                                    if !v.is_empty() {
-                                        rec.extra[*slot] = Some(v.to_string());
-                                    }
-                                }
-                            }
-                            out.records.push(rec);
-                        }
-                        Err(e) => reject(&mut out, &table, row, e),
-                    }
-                }
-            }
-            timing("convert", t0);
-        }
-        notes_warnings(&display, notes, &mut out);
-        let mut counts = quality::RowCounts::default();
-        for r in &out.records[records_before..] {
-            counts.add_record(r);
-        }
-        out.warnings.extend(counts.warnings(&display));
-        out.files.push(FileSummary {
-            path: display,
-            format: table.format,
-            encoding: table.encoding.map(|e| e.name().to_string()),
-            delimiter: table.delimiter.map(|d| if d == b'\t' { "tab".into() } else { (d as char).to_string() }),
-            sha256: table.sha256.clone(),
-            rows_read,
-            accepted: out.accepted() - accepted_before,
-            rejected: out.rejected_count() - rejected_before,
-        });
-    }
     let t0 = std::time::Instant::now();
-    cross_row_checks(&mut out);
-    timing("cross-row checks", t0);
-    fill_raw_rows(paths, opts, &mut out)?;
-    out.rejected.sort_by(|a, b| (file_pos(&out.files, &a.file), a.line).cmp(&(file_pos(&out.files, &b.file), b.line)));
-    Ok(out)
-}
-
-/// Rows rejected by a cross-row check (a repeated record id) are found
-/// after the files' text is gone: read the files that have such rows
-/// again and copy each row verbatim into its rejection (rare, so the
-/// second read costs nothing in the common case).
-fn fill_raw_rows(paths: &[PathBuf], opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
-    for (i, path) in paths.iter().enumerate() {
-        let display = &out.files[i].path;
-        let lines: std::collections::BTreeSet<u64> =
-            out.rejected.iter().filter(|e| e.raw.is_empty() && &e.file == display).map(|e| e.line).collect();
-        if lines.is_empty() {
-            continue;
-        }
-        let table = table::read_table(path, format_of(opts, path)?)?;
-        let raw: BTreeMap<u64, String> = table
-            .rows
-            .iter()
-            .filter(|r| lines.contains(&r.line))
-            .map(|r| (r.line, table.raw_text(r.span, Some(&r.cells))))
-            .collect();
-        for e in out.rejected.iter_mut().filter(|e| e.raw.is_empty() && &e.file == display) {
-            if let Some(t) = raw.get(&e.line) {
-                e.raw.clone_from(t);
+    if opts.contract == Contract::Effects {
+        let mut sink = EffectSink::default();
+        let log = read::read_files(paths, opts, None, &mut sink)?;
+        return Ok(Ingested {
+            files: log.files,
+            rejected: log.rejected,
+            warnings: log.warnings,
+            effect_rows: sink.rows,
+            ..Ingested::default()
+        });
+    }
+    let mut sink = RecordSink::default();
+    let log = read::read_files(paths, opts, None, &mut sink)?;
+    timing("read records", t0);
+    let mut out = Ingested {
+        files: log.files,
+        records: sink.records,
+        rejected: log.rejected,
+        warnings: log.warnings,
+        extra_columns: sink.extra_columns,
+        ..Ingested::default()
+    };
+    let t0 = std::time::Instant::now();
+    let dups = cross_row_checks(&mut out);
+    if !dups.is_empty() {
+        let forced: Forced = dups.iter().map(|(f, e)| ((*f, e.line), e.clone())).collect();
+        let raw = raw_text_of_forced(paths, opts, &forced)?;
+        for (_, mut e) in dups {
+            if let Some(r) = raw.get(&(e.file.clone(), e.line)) {
+                e.raw.clone_from(r);
             }
+            out.rejected.push(e);
         }
     }
-    Ok(())
-}
-
-/// The input format: `--input-format`, else the file extension.
-fn format_of(opts: &IngestOptions, path: &Path) -> Result<InputFormat, IngestError> {
-    if path.is_dir() {
-        return Err(IngestError::IsDirectory { path: path.display().to_string() });
-    }
-    match opts.format {
-        Some(f) => Ok(f),
-        None => InputFormat::from_path(path),
-    }
-}
-
-/// Column resolution and the file-level warning about pass-through columns
-/// (shared by [`ingest`] and the streaming reader).
-fn prepare_file(
-    display: &str,
-    headers: &[String],
-    opts: &IngestOptions,
-    out: &mut Ingested,
-) -> Result<columns::Resolved, IngestError> {
-    let resolved = columns::resolve_headers(display, headers, &opts.mapping)?;
-    convert::check_required(display, headers, &resolved, opts.contract)?;
-    if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
-        let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
-        out.warnings.push(Warning {
-            file: Some(display.to_string()),
-            line: None,
-            message: format!(
-                "{} column{} not in the input contract, kept as pass-through: {}",
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ),
-        });
-    }
-    Ok(resolved)
-}
-
-fn blank_warning(display: &str, blank_rows: u64, out: &mut Ingested) {
-    if blank_rows > 0 {
-        out.warnings.push(Warning {
-            file: Some(display.to_string()),
-            line: None,
-            message: format!("{blank_rows} blank row(s) skipped (not counted as data rows)"),
-        });
-    }
-}
-
-/// Row-level notes (e.g. income derived with a fallback year), one warning
-/// per kind with its count and first line.
-fn notes_warnings(display: &str, notes: BTreeMap<String, (u64, u64)>, out: &mut Ingested) {
-    for (msg, (n, first_line)) in notes {
-        out.warnings.push(Warning {
-            file: Some(display.to_string()),
-            line: Some(first_line),
-            message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
-        });
-    }
-}
-
-/// Record a rejected row with its text as it appeared in the input.
-fn reject(out: &mut Ingested, table: &table::RawTable, row: &table::RawRow, mut e: RowError) {
-    e.raw = table.raw_text(row.span, Some(&row.cells));
-    out.rejected.push(e);
-}
-
-fn file_pos(files: &[FileSummary], path: &str) -> usize {
-    files.iter().position(|f| f.path == path).unwrap_or(usize::MAX)
+    timing("cross-row checks", t0);
+    let files = &out.files;
+    out.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
+    Ok(out)
 }
 
 /// Stage timings on stderr when `EVIDEX_TIMING` is set (diagnostics).
@@ -408,7 +469,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// interventions (warning), target-group spellings that normalise alike or
 /// nearly alike (warning; one spelling is chosen per key, the
 /// lexicographically smallest, so output does not depend on row order).
-fn cross_row_checks(out: &mut Ingested) {
+fn cross_row_checks(out: &mut Ingested) -> Vec<(u32, RowError)> {
     // Duplicate record_id: keep the first, reject the rest. Borrowed keys and
     // a fast hasher: this runs over every record.
     let dup_of: Vec<Option<usize>> = {
@@ -441,20 +502,12 @@ fn cross_row_checks(out: &mut Ingested) {
         }
         out.records = keep;
     }
+    let mut dup_errors = Vec::with_capacity(dups.len());
     for (rec, f, l) in dups {
         let file = out.file_name(rec.provenance.file).to_string();
-        let first_at = format!("{}:{}", out.file_name(f), l);
         out.files[rec.provenance.file as usize].accepted -= 1;
         out.files[rec.provenance.file as usize].rejected += 1;
-        out.rejected.push(RowError {
-            file,
-            line: rec.provenance.line,
-            column: Some("record_id".into()),
-            value: Some(rec.record_id.clone()),
-            message: format!("duplicate record_id; first used at {first_at}; record ids must be unique"),
-            suggestion: None,
-            raw: String::new(),
-        });
+        dup_errors.push((rec.provenance.file, duplicate_error(file, rec.provenance.line, &rec.record_id, out.file_name(f), l)));
     }
 
     // Studies that mix interventions.
@@ -522,11 +575,25 @@ fn cross_row_checks(out: &mut Ingested) {
             }
         });
     }
+    dup_errors
+}
+
+/// The rejection of a repeated record id.
+pub fn duplicate_error(file: String, line: u64, id: &str, first_file: &str, first_line: u64) -> RowError {
+    RowError {
+        file,
+        line,
+        column: Some("record_id".into()),
+        value: Some(id.to_string()),
+        message: format!("duplicate record_id; first used at {first_file}:{first_line}; record ids must be unique"),
+        suggestion: None,
+        raw: String::new(),
+    }
 }
 
 /// Target-group spellings per normalised key (sorted), with a warning for
 /// each key spelled more than one way and for keys that look alike.
-fn spelling_warnings<'a>(
+pub fn spelling_warnings<'a>(
     pairs: impl Iterator<Item = (&'a str, &'a str)>,
     warnings: &mut Vec<Warning>,
 ) -> BTreeMap<String, Vec<String>> {

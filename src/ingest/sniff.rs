@@ -3,7 +3,7 @@
 //! archive, a PDF or a program renamed `.csv` gets its name and a hint,
 //! not a screenful of binary in an error message.
 
-use super::table::InputFormat;
+use super::InputFormat;
 use super::IngestError;
 
 /// What a file's first bytes say it is, when that is not delimited text or

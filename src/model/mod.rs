@@ -17,13 +17,12 @@ pub use design::{RiskOfBias, StudyDesign};
 pub use income::IncomeSetting;
 pub use outcome::{Direction, OutcomeDomain};
 pub use rating::{ParsedRating, Rating};
-pub(crate) use record::validate_effect;
 pub use record::{
-    current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
+    check_record, current_year, is_ratio_measure, EffectInput, EvaluationRecord, Provenance, RecordError, RecordFields,
 };
 pub use strategy::Strategy;
 pub use suggest::{
-    did_you_mean, edit_distance, intervention_key, intervention_notes, normalise_label, shown, SHOWN_MAX_CHARS,
+    csv_field, did_you_mean, edit_distance, intervention_key, intervention_notes, normalise_label, shown, SHOWN_MAX_CHARS,
 };
 pub use target::TargetGroup;
 

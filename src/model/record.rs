@@ -166,26 +166,7 @@ impl EvaluationRecord {
     /// contain the effect, a ratio-measure CI with a non-positive bound,
     /// negative counts or SDs, or no rating and no usable effect size.
     pub fn new(f: RecordFields) -> Result<EvaluationRecord, RecordError> {
-        if f.intervention.trim().is_empty() {
-            return Err(RecordError::new("intervention", "", "is empty; every row must name an intervention"));
-        }
-        if f.sample_size == Some(0) {
-            return Err(RecordError::new("sample_size", "0", "must be a positive whole number"));
-        }
-        if let Some(y) = f.year {
-            let max = current_year() + 1;
-            if !(1950..=max).contains(&y) {
-                return Err(RecordError::new("year", y, format!("must be between 1950 and {max}")));
-            }
-        }
-        validate_effect(&f.effect)?;
-        if f.rating.is_none() && !f.effect.is_usable() {
-            return Err(RecordError::new(
-                "rating",
-                "",
-                "is empty and the row has no usable effect size (effect_size with se or CI, yi/vi, 2x2 counts, or means/SDs)",
-            ));
-        }
+        check_record(&f.intervention, f.sample_size, f.year, &f.effect, f.rating.is_some())?;
         Ok(EvaluationRecord {
             record_id: f.record_id,
             study_id: f.study_id,
@@ -222,6 +203,41 @@ impl EvaluationRecord {
     pub fn study_key(&self) -> &str {
         self.study_id.as_deref().unwrap_or(&self.record_id)
     }
+}
+
+/// The record invariants on borrowed values: [`EvaluationRecord::new`] and
+/// the row reader check rows with this one function.
+///
+/// # Errors
+/// The first violated invariant (see [`EvaluationRecord::new`]).
+pub fn check_record(
+    intervention: &str,
+    sample_size: Option<u64>,
+    year: Option<i32>,
+    effect: &EffectInput,
+    rated: bool,
+) -> Result<(), RecordError> {
+    if intervention.trim().is_empty() {
+        return Err(RecordError::new("intervention", "", "is empty; every row must name an intervention"));
+    }
+    if sample_size == Some(0) {
+        return Err(RecordError::new("sample_size", "0", "must be a positive whole number"));
+    }
+    if let Some(y) = year {
+        let max = current_year() + 1;
+        if !(1950..=max).contains(&y) {
+            return Err(RecordError::new("year", y, format!("must be between 1950 and {max}")));
+        }
+    }
+    validate_effect(effect)?;
+    if !rated && !effect.is_usable() {
+        return Err(RecordError::new(
+            "rating",
+            "",
+            "is empty and the row has no usable effect size (effect_size with se or CI, yi/vi, 2x2 counts, or means/SDs)",
+        ));
+    }
+    Ok(())
 }
 
 static NO_EFFECT: EffectInput = EffectInput {

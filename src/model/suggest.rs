@@ -94,6 +94,16 @@ mod tests {
 /// Longest user value quoted whole in a message, in characters.
 pub const SHOWN_MAX_CHARS: usize = 80;
 
+/// A value as one CSV field: quoted when it holds a comma, quote or line
+/// end (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// A user value as it may appear in a message: control characters escaped
 /// (`\n`, `\t`, `\u{1b}`...), so a binary file cannot write escape sequences
 /// to the terminal, and values longer than [`SHOWN_MAX_CHARS`] cut with `…`

@@ -7,7 +7,7 @@
 use super::gapmap::{self, GapMapOptions, Level};
 use super::svg::esc;
 use super::words;
-use crate::ingest::convert::EffectRow;
+use crate::ingest::EffectRow;
 use crate::ingest::Ingested;
 use crate::meta::{run_meta, MetaOptions};
 use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};

@@ -58,13 +58,7 @@ pub fn write_atomic_with(
 }
 
 /// Quote a CSV field when needed (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+pub use crate::model::csv_field;
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@
 
 use super::{GroupKey, ScoringConfig};
 use crate::ingest::quality::RowCounts;
+use crate::ingest::row::RowView;
 use crate::meta::{compute_effect, Measure};
 use crate::model::{Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 
@@ -255,6 +256,47 @@ impl<'r> FactInput<'r> {
             primary: r.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
             direction: r.direction,
+        }
+    }
+}
+
+impl<'v> FactInput<'v> {
+    /// The inputs of a row read by the one row reader.
+    pub fn of_view(v: &'v RowView<'v>, keys: &[GroupKey], int_key: &'v str) -> FactInput<'v> {
+        const NONE: &str = "(none)";
+        let mut key = [""; 7];
+        for (i, k) in keys.iter().enumerate() {
+            key[i] = match k {
+                GroupKey::Intervention => int_key,
+                GroupKey::TargetGroup => v.target_group.display(),
+                GroupKey::IncomeSetting => v.income_setting.key(),
+                GroupKey::Strategy => v.strategy.map_or(NONE, |s| s.key()),
+                GroupKey::Design => v.design.map_or(NONE, |s| s.key()),
+                GroupKey::Country => v.country.as_ref().map_or(NONE, |c| c.as_str()),
+                GroupKey::Outcome => v.outcome.as_deref().unwrap_or(NONE),
+            };
+        }
+        let effect = if v.effect.is_usable() { compute_effect(&v.effect, None).ok() } else { None };
+        FactInput {
+            key,
+            tg_key: v.target_group.key(),
+            tg_display: v.target_group.display(),
+            int_key,
+            int_display: &v.intervention,
+            study: v.study_id.as_deref().unwrap_or(&v.record_id),
+            year: v.year,
+            sample_size: v.sample_size,
+            design: v.design,
+            rob: v.risk_of_bias,
+            strategy: v.strategy,
+            rating: v.rating,
+            harm: v.harm,
+            domain: v.outcome_domain,
+            domain_inferred: v.domain_inferred,
+            has_study_id: v.study_id.is_some(),
+            primary: v.primary,
+            effect: effect.map(|e| (e.yi, e.vi, e.measure)),
+            direction: v.direction,
         }
     }
 }

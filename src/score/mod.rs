@@ -11,6 +11,7 @@ pub mod config;
 pub mod fact;
 pub mod rank;
 pub mod robust;
+pub mod stream;
 pub mod study;
 pub mod verdict;
 pub mod weight;

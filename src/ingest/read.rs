@@ -1,0 +1,556 @@
+//! The one driver: every format, chunk by chunk, through one row sink.
+//!
+//! Each file is opened by its format's reader, its header resolved
+//! against the contract, and its rows handed out in chunks (blocks of
+//! text, slices of Parquet row groups, runs of sheet rows). Chunks are
+//! read in parallel, each by its own [`RowWorker`] (which applies the row
+//! rules of [`super::row`] and keeps what its consumer needs), and their
+//! outputs are absorbed in input order, so results do not depend on the
+//! thread count. Every data row is counted once: accepted by the worker,
+//! or rejected with its message and its text as it appeared.
+
+use super::columns::Resolved;
+use super::parquet::{self, ParquetSlice, ParquetSource, TASK_ROWS};
+use super::row::{check_required, Fields, RowContext, Visit};
+use super::text::{self, Cutting, End, TextReader};
+use super::workbook;
+use super::{Contract, FileSummary, IngestError, IngestOptions, InputFormat, RowError, Warning};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Rows to reject whatever they hold, by (file index, line): the repeats of
+/// a record id found by an earlier pass.
+pub type Forced = FxHashMap<(u32, u64), RowError>;
+
+/// Reads the rows of one chunk for a consumer.
+pub trait RowWorker {
+    type Out: Send;
+    /// Accept the row (with an optional note for an aggregated warning) or
+    /// reject it.
+    ///
+    /// # Errors
+    /// The row's first problem.
+    fn row<F: Fields>(&mut self, ctx: &RowContext<'_>, f: &F) -> Result<Option<String>, RowError>;
+    fn finish(self) -> Self::Out;
+}
+
+/// A consumer of rows: makes a worker per chunk and absorbs the chunks'
+/// outputs in input order.
+pub trait Sink: Sync {
+    type Out: Send;
+    type Worker<'w>: RowWorker<Out = Self::Out>
+    where
+        Self: 'w;
+    /// A file's columns are resolved; its rows follow.
+    fn start_file(&mut self, _ctx: &RowContext<'_>) {}
+    fn worker(&self, rows_hint: usize) -> Self::Worker<'_>;
+    fn absorb(&mut self, out: Self::Out);
+    /// A file's rows are all absorbed: add its warnings.
+    fn end_file(&mut self, _file: &str, _warnings: &mut Vec<Warning>) {}
+}
+
+/// What reading the files left besides the sink's own output.
+#[derive(Debug, Default)]
+pub struct ReadLog {
+    pub files: Vec<FileSummary>,
+    pub rejected: Vec<RowError>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One chunk's rows through a worker.
+struct Chunk<'c, W> {
+    ctx: &'c RowContext<'c>,
+    w: W,
+    forced: Option<&'c Forced>,
+    rejected: Vec<RowError>,
+    notes: Vec<(String, u64)>,
+    rows: u64,
+    blank: u64,
+}
+
+/// What a chunk gives back.
+struct ChunkOut<O> {
+    out: O,
+    rejected: Vec<RowError>,
+    notes: Vec<(String, u64)>,
+    rows: u64,
+    blank: u64,
+}
+
+impl<'c, W: RowWorker> Chunk<'c, W> {
+    fn new(ctx: &'c RowContext<'c>, w: W, forced: Option<&'c Forced>) -> Self {
+        Chunk { ctx, w, forced, rejected: Vec::new(), notes: Vec::new(), rows: 0, blank: 0 }
+    }
+    fn finish(self) -> ChunkOut<W::Out> {
+        ChunkOut { out: self.w.finish(), rejected: self.rejected, notes: self.notes, rows: self.rows, blank: self.blank }
+    }
+}
+
+impl<W: RowWorker> Visit for Chunk<'_, W> {
+    fn row<F: Fields>(&mut self, f: &F) {
+        self.rows += 1;
+        if let Some(e) = self.forced.and_then(|m| m.get(&(self.ctx.file_idx, f.line()))) {
+            let mut e = e.clone();
+            e.raw = f.raw();
+            self.rejected.push(e);
+            return;
+        }
+        match self.w.row(self.ctx, f) {
+            Ok(Some(note)) => self.notes.push((note, f.line())),
+            Ok(None) => {}
+            Err(mut e) => {
+                e.raw = f.raw();
+                self.rejected.push(e);
+            }
+        }
+    }
+    fn malformed(&mut self, line: u64, message: String, raw: String) {
+        self.rows += 1;
+        self.rejected.push(RowError {
+            file: self.ctx.file.to_string(),
+            line,
+            column: None,
+            value: None,
+            message,
+            suggestion: None,
+            raw,
+        });
+    }
+    fn blank(&mut self) {
+        self.blank += 1;
+    }
+}
+
+/// Per-file tallies while chunks are absorbed.
+#[derive(Default)]
+struct Tally {
+    rows: u64,
+    blank: u64,
+    rejected: u64,
+    notes: BTreeMap<String, (u64, u64)>,
+}
+
+impl Tally {
+    fn absorb<S: Sink>(&mut self, o: ChunkOut<S::Out>, sink: &mut S, log: &mut ReadLog) {
+        self.rows += o.rows;
+        self.blank += o.blank;
+        self.rejected += o.rejected.len() as u64;
+        log.rejected.extend(o.rejected);
+        for (n, line) in o.notes {
+            self.notes.entry(n).or_insert((0, line)).0 += 1;
+        }
+        sink.absorb(o.out);
+    }
+}
+
+/// The input format: `--input-format`, else the file extension.
+///
+/// # Errors
+/// A directory, or an extension that names no known format.
+pub fn format_of(opts: &IngestOptions, path: &Path) -> Result<InputFormat, IngestError> {
+    if path.is_dir() {
+        return Err(IngestError::IsDirectory { path: path.display().to_string() });
+    }
+    match opts.format {
+        Some(f) => Ok(f),
+        None => InputFormat::from_path(path),
+    }
+}
+
+/// The first bytes of a file (for its signature).
+fn head_bytes(path: &Path, display: &str) -> Result<Vec<u8>, IngestError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| IngestError::Io { path: display.to_string(), message: e.to_string() };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(8192);
+    f.by_ref().take(8192).read_to_end(&mut head).map_err(io)?;
+    Ok(head)
+}
+
+/// SHA-256 of a file, read in pieces on its own thread.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Column resolution, the contract check, and the warning about
+/// pass-through columns.
+fn prepare_file(
+    display: &str,
+    headers: &[String],
+    opts: &IngestOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Resolved, IngestError> {
+    let resolved = super::columns::resolve_headers(display, headers, &opts.mapping)?;
+    check_required(display, headers, &resolved, opts.contract)?;
+    if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
+        let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
+        warnings.push(Warning {
+            file: Some(display.to_string()),
+            line: None,
+            message: format!(
+                "{} column{} not in the input contract, kept as pass-through: {}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+        });
+    }
+    Ok(resolved)
+}
+
+/// A file opened by its format's reader.
+enum Opened {
+    Delimited { reader: TextReader, delim: u8 },
+    Jsonl { index: FxHashMap<String, usize> },
+    Parquet(ParquetSource),
+    Sheet(workbook::Sheet),
+}
+
+/// How a file was read (for its summary).
+struct Shape {
+    encoding: Option<String>,
+    delimiter: Option<String>,
+}
+
+/// Read, check and hand every row of `paths` to `sink`, in order.
+///
+/// # Errors
+/// The first fatal [`IngestError`]; row-level problems are in
+/// [`ReadLog::rejected`].
+pub fn read_files<S: Sink>(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    forced: Option<&Forced>,
+    sink: &mut S,
+) -> Result<ReadLog, IngestError> {
+    let mut log = ReadLog::default();
+    for (file_idx, path) in paths.iter().enumerate() {
+        read_file(file_idx as u32, path, opts, forced, sink, &mut log)?;
+    }
+    Ok(log)
+}
+
+fn read_file<S: Sink>(
+    file_idx: u32,
+    path: &Path,
+    opts: &IngestOptions,
+    forced: Option<&Forced>,
+    sink: &mut S,
+    log: &mut ReadLog,
+) -> Result<(), IngestError> {
+    let format = format_of(opts, path)?;
+    let file_display = path.display().to_string();
+    let head = head_bytes(path, &file_display)?;
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(IngestError::Empty { path: file_display });
+    }
+    super::sniff::check(&head, format, &file_display)?;
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let sha = scope.spawn(|| sha256_file(path));
+        let mut display = file_display.clone();
+        let mut encoding = None;
+        let (opened, headers) = match format {
+            InputFormat::Csv | InputFormat::Tsv => {
+                let (mut reader, enc) = TextReader::open(path, &display, Cutting::Parity)?;
+                encoding = Some(enc);
+                let delim = reader.set_delimiter((format == InputFormat::Tsv).then_some(b'\t'))?;
+                let Some(headers) = reader.header()? else {
+                    return Err(IngestError::Empty { path: display.clone() });
+                };
+                (Opened::Delimited { reader, delim }, headers)
+            }
+            InputFormat::Jsonl => {
+                let (reader, enc) = TextReader::open(path, &display, Cutting::Lines)?;
+                encoding = Some(enc);
+                let headers = json_headers(scope, reader)?;
+                let index = headers.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+                (Opened::Jsonl { index }, headers)
+            }
+            InputFormat::Parquet => {
+                let p = ParquetSource::open(path, &display)?;
+                let h = p.headers.clone();
+                (Opened::Parquet(p), h)
+            }
+            InputFormat::Xlsx | InputFormat::Xls | InputFormat::Ods => {
+                let fits = |shown: &str, headers: &[String]| -> Result<(), IngestError> {
+                    let r = super::columns::resolve_headers(shown, headers, &opts.mapping)?;
+                    check_required(shown, headers, &r, opts.contract)
+                };
+                let sheet = workbook::open(path, &display, opts.sheet.as_ref(), &fits)?;
+                display = workbook::sheet_display(&display, &sheet.name);
+                let h = sheet.headers.clone();
+                (Opened::Sheet(sheet), h)
+            }
+        };
+        super::timing("open", t0);
+        let resolved = prepare_file(&display, &headers, opts, &mut log.warnings)?;
+        let decimal_comma = match &opened {
+            Opened::Delimited { delim, .. } => *delim == b';',
+            // Text cells of a workbook may carry a decimal comma (number
+            // cells are numbers).
+            Opened::Sheet(_) => true,
+            _ => false,
+        };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
+        let mut ctx = RowContext::new(&display, file_idx, &headers, &resolved, &opts.mapping, decimal_comma, stem);
+        if let Opened::Sheet(s) = &opened {
+            ctx.letters = s.letters.clone();
+        }
+        let ctx = ctx;
+        sink.start_file(&ctx);
+        let mut tally = Tally::default();
+        let width = headers.len();
+        let threads = rayon::current_num_threads().max(1);
+        let t0 = std::time::Instant::now();
+        let shape = match opened {
+            Opened::Delimited { reader, delim } => {
+                let mut rx = text::spawn_reader(scope, reader, threads * 2);
+                'blocks: loop {
+                    let batch = next_batch(&rx, threads * 2)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let outs: Vec<Result<(ChunkOut<S::Out>, End), IngestError>> = {
+                        let s = &*sink;
+                        let ctx = &ctx;
+                        batch
+                            .par_iter()
+                            .map(|b| {
+                                let mut c = Chunk::new(ctx, s.worker(b.text.len() / 64), forced);
+                                let end = text::delimited_block(b, delim, width, ctx.file, &mut c)?;
+                                Ok((c.finish(), end))
+                            })
+                            .collect()
+                    };
+                    for o in outs {
+                        let (o, end) = o?;
+                        tally.absorb(o, sink, log);
+                        if let End::Unfinished { offset, line } = end {
+                            // The parity guess cut inside a record: read the
+                            // rest of the file with exact cuts.
+                            drop(rx);
+                            let r = TextReader::reopen_at(path, &display, delim, offset, line)?;
+                            rx = text::spawn_reader(scope, r, threads * 2);
+                            continue 'blocks;
+                        }
+                    }
+                }
+                let d = if delim == b'\t' { "tab".to_string() } else { (delim as char).to_string() };
+                Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: Some(d) }
+            }
+            Opened::Jsonl { index } => {
+                let (reader, _) = TextReader::open(path, &display, Cutting::Lines)?;
+                let rx = text::spawn_reader(scope, reader, threads * 2);
+                loop {
+                    let batch = next_batch(&rx, threads * 2)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let outs: Vec<Result<ChunkOut<S::Out>, IngestError>> = {
+                        let s = &*sink;
+                        let ctx = &ctx;
+                        let index = &index;
+                        batch
+                            .par_iter()
+                            .map(|b| {
+                                let mut c = Chunk::new(ctx, s.worker(b.text.len() / 128), forced);
+                                text::json_block(b, index, ctx.file, &mut c)?;
+                                Ok(c.finish())
+                            })
+                            .collect()
+                    };
+                    for o in outs {
+                        tally.absorb(o?, sink, log);
+                    }
+                }
+                Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: None }
+            }
+            Opened::Parquet(p) => {
+                read_parquet(&p, &ctx, forced, sink, &mut tally, log)?;
+                Shape { encoding: None, delimiter: None }
+            }
+            Opened::Sheet(sheet) => {
+                let n = sheet.data_rows();
+                let starts: Vec<usize> = (0..n).step_by(TASK_ROWS).collect();
+                let outs: Vec<ChunkOut<S::Out>> = {
+                    let s = &*sink;
+                    let ctx = &ctx;
+                    let sheet = &sheet;
+                    starts
+                        .par_iter()
+                        .map(|&from| {
+                            let to = (from + TASK_ROWS).min(n);
+                            let mut c = Chunk::new(ctx, s.worker(to - from), forced);
+                            sheet.rows(from, to, &mut c);
+                            c.finish()
+                        })
+                        .collect()
+                };
+                for o in outs {
+                    tally.absorb(o, sink, log);
+                }
+                Shape { encoding: None, delimiter: None }
+            }
+        };
+        super::timing("read rows", t0);
+        let sha256 = sha
+            .join()
+            .map_err(|_| IngestError::Io { path: file_display.clone(), message: "hashing failed".into() })?
+            .map_err(|e| IngestError::Io { path: file_display.clone(), message: e.to_string() })?;
+        if tally.rows == 0 {
+            return Err(IngestError::NoRows { path: display });
+        }
+        if tally.blank > 0 {
+            log.warnings.push(Warning {
+                file: Some(display.clone()),
+                line: None,
+                message: format!("{} blank row(s) skipped (not counted as data rows)", tally.blank),
+            });
+        }
+        for (msg, (n, first_line)) in std::mem::take(&mut tally.notes) {
+            log.warnings.push(Warning {
+                file: Some(display.clone()),
+                line: Some(first_line),
+                message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
+            });
+        }
+        sink.end_file(&display, &mut log.warnings);
+        log.files.push(FileSummary {
+            path: display,
+            format,
+            encoding: shape.encoding,
+            delimiter: shape.delimiter,
+            sha256,
+            rows_read: tally.rows,
+            accepted: tally.rows - tally.rejected,
+            rejected: tally.rejected,
+        });
+        Ok(())
+    })
+}
+
+/// Up to `n` blocks from the reader (fewer at the end of the file).
+fn next_batch(
+    rx: &std::sync::mpsc::Receiver<Result<text::Block, IngestError>>,
+    n: usize,
+) -> Result<Vec<text::Block>, IngestError> {
+    let mut batch = Vec::with_capacity(n);
+    while batch.len() < n {
+        match rx.recv() {
+            Ok(b) => batch.push(b?),
+            Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// The header of a JSON Lines file: every key of its objects, in order of
+/// first appearance (a first pass over the file).
+fn json_headers<'s>(scope: &'s std::thread::Scope<'s, '_>, reader: TextReader) -> Result<Vec<String>, IngestError> {
+    let threads = rayon::current_num_threads().max(1);
+    let rx = text::spawn_reader(scope, reader, threads * 2);
+    let mut headers = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    loop {
+        let batch = next_batch(&rx, threads * 2)?;
+        if batch.is_empty() {
+            break;
+        }
+        let keys: Vec<Vec<String>> = batch.par_iter().map(text::json_keys).collect();
+        for k in keys.into_iter().flatten() {
+            if seen.insert(k.clone()) {
+                headers.push(k);
+            }
+        }
+    }
+    Ok(headers)
+}
+
+/// A Parquet file: row groups decoded one ahead (on their own thread, by
+/// polars) while the current one is read in slices.
+fn read_parquet<S: Sink>(
+    p: &ParquetSource,
+    ctx: &RowContext<'_>,
+    forced: Option<&Forced>,
+    sink: &mut S,
+    tally: &mut Tally,
+    log: &mut ReadLog,
+) -> Result<(), IngestError> {
+    std::thread::scope(|scope| read_groups(scope, p, ctx, forced, sink, tally, log))
+}
+
+fn read_groups<'s, S: Sink>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    p: &'s ParquetSource,
+    ctx: &RowContext<'_>,
+    forced: Option<&Forced>,
+    sink: &mut S,
+    tally: &mut Tally,
+    log: &mut ReadLog,
+) -> Result<(), IngestError> {
+    let width = p.headers.len();
+    // Only the columns the contract reads (pass-through columns are
+    // decoded again for a rejected row's text).
+    let columns = std::sync::Arc::new(parquet::read_columns(ctx, width));
+    let decode = |g: usize| {
+        let columns = std::sync::Arc::clone(&columns);
+        scope.spawn(move || p.read_group(g, &columns))
+    };
+    let threads = rayon::current_num_threads().max(1);
+    let mut next = (!p.groups.is_empty()).then(|| decode(0));
+    for g in 0..p.groups.len() {
+        let Some(handle) = next.take() else { break };
+        let df = handle
+            .join()
+            .map_err(|_| IngestError::Parquet { path: p.path().to_string(), message: "the decoder failed".into() })??;
+        if g + 1 < p.groups.len() {
+            next = Some(decode(g + 1));
+        }
+        let offsets: Vec<usize> = (0..df.height()).step_by(TASK_ROWS).collect();
+        for batch in offsets.chunks(threads) {
+            let outs: Vec<Result<ChunkOut<S::Out>, IngestError>> = {
+                let s = &*sink;
+                let df = &df;
+                let columns = &columns;
+                batch
+                    .par_iter()
+                    .map(|&offset| {
+                        let part = df.slice(offset as i64, TASK_ROWS);
+                        let first = (p.groups[g].0 + offset) as u64;
+                        let slice = ParquetSlice::new(ctx, &part, columns, width, first, ctx.file)?;
+                        let mut c = Chunk::new(ctx, s.worker(slice.len()), forced);
+                        slice.rows(&mut c);
+                        let mut o = c.finish();
+                        if !o.rejected.is_empty() {
+                            let lines: Vec<u64> = o.rejected.iter().map(|e| e.line).collect();
+                            let raw = parquet::raw_rows(p, g, &lines)?;
+                            for (e, r) in o.rejected.iter_mut().zip(raw) {
+                                e.raw = r;
+                            }
+                        }
+                        Ok(o)
+                    })
+                    .collect()
+            };
+            for o in outs {
+                tally.absorb(o?, sink, log);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Excel and OpenDocument workbooks (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`,
+//! `.ods`), read with calamine.
+//!
+//! One sheet is read: the one `--sheet` names (by name, or by its 1-based
+//! position), else the first sheet that has the contract's columns. The
+//! header is the first non-empty row of the sheet (or, when that row lacks
+//! the contract's columns, the first of the next rows that has them, so a
+//! title above the table is skipped). Cells are read as the workbook
+//! stores them: numbers as numbers, booleans as true/false, dates as
+//! ISO dates (`2019-05-01`), error cells as their text (`#DIV/0!`). Rows
+//! are numbered and columns lettered as Excel shows them.
+//!
+//! A sheet is read whole (calamine has no streaming reader); a sheet holds
+//! at most 1,048,576 rows.
+
+use super::parquet::guarded;
+use super::row::{csv_field, Fields, Visit};
+use super::IngestError;
+use calamine::{Data, Range, Reader};
+use std::cell::OnceCell;
+
+/// Which sheet `--sheet` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetChoice {
+    Name(String),
+    /// 1-based position.
+    Index(usize),
+}
+
+impl SheetChoice {
+    /// A number is a position; anything else is a name.
+    pub fn parse(s: &str) -> SheetChoice {
+        match s.trim().parse::<usize>() {
+            Ok(i) if i > 0 => SheetChoice::Index(i),
+            _ => SheetChoice::Name(s.to_string()),
+        }
+    }
+}
+
+/// The sheet being read.
+pub struct Sheet {
+    pub name: String,
+    range: Range<Data>,
+    /// Index (in the range) of the header row.
+    header_row: usize,
+    pub headers: Vec<String>,
+    /// Column letters by header position.
+    pub letters: Vec<String>,
+}
+
+/// Excel's letters for 0-based column `c` (A, ..., Z, AA, ...).
+pub fn column_letter(c: u32) -> String {
+    let mut n = u64::from(c) + 1;
+    let mut s = Vec::new();
+    while n > 0 {
+        let r = ((n - 1) % 26) as u8;
+        s.push(b'A' + r);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+fn workbook_error(path: &str, message: String) -> IngestError {
+    IngestError::Workbook { path: path.to_string(), message }
+}
+
+/// How many rows below the first non-empty one may hold the header.
+const HEADER_SEARCH: usize = 10;
+
+/// Open the workbook at `path` and pick its sheet. `fits` says whether a
+/// header row has the contract's columns (`Err` with the reason if not).
+///
+/// # Errors
+/// A workbook calamine cannot read (or panics on), a sheet that does not
+/// exist, or no sheet with the contract's columns.
+pub fn open(
+    path: &std::path::Path,
+    display: &str,
+    choice: Option<&SheetChoice>,
+    fits: &dyn Fn(&str, &[String]) -> Result<(), IngestError>,
+) -> Result<Sheet, IngestError> {
+    let mut wb = guarded(|| calamine::open_workbook_auto(path))
+        .map_err(|m| workbook_error(display, m))?
+        .map_err(|e| workbook_error(display, format!("cannot read the workbook: {e}")))?;
+    let names = wb.sheet_names();
+    if names.is_empty() {
+        return Err(workbook_error(display, "the workbook has no sheets".into()));
+    }
+    let listed = || names.iter().enumerate().map(|(i, n)| format!("{} '{n}'", i + 1)).collect::<Vec<_>>().join(", ");
+    let wanted: Vec<String> = match choice {
+        None => names.clone(),
+        Some(SheetChoice::Name(n)) => match names.iter().find(|s| *s == n || s.eq_ignore_ascii_case(n)) {
+            Some(s) => vec![s.clone()],
+            None => {
+                let hint = crate::model::did_you_mean(n, &names.iter().map(String::as_str).collect::<Vec<_>>())
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                return Err(workbook_error(
+                    display,
+                    format!("--sheet: no sheet named '{n}'{hint}; the sheets are {}", listed()),
+                ));
+            }
+        },
+        Some(SheetChoice::Index(i)) => match names.get(i - 1) {
+            Some(s) => vec![s.clone()],
+            None => {
+                return Err(workbook_error(
+                    display,
+                    format!("--sheet {i}: the workbook has {} sheet(s): {}", names.len(), listed()),
+                ))
+            }
+        },
+    };
+    let mut reasons = Vec::new();
+    for name in &wanted {
+        let range = guarded(|| wb.worksheet_range(name))
+            .map_err(|m| workbook_error(display, format!("sheet '{name}': {m}")))?
+            .map_err(|e| workbook_error(display, format!("sheet '{name}': cannot read it: {e}")))?;
+        let shown = sheet_display(display, name);
+        match find_header(&range, &shown, fits) {
+            Ok((header_row, headers)) => {
+                let col0 = range.start().map_or(0, |s| s.1);
+                let letters = (0..headers.len() as u32).map(|j| column_letter(col0 + j)).collect();
+                return Ok(Sheet { name: name.clone(), range, header_row, headers, letters });
+            }
+            // With a chosen sheet, its own message.
+            Err(e) if choice.is_some() => return Err(e),
+            Err(e) => reasons.push(format!("'{name}': {}", short_reason(&e))),
+        }
+    }
+    Err(workbook_error(
+        display,
+        format!(
+            "no sheet has the columns evidex needs ({}); choose one with --sheet NAME or --sheet NUMBER",
+            reasons.join("; ")
+        ),
+    ))
+}
+
+/// The file as shown in messages: `path (sheet NAME)`.
+pub fn sheet_display(path: &str, sheet: &str) -> String {
+    format!("{path} (sheet {sheet})")
+}
+
+fn short_reason(e: &IngestError) -> String {
+    match e {
+        IngestError::MissingColumns { missing, .. } => format!("missing {}", missing.join(", ")),
+        IngestError::Empty { .. } => "empty".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The header row: the first non-empty row, or one of the next few rows
+/// when that one lacks the contract's columns (a title above the table).
+fn find_header(
+    range: &Range<Data>,
+    shown: &str,
+    fits: &dyn Fn(&str, &[String]) -> Result<(), IngestError>,
+) -> Result<(usize, Vec<String>), IngestError> {
+    let mut first_err = None;
+    let mut tried = 0;
+    for (i, row) in range.rows().enumerate() {
+        if row.iter().all(|c| cell_text(c).trim().is_empty()) {
+            continue;
+        }
+        let mut headers: Vec<String> = row.iter().map(|c| cell_text(c).trim().to_string()).collect();
+        while headers.last().is_some_and(String::is_empty) {
+            headers.pop();
+        }
+        match fits(shown, &headers) {
+            Ok(()) => return Ok((i, headers)),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+        tried += 1;
+        if tried > HEADER_SEARCH {
+            break;
+        }
+    }
+    Err(first_err.unwrap_or(IngestError::Empty { path: shown.to_string() }))
+}
+
+/// A cell as text.
+fn cell_text(c: &Data) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    match c {
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cow::Borrowed(s),
+        Data::Empty => Cow::Borrowed(""),
+        Data::Bool(true) => Cow::Borrowed("true"),
+        Data::Bool(false) => Cow::Borrowed("false"),
+        Data::Int(i) => Cow::Owned(i.to_string()),
+        Data::Float(f) => Cow::Owned(float_text(*f)),
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, mo, da, h, mi, s, _) = d.to_ymd_hms_milli();
+            if (h, mi, s) == (0, 0, 0) {
+                Cow::Owned(format!("{y:04}-{mo:02}-{da:02}"))
+            } else {
+                Cow::Owned(format!("{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02}"))
+            }
+        }
+        Data::DateTime(d) => Cow::Owned(float_text(d.as_f64())),
+        Data::Error(e) => Cow::Owned(e.to_string()),
+    }
+}
+
+/// A number cell as text: whole numbers without a decimal point (a record
+/// id typed as 17 reads "17"), others in shortest round-trip form.
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+impl Sheet {
+    /// Data rows below the header.
+    pub fn data_rows(&self) -> usize {
+        self.range.height().saturating_sub(self.header_row + 1)
+    }
+
+    /// Excel's number of range row `i`.
+    fn excel_row(&self, i: usize) -> u64 {
+        u64::from(self.range.start().map_or(0, |s| s.0)) + i as u64 + 1
+    }
+
+    /// Data rows `from..to` (counted below the header) through `v`.
+    pub fn rows<V: Visit>(&self, from: usize, to: usize, v: &mut V) {
+        let width = self.headers.len();
+        let mut texts: Vec<OnceCell<String>> = (0..width).map(|_| OnceCell::new()).collect();
+        for (k, row) in self.range.rows().skip(self.header_row + 1 + from).take(to - from).enumerate() {
+            for t in &mut texts {
+                t.take();
+            }
+            let r = SheetRow { cells: row, texts: &texts, line: self.excel_row(self.header_row + 1 + from + k), width };
+            if row.iter().all(|c| cell_text(c).trim().is_empty()) {
+                v.blank();
+            } else if row.len() > width && row[width..].iter().any(|c| !cell_text(c).trim().is_empty()) {
+                let extra = row.iter().rposition(|c| !cell_text(c).trim().is_empty()).map_or(0, |p| p + 1);
+                v.malformed(
+                    r.line,
+                    format!(
+                        "has a value in column {} but the header ends at column {}; give that column a header or clear it",
+                        column_letter(self.range.start().map_or(0, |s| s.1) + extra as u32 - 1),
+                        self.letters.last().map_or("A", String::as_str)
+                    ),
+                    r.raw(),
+                );
+            } else {
+                v.row(&r);
+            }
+        }
+    }
+}
+
+/// One row of a sheet.
+struct SheetRow<'s> {
+    cells: &'s [Data],
+    texts: &'s [OnceCell<String>],
+    line: u64,
+    width: usize,
+}
+
+impl Fields for SheetRow<'_> {
+    fn line(&self) -> u64 {
+        self.line
+    }
+    fn field(&self, i: usize) -> &str {
+        match self.cells.get(i) {
+            None | Some(Data::Empty) => "",
+            Some(Data::String(s)) => s,
+            Some(c) => self.texts[i].get_or_init(|| cell_text(c).into_owned()),
+        }
+    }
+    fn stored_number(&self, i: usize) -> Option<Option<f64>> {
+        match self.cells.get(i) {
+            None | Some(Data::Empty) => Some(None),
+            Some(Data::Float(f)) => Some(Some(*f)),
+            Some(Data::Int(x)) => Some(Some(*x as f64)),
+            _ => None,
+        }
+    }
+    fn raw(&self) -> String {
+        (0..self.width).map(|i| csv_field(self.field(i))).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_as_excel_shows_them() {
+        let got: Vec<String> = [0, 1, 25, 26, 27, 51, 52, 701, 702, 16383].iter().map(|&c| column_letter(c)).collect();
+        assert_eq!(got, ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA", "XFD"]);
+    }
+
+    #[test]
+    fn sheet_choices() {
+        assert_eq!(SheetChoice::parse("2"), SheetChoice::Index(2));
+        assert_eq!(SheetChoice::parse("Bewijs"), SheetChoice::Name("Bewijs".into()));
+        assert_eq!(SheetChoice::parse("0"), SheetChoice::Name("0".into()));
+    }
+
+    #[test]
+    fn numbers_as_text() {
+        assert_eq!(float_text(17.0), "17");
+        assert_eq!(float_text(0.35), "0.35");
+        assert_eq!(float_text(-2.5e-7), "-0.00000025");
+    }
+}
