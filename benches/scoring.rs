@@ -86,8 +86,13 @@ fn bench_ingest(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let paths = [path.clone()];
-                black_box(ingest::stream::ingest_facts(&paths, &IngestOptions::default(), &GroupKey::DEFAULT, &cfg))
-                    .unwrap()
+                black_box(evidex::score::stream::read_facts(
+                    &paths,
+                    &IngestOptions::default(),
+                    &GroupKey::DEFAULT,
+                    &cfg,
+                ))
+                .unwrap()
             })
         });
     }

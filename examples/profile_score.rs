@@ -1,7 +1,8 @@
 //! Stage timings of the streaming `score` path on a file (diagnostics only):
 //! `cargo run --release --example profile_score -- FILE [REPEATS]`
 //! (make FILE with `evidex generate --rows 1000000 --out g.parquet`).
-use evidex::ingest::{stream, IngestOptions};
+use evidex::ingest::IngestOptions;
+use evidex::score::stream;
 use evidex::score::{self, GroupKey, ScoringConfig};
 use std::time::Instant;
 
@@ -16,7 +17,7 @@ fn main() {
     let keys = GroupKey::DEFAULT;
     for _ in 0..repeats {
         let t = Instant::now();
-        let st = stream::ingest_facts(&[file.clone().into()], &IngestOptions::default(), &keys, &cfg).unwrap();
+        let st = stream::read_facts(&[file.clone().into()], &IngestOptions::default(), &keys, &cfg).unwrap();
         let read = t.elapsed();
         let t = Instant::now();
         let res = score::score_facts(&st.facts, &keys, &cfg, false);

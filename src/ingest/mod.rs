@@ -360,46 +360,6 @@ impl Sink for EffectSink {
     }
 }
 
-/// Reads rows and keeps nothing: a pass that only collects the text of
-/// forced rejections.
-pub struct NullSink;
-
-/// The worker of [`NullSink`].
-pub struct NullWorker;
-
-impl RowWorker for NullWorker {
-    type Out = ();
-    fn row<F: Fields>(&mut self, _: &RowContext<'_>, _: &F) -> Result<Option<String>, RowError> {
-        Ok(None)
-    }
-    fn finish(self) {}
-}
-
-impl Sink for NullSink {
-    type Out = ();
-    type Worker<'w> = NullWorker;
-    fn worker(&self, _: usize) -> NullWorker {
-        NullWorker
-    }
-    fn absorb(&mut self, _: ()) {}
-}
-
-/// The text of rows rejected after reading (repeated record ids): one more
-/// pass over the files that copies each such row verbatim.
-///
-/// # Errors
-/// As [`ingest`].
-pub fn raw_text_of_forced(paths: &[PathBuf], opts: &IngestOptions, forced: &Forced) -> Result<FxHashMap<(String, u64), String>, IngestError> {
-    let log = read::read_files(paths, opts, Some(forced), &mut NullSink)?;
-    let wanted: rustc_hash::FxHashSet<(&str, u64)> = forced.values().map(|e| (e.file.as_str(), e.line)).collect();
-    Ok(log
-        .rejected
-        .into_iter()
-        .filter(|e| wanted.contains(&(e.file.as_str(), e.line)))
-        .map(|e| ((e.file, e.line), e.raw))
-        .collect())
-}
-
 /// Read, validate and convert all `paths`, in order.
 ///
 /// # Errors
@@ -419,8 +379,17 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         });
     }
     let mut sink = RecordSink::default();
-    let log = read::read_files(paths, opts, None, &mut sink)?;
+    let mut log = read::read_files(paths, opts, None, &mut sink)?;
     timing("read records", t0);
+    // Repeated record ids: the first is kept; the files are read again with
+    // the repeats rejected (so each keeps its row's text, and the per-file
+    // counts and warnings are of the accepted rows).
+    let dups = duplicate_ids(&sink.records, &log.files);
+    if !dups.is_empty() {
+        let forced: Forced = dups.into_iter().collect();
+        sink = RecordSink::default();
+        log = read::read_files(paths, opts, Some(&forced), &mut sink)?;
+    }
     let mut out = Ingested {
         files: log.files,
         records: sink.records,
@@ -430,17 +399,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         ..Ingested::default()
     };
     let t0 = std::time::Instant::now();
-    let dups = cross_row_checks(&mut out);
-    if !dups.is_empty() {
-        let forced: Forced = dups.iter().map(|(f, e)| ((*f, e.line), e.clone())).collect();
-        let raw = raw_text_of_forced(paths, opts, &forced)?;
-        for (_, mut e) in dups {
-            if let Some(r) = raw.get(&(e.file.clone(), e.line)) {
-                e.raw.clone_from(r);
-            }
-            out.rejected.push(e);
-        }
-    }
+    cross_row_checks(&mut out);
     timing("cross-row checks", t0);
     let files = &out.files;
     out.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
@@ -465,51 +424,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Duplicate record ids (later ones rejected), studies that mix
-/// interventions (warning), target-group spellings that normalise alike or
-/// nearly alike (warning; one spelling is chosen per key, the
-/// lexicographically smallest, so output does not depend on row order).
-fn cross_row_checks(out: &mut Ingested) -> Vec<(u32, RowError)> {
-    // Duplicate record_id: keep the first, reject the rest. Borrowed keys and
-    // a fast hasher: this runs over every record.
-    let dup_of: Vec<Option<usize>> = {
-        let mut first: FxHashMap<&str, usize> =
-            FxHashMap::with_capacity_and_hasher(out.records.len(), Default::default());
-        out.records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| match first.entry(r.record_id.as_str()) {
-                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(i);
-                    None
-                }
-            })
-            .collect()
-    };
-    let mut dups = Vec::new();
-    if dup_of.iter().any(Option::is_some) {
-        let firsts: Vec<Option<(u32, u64)>> = dup_of
-            .iter()
-            .map(|d| d.map(|i| (out.records[i].provenance.file, out.records[i].provenance.line)))
-            .collect();
-        let mut keep = Vec::with_capacity(out.records.len());
-        for (rec, first) in std::mem::take(&mut out.records).into_iter().zip(firsts) {
-            match first {
-                Some((f, l)) => dups.push((rec, f, l)),
-                None => keep.push(rec),
+/// Repeated record ids: every record after the first with its id, as a
+/// rejection keyed by (file index, line).
+fn duplicate_ids(records: &[EvaluationRecord], files: &[FileSummary]) -> Vec<((u32, u64), RowError)> {
+    // Borrowed keys and a fast hasher: this runs over every record.
+    let mut first: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(records.len(), Default::default());
+    let name = |f: u32| files.get(f as usize).map_or("?", |s| s.path.as_str()).to_string();
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match first.entry(r.record_id.as_str()) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let p0 = records[*e.get()].provenance;
+                let p = r.provenance;
+                out.push((
+                    (p.file, p.line),
+                    duplicate_error(name(p.file), p.line, &r.record_id, &name(p0.file), p0.line),
+                ));
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
             }
         }
-        out.records = keep;
     }
-    let mut dup_errors = Vec::with_capacity(dups.len());
-    for (rec, f, l) in dups {
-        let file = out.file_name(rec.provenance.file).to_string();
-        out.files[rec.provenance.file as usize].accepted -= 1;
-        out.files[rec.provenance.file as usize].rejected += 1;
-        dup_errors.push((rec.provenance.file, duplicate_error(file, rec.provenance.line, &rec.record_id, out.file_name(f), l)));
-    }
+    out
+}
 
+/// Studies that mix interventions (warning), target-group spellings that
+/// normalise alike or nearly alike (warning; one spelling is chosen per
+/// key, the lexicographically smallest, so output does not depend on row
+/// order), intervention names that match regardless of case and spacing.
+fn cross_row_checks(out: &mut Ingested) {
     // Studies that mix interventions.
     let mut by_study: FxHashMap<&str, (&str, Vec<&str>)> = FxHashMap::default();
     for r in &out.records {
@@ -575,7 +519,6 @@ fn cross_row_checks(out: &mut Ingested) -> Vec<(u32, RowError)> {
             }
         });
     }
-    dup_errors
 }
 
 /// The rejection of a repeated record id.

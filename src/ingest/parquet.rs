@@ -93,7 +93,8 @@ impl ParquetSource {
     /// What polars reports (or panics on) for a damaged file.
     pub fn read_group(&self, g: usize, columns: &[usize]) -> Result<DataFrame, IngestError> {
         let (start, len) = self.groups[g];
-        let err = |m: String| IngestError::Parquet { path: self.path.clone(), message: format!("row group {}: {m}", g + 1) };
+        let err =
+            |m: String| IngestError::Parquet { path: self.path.clone(), message: format!("row group {}: {m}", g + 1) };
         guarded(|| {
             let mut r = ParquetReader::new(std::io::Cursor::new(&self.bytes[..]))
                 .with_slice(Some((start, len)))

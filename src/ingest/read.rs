@@ -84,7 +84,13 @@ impl<'c, W: RowWorker> Chunk<'c, W> {
         Chunk { ctx, w, forced, rejected: Vec::new(), notes: Vec::new(), rows: 0, blank: 0 }
     }
     fn finish(self) -> ChunkOut<W::Out> {
-        ChunkOut { out: self.w.finish(), rejected: self.rejected, notes: self.notes, rows: self.rows, blank: self.blank }
+        ChunkOut {
+            out: self.w.finish(),
+            rejected: self.rejected,
+            notes: self.notes,
+            rows: self.rows,
+            blank: self.blank,
+        }
     }
 }
 

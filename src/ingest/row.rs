@@ -178,7 +178,14 @@ impl<'a> RowContext<'a> {
         }
     }
 
-    fn err(&self, line: u64, col: Col, value: &str, message: impl Into<String>, suggestion: Option<String>) -> RowError {
+    fn err(
+        &self,
+        line: u64,
+        col: Col,
+        value: &str,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) -> RowError {
         RowError {
             file: self.file.into(),
             line,
@@ -257,9 +264,10 @@ impl<'a> RowContext<'a> {
     pub fn number<F: Fields>(&self, f: &F, col: Col) -> Result<Option<f64>, RowError> {
         if let Some(stored) = self.plain_number_source(col).and_then(|i| f.stored_number(i)) {
             return match stored {
-                Some(v) if !v.is_finite() => {
-                    Err(self.err(f.line(), col, &v.to_string(), "is not a number; numbers must be finite", None))
-                }
+                // NaN is how data frames write a missing number, and its
+                // text "NaN" is a null token.
+                Some(v) if v.is_nan() => Ok(None),
+                Some(v) if !v.is_finite() => Err(self.err(f.line(), col, &v.to_string(), "is not a number", None)),
                 v => Ok(v),
             };
         }
@@ -543,7 +551,8 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
     }) else {
         return Err(ctx.err(line, Col::TargetGroup, "", "is empty; every row must name a target group", None));
     };
-    let tg = tg.map_err(|_| ctx.err(line, Col::TargetGroup, "", "is empty; every row must name a target group", None))?;
+    let tg =
+        tg.map_err(|_| ctx.err(line, Col::TargetGroup, "", "is empty; every row must name a target group", None))?;
 
     let year = match ctx.number(f, Col::Year).or_else(|e| {
         // A date (a workbook's date cell, or an ISO date in text) gives its year.
@@ -589,17 +598,17 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         },
     };
 
-    let (rating, mut harm) = match memo.rating.read(ctx, f, Col::Rating, |s| Rating::parse(s).map(|p| (p.rating, p.harmful))) {
-        Some(r) => {
-            let (r, h) = r.map_err(|e| ctx.vocab(line, Col::Rating, &e))?;
-            (Some(r), h)
-        }
-        None => (None, false),
-    };
+    let (rating, mut harm) =
+        match memo.rating.read(ctx, f, Col::Rating, |s| Rating::parse(s).map(|p| (p.rating, p.harmful))) {
+            Some(r) => {
+                let (r, h) = r.map_err(|e| ctx.vocab(line, Col::Rating, &e))?;
+                (Some(r), h)
+            }
+            None => (None, false),
+        };
     if let Some(h) = memo.harm.read(ctx, f, Col::Harm, |s| parse_bool(s).ok_or_else(|| vocab_err(s, ""))) {
-        let h = h.map_err(|e| {
-            ctx.err(line, Col::Harm, &e.value, "expected true/false (also yes/no, 1/0, ja/nee)", None)
-        })?;
+        let h =
+            h.map_err(|e| ctx.err(line, Col::Harm, &e.value, "expected true/false (also yes/no, 1/0, ja/nee)", None))?;
         harm |= h;
     }
     let strategy = memo
@@ -622,24 +631,35 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         None => None,
         Some(n) if n >= 0.5 => Some(n.round() as u64),
         Some(n) => {
-            return Err(ctx.err(line, Col::SampleSize, &n.to_string(), "must be a positive number of participants", None))
+            return Err(ctx.err(
+                line,
+                Col::SampleSize,
+                &n.to_string(),
+                "must be a positive number of participants",
+                None,
+            ))
         }
     };
 
-    let (outcome_domain, domain_inferred) =
-        match memo.domain.read(ctx, f, Col::OutcomeDomain, OutcomeDomain::parse) {
-            Some(d) => (d.map_err(|e| ctx.vocab(line, Col::OutcomeDomain, &e))?, false),
-            None => match memo.inferred.read(ctx, f, Col::Outcome, |s| Ok(OutcomeDomain::infer(s))) {
-                Some(Ok(d)) => (d, true),
-                _ => (OutcomeDomain::Other, true),
-            },
-        };
+    let (outcome_domain, domain_inferred) = match memo.domain.read(ctx, f, Col::OutcomeDomain, OutcomeDomain::parse) {
+        Some(d) => (d.map_err(|e| ctx.vocab(line, Col::OutcomeDomain, &e))?, false),
+        None => match memo.inferred.read(ctx, f, Col::Outcome, |s| Ok(OutcomeDomain::infer(s))) {
+            Some(Ok(d)) => (d, true),
+            _ => (OutcomeDomain::Other, true),
+        },
+    };
     let primary = memo
         .primary
         .read(ctx, f, Col::Primary, |s| parse_primary(s).ok_or_else(|| vocab_err(s, "")))
         .transpose()
         .map_err(|e| {
-            ctx.err(line, Col::Primary, &e.value, "expected true/false (also yes/no, 1/0, primary/secondary, ja/nee)", None)
+            ctx.err(
+                line,
+                Col::Primary,
+                &e.value,
+                "expected true/false (also yes/no, 1/0, primary/secondary, ja/nee)",
+                None,
+            )
         })?;
     let direction = memo
         .direction

@@ -3,8 +3,8 @@
 //! archive, a PDF or a program renamed `.csv` gets its name and a hint,
 //! not a screenful of binary in an error message.
 
-use super::InputFormat;
 use super::IngestError;
+use super::InputFormat;
 
 /// What a file's first bytes say it is, when that is not delimited text or
 /// JSON Lines.
@@ -59,16 +59,16 @@ impl Signature {
     pub fn hint(self) -> &'static str {
         match self {
             Signature::Parquet => "use --input-format parquet or the .parquet extension",
-            Signature::Xlsx | Signature::Ods | Signature::Xls => {
-                "evidex cannot read workbooks yet; save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and read that file"
-            }
+            Signature::Xlsx => "evidex reads workbooks: give the file its .xlsx extension or use --input-format xlsx",
+            Signature::Ods => "evidex reads workbooks: give the file its .ods extension or use --input-format ods",
+            Signature::Xls => "evidex reads workbooks: give the file its .xls extension or use --input-format xls",
             Signature::Zip | Signature::SevenZip => "unpack it and give the table inside",
             Signature::Gzip | Signature::Bzip2 | Signature::Xz | Signature::Zstd => {
                 "decompress it first (e.g. `gunzip FILE`) and give the table inside"
             }
             Signature::Pdf => "export the table from the document as CSV",
             Signature::Elf | Signature::Png | Signature::Jpeg | Signature::Gif | Signature::Binary => {
-                "give an evidence table (CSV, TSV, JSON Lines or Parquet)"
+                "give an evidence table (CSV, TSV, JSON Lines, Parquet or a workbook)"
             }
         }
     }
@@ -143,6 +143,17 @@ pub fn check(bytes: &[u8], format: InputFormat, path: &str) -> Result<(), Ingest
         (InputFormat::Parquet, None) => Err(IngestError::NotATable {
             path: path.into(),
             what: "is not a Parquet file (it does not start with the PAR1 signature)".into(),
+            hint: "if it is a text table, use --input-format csv, tsv or jsonl".into(),
+        }),
+        (InputFormat::Xlsx | InputFormat::Ods, Some(Signature::Xlsx | Signature::Ods | Signature::Zip))
+        | (InputFormat::Xls, Some(Signature::Xls)) => Ok(()),
+        (InputFormat::Xlsx | InputFormat::Xls | InputFormat::Ods, Some(s)) => Err(looks_like(s, path)),
+        (InputFormat::Xlsx | InputFormat::Xls | InputFormat::Ods, None) => Err(IngestError::NotATable {
+            path: path.into(),
+            what: format!(
+                "is not an {} workbook (it does not start like one)",
+                if format == InputFormat::Ods { "OpenDocument" } else { "Excel" }
+            ),
             hint: "if it is a text table, use --input-format csv, tsv or jsonl".into(),
         }),
         (_, Some(s)) => Err(looks_like(s, path)),

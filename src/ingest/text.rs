@@ -137,7 +137,11 @@ impl TextReader {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn open(path: &std::path::Path, display: &str, cutting: Cutting) -> Result<(TextReader, TextEncoding), IngestError> {
+    pub fn open(
+        path: &std::path::Path,
+        display: &str,
+        cutting: Cutting,
+    ) -> Result<(TextReader, TextEncoding), IngestError> {
         let io = |e: std::io::Error| IngestError::Io { path: display.to_string(), message: e.to_string() };
         let mut file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
@@ -338,7 +342,12 @@ impl TextReader {
                 Some(cut) if cut > 0 => {
                     let rest = self.buf.split_off(cut);
                     let text = std::mem::replace(&mut self.buf, rest);
-                    let block = Block { offset: self.offset, first_line: self.line, last: self.eof && self.buf.is_empty(), text };
+                    let block = Block {
+                        offset: self.offset,
+                        first_line: self.line,
+                        last: self.eof && self.buf.is_empty(),
+                        text,
+                    };
                     self.offset += block.text.len() as u64;
                     self.line += count_newlines(&block.text);
                     return Ok(Some(block));
@@ -435,10 +444,17 @@ struct CsvRecord<'p> {
 }
 
 enum Step {
-    Record { start: usize, end: usize, nout: usize, nend: usize },
+    Record {
+        start: usize,
+        end: usize,
+        nout: usize,
+        nend: usize,
+    },
     /// Input ended inside a record that started at `start` (not at the end
     /// of the file).
-    Partial { start: usize },
+    Partial {
+        start: usize,
+    },
     Done,
 }
 
@@ -490,7 +506,8 @@ impl CsvParser {
                     _ => return Step::Done,
                 }
             }
-            let (res, nin, o, e) = self.rdr.read_record(&input[pos..limit], &mut self.out[nout..], &mut self.ends[nend..]);
+            let (res, nin, o, e) =
+                self.rdr.read_record(&input[pos..limit], &mut self.out[nout..], &mut self.ends[nend..]);
             pos += nin;
             nout += o;
             nend += e;
@@ -552,7 +569,10 @@ pub enum End {
     Clean,
     /// The block ends inside a record that starts at this offset of the
     /// decoded text, on this line: the reader's cut was wrong.
-    Unfinished { offset: u64, line: u64 },
+    Unfinished {
+        offset: u64,
+        line: u64,
+    },
 }
 
 /// The message for a row whose field count differs from the header's.
@@ -620,7 +640,10 @@ pub fn delimited_block<V: Visit>(
 ) -> Result<End, IngestError> {
     let text = std::str::from_utf8(&b.text).map_err(|e| IngestError::Io {
         path: path.to_string(),
-        message: format!("bytes that are not valid text near offset {} (was the file changed while it was read?)", b.offset + e.valid_up_to() as u64),
+        message: format!(
+            "bytes that are not valid text near offset {} (was the file changed while it was read?)",
+            b.offset + e.valid_up_to() as u64
+        ),
     })?;
     if memchr::memchr(b'"', &b.text).is_none() {
         split_block(text, b.first_line, delim, n_fields, v);
@@ -1007,7 +1030,8 @@ mod tests {
     /// numbers and raw record text.
     fn by_csv_crate(text: &str, delim: u8, width: usize) -> Seen {
         let mut s = Seen { width, ..Seen::default() };
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delim).from_reader(text.as_bytes());
+        let mut rdr =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delim).from_reader(text.as_bytes());
         let mut rec = csv::StringRecord::new();
         let b = text.as_bytes();
         while rdr.read_record(&mut rec).unwrap_or(false) {

@@ -22,7 +22,8 @@ pub use record::{
 };
 pub use strategy::Strategy;
 pub use suggest::{
-    csv_field, did_you_mean, edit_distance, intervention_key, intervention_notes, normalise_label, shown, SHOWN_MAX_CHARS,
+    csv_field, did_you_mean, edit_distance, intervention_key, intervention_notes, normalise_label, shown,
+    SHOWN_MAX_CHARS,
 };
 pub use target::TargetGroup;
 

@@ -208,7 +208,8 @@ fn pass(
     cfg: &ScoringConfig,
     forced: Option<&Forced>,
 ) -> Result<(FactSet, read::ReadLog, Vec<Vec<u64>>), IngestError> {
-    let mut sink = FactSink { keys, cfg, facts: FactSet::default(), ids: Vec::new(), counts_before: RowCounts::default() };
+    let mut sink =
+        FactSink { keys, cfg, facts: FactSet::default(), ids: Vec::new(), counts_before: RowCounts::default() };
     let log = read::read_files(paths, opts, forced, &mut sink)?;
     Ok((sink.facts, log, sink.ids))
 }

@@ -42,7 +42,7 @@ fn fatal_input_errors_exit_2_and_say_what_was_expected() {
     let cases: &[(&[&str], &str)] = &[
         (&["validate", "tests/data/bad/empty.csv"], "the file is empty"),
         (&["validate", "tests/data/bad/header_only.csv"], "has a header but no data rows"),
-        (&["validate", "tests/data/bad/evidence.xlsx"], "unknown input format (extension '.xlsx')"),
+        (&["validate", "tests/data/bad/evidence.xlsx"], "is not an Excel workbook"),
         (&["validate", "tests/data/bad/missing_columns.csv"], "missing required column target_group"),
         (&["validate", "tests/data/bad/missing_columns.csv"], "headers present: Intervention, Group, Income, Rating"),
         (&["validate", "tests/data/bad/no_rating_no_effects.csv"], "rating (or effect-size columns"),

@@ -3,11 +3,11 @@
 
 mod check;
 mod cli;
+mod formats;
 mod ingest_props;
 mod meta_reference;
 mod outputs;
 mod scoring;
-mod stream;
 pub mod tol;
 mod util;
 mod visual;
