@@ -151,6 +151,49 @@ impl Tally {
     }
 }
 
+/// Read `items` in parallel, one worker each (about `hint(item)` rows),
+/// with `read`, and absorb the chunks in input order. Stops after the first
+/// chunk whose result `stop` accepts (the chunks after it are dropped) and
+/// returns that result.
+#[allow(clippy::too_many_arguments)]
+fn run_batch<S, T, R, F>(
+    items: &[T],
+    ctx: &RowContext<'_>,
+    forced: Option<&Forced>,
+    sink: &mut S,
+    tally: &mut Tally,
+    log: &mut ReadLog,
+    hint: impl Fn(&T) -> usize + Sync,
+    read: F,
+    stop: impl Fn(&R) -> bool,
+) -> Result<Option<R>, IngestError>
+where
+    S: Sink,
+    T: Sync,
+    R: Send,
+    F: for<'c> Fn(&T, &mut Chunk<'c, S::Worker<'c>>) -> Result<R, IngestError> + Sync,
+{
+    let outs: Vec<Result<(ChunkOut<S::Out>, R), IngestError>> = {
+        let s = &*sink;
+        items
+            .par_iter()
+            .map(|item| {
+                let mut c = Chunk::new(ctx, s.worker(hint(item)), forced);
+                let r = read(item, &mut c)?;
+                Ok((c.finish(), r))
+            })
+            .collect()
+    };
+    for o in outs {
+        let (o, r) = o?;
+        tally.absorb(o, sink, log);
+        if stop(&r) {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
 /// The input format: `--input-format`, else the file extension.
 ///
 /// # Errors
@@ -331,29 +374,24 @@ fn read_file<S: Sink>(
                     if batch.is_empty() {
                         break;
                     }
-                    let outs: Vec<Result<(ChunkOut<S::Out>, End), IngestError>> = {
-                        let s = &*sink;
-                        let ctx = &ctx;
-                        batch
-                            .par_iter()
-                            .map(|b| {
-                                let mut c = Chunk::new(ctx, s.worker(b.text.len() / 64), forced);
-                                let end = text::delimited_block(b, delim, width, ctx.file, &mut c)?;
-                                Ok((c.finish(), end))
-                            })
-                            .collect()
-                    };
-                    for o in outs {
-                        let (o, end) = o?;
-                        tally.absorb(o, sink, log);
-                        if let End::Unfinished { offset, line } = end {
-                            // The parity guess cut inside a record: read the
-                            // rest of the file with exact cuts.
-                            drop(rx);
-                            let r = TextReader::reopen_at(path, &display, delim, offset, line)?;
-                            rx = text::spawn_reader(scope, r, threads * 2);
-                            continue 'blocks;
-                        }
+                    let end = run_batch(
+                        &batch,
+                        &ctx,
+                        forced,
+                        sink,
+                        &mut tally,
+                        log,
+                        |b| b.text.len() / 64,
+                        |b, c| text::delimited_block(b, delim, width, ctx.file, c),
+                        |end| *end != End::Clean,
+                    )?;
+                    if let Some(End::Unfinished { offset, line }) = end {
+                        // The parity guess cut inside a record: read the
+                        // rest of the file with exact cuts.
+                        drop(rx);
+                        let r = TextReader::reopen_at(path, &display, delim, offset, line)?;
+                        rx = text::spawn_reader(scope, r, threads * 2);
+                        continue 'blocks;
                     }
                 }
                 let d = if delim == b'\t' { "tab".to_string() } else { (delim as char).to_string() };
@@ -367,22 +405,17 @@ fn read_file<S: Sink>(
                     if batch.is_empty() {
                         break;
                     }
-                    let outs: Vec<Result<ChunkOut<S::Out>, IngestError>> = {
-                        let s = &*sink;
-                        let ctx = &ctx;
-                        let index = &index;
-                        batch
-                            .par_iter()
-                            .map(|b| {
-                                let mut c = Chunk::new(ctx, s.worker(b.text.len() / 128), forced);
-                                text::json_block(b, index, ctx.file, &mut c)?;
-                                Ok(c.finish())
-                            })
-                            .collect()
-                    };
-                    for o in outs {
-                        tally.absorb(o?, sink, log);
-                    }
+                    run_batch(
+                        &batch,
+                        &ctx,
+                        forced,
+                        sink,
+                        &mut tally,
+                        log,
+                        |b| b.text.len() / 128,
+                        |b, c| text::json_block(b, &index, ctx.file, c),
+                        |_| false,
+                    )?;
                 }
                 Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: None }
             }
@@ -393,23 +426,20 @@ fn read_file<S: Sink>(
             Opened::Sheet(sheet) => {
                 let n = sheet.data_rows();
                 let starts: Vec<usize> = (0..n).step_by(TASK_ROWS).collect();
-                let outs: Vec<ChunkOut<S::Out>> = {
-                    let s = &*sink;
-                    let ctx = &ctx;
-                    let sheet = &sheet;
-                    starts
-                        .par_iter()
-                        .map(|&from| {
-                            let to = (from + TASK_ROWS).min(n);
-                            let mut c = Chunk::new(ctx, s.worker(to - from), forced);
-                            sheet.rows(from, to, &mut c);
-                            c.finish()
-                        })
-                        .collect()
-                };
-                for o in outs {
-                    tally.absorb(o, sink, log);
-                }
+                run_batch(
+                    &starts,
+                    &ctx,
+                    forced,
+                    sink,
+                    &mut tally,
+                    log,
+                    |&from| (from + TASK_ROWS).min(n) - from,
+                    |&from, c| {
+                        sheet.rows(from, (from + TASK_ROWS).min(n), c);
+                        Ok(())
+                    },
+                    |_| false,
+                )?;
                 Shape { encoding: None, delimiter: None }
             }
         };
@@ -529,33 +559,34 @@ fn read_groups<'s, S: Sink>(
         }
         let offsets: Vec<usize> = (0..df.height()).step_by(TASK_ROWS).collect();
         for batch in offsets.chunks(threads) {
-            let outs: Vec<Result<ChunkOut<S::Out>, IngestError>> = {
-                let s = &*sink;
-                let df = &df;
-                let columns = &columns;
-                batch
-                    .par_iter()
-                    .map(|&offset| {
-                        let part = df.slice(offset as i64, TASK_ROWS);
-                        let first = (p.groups[g].0 + offset) as u64;
-                        let slice = ParquetSlice::new(ctx, &part, columns, width, first, ctx.file)?;
-                        let mut c = Chunk::new(ctx, s.worker(slice.len()), forced);
-                        slice.rows(&mut c);
-                        let mut o = c.finish();
-                        if !o.rejected.is_empty() {
-                            let lines: Vec<u64> = o.rejected.iter().map(|e| e.line).collect();
-                            let raw = parquet::raw_rows(p, g, &lines)?;
-                            for (e, r) in o.rejected.iter_mut().zip(raw) {
-                                e.raw = r;
-                            }
+            let slices: Vec<ParquetSlice> = batch
+                .par_iter()
+                .map(|&offset| {
+                    let part = df.slice(offset as i64, TASK_ROWS);
+                    ParquetSlice::new(ctx, &part, &columns, width, (p.groups[g].0 + offset) as u64, ctx.file)
+                })
+                .collect::<Result<_, _>>()?;
+            run_batch(
+                &slices,
+                ctx,
+                forced,
+                sink,
+                tally,
+                log,
+                ParquetSlice::len,
+                |slice, c| {
+                    slice.rows(c);
+                    if !c.rejected.is_empty() {
+                        // With every column, for the rejected rows' text.
+                        let lines: Vec<u64> = c.rejected.iter().map(|e| e.line).collect();
+                        for (e, r) in c.rejected.iter_mut().zip(parquet::raw_rows(p, g, &lines)?) {
+                            e.raw = r;
                         }
-                        Ok(o)
-                    })
-                    .collect()
-            };
-            for o in outs {
-                tally.absorb(o?, sink, log);
-            }
+                    }
+                    Ok(())
+                },
+                |_| false,
+            )?;
         }
     }
     Ok(())
