@@ -17,15 +17,6 @@ extern "C" fn allocator_options() {
     // SAFETY: a plain option setter of the linked allocator, called once
     // while the process is single-threaded.
     unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 1) };
-    // Keep freed memory for 500 ms before returning it to the OS (default
-    // 10 ms): chunks of rows are freed and allocated again all the time, and
-    // pages returned too early are faulted in and zeroed again (seen as
-    // system time at 10^6 rows; peak memory unchanged at 10^7).
-    // `mi_option_purge_delay` is option 15 in mimalloc's `mi_option_t` (v2
-    // and v3); libmimalloc-sys does not name it.
-    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: as above.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 500) };
 }
 
 #[used]

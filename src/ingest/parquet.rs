@@ -200,6 +200,10 @@ impl Fields for ParquetRow<'_> {
     fn line(&self) -> u64 {
         self.s.first + self.i as u64 + 1
     }
+    fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
+        // A string view holds its length.
+        self.s.text.iter().position(|a| a.as_ref().is_some_and(|a| a.views()[self.i].length as usize > limit))
+    }
     fn field(&self, pos: usize) -> &str {
         match self.s.text.get(pos) {
             Some(Some(a)) if !a.is_null(self.i) => a.value(self.i),

@@ -385,6 +385,7 @@ fn read_file<S: Sink>(
                         |b, c| text::delimited_block(b, delim, width, ctx.file, c),
                         |end| *end != End::Clean,
                     )?;
+                    recycle(&rx, batch);
                     if let Some(End::Unfinished { offset, line }) = end {
                         // The parity guess cut inside a record: read the
                         // rest of the file with exact cuts.
@@ -416,6 +417,7 @@ fn read_file<S: Sink>(
                         |b, c| text::json_block(b, &index, ctx.file, c),
                         |_| false,
                     )?;
+                    recycle(&rx, batch);
                 }
                 Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: None }
             }
@@ -480,14 +482,19 @@ fn read_file<S: Sink>(
     })
 }
 
+/// Hand the batch's buffers back to the reader.
+fn recycle(feed: &text::Feed, batch: Vec<text::Block>) {
+    for b in batch {
+        // The reader may have finished: then the buffer is dropped.
+        let _ = feed.recycle.send(b.text);
+    }
+}
+
 /// Up to `n` blocks from the reader (fewer at the end of the file).
-fn next_batch(
-    rx: &std::sync::mpsc::Receiver<Result<text::Block, IngestError>>,
-    n: usize,
-) -> Result<Vec<text::Block>, IngestError> {
+fn next_batch(feed: &text::Feed, n: usize) -> Result<Vec<text::Block>, IngestError> {
     let mut batch = Vec::with_capacity(n);
     while batch.len() < n {
-        match rx.recv() {
+        match feed.blocks.recv() {
             Ok(b) => batch.push(b?),
             Err(_) => break,
         }

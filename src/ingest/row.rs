@@ -45,6 +45,10 @@ pub trait Fields {
     }
     /// The row as it appeared in the input (for rejections).
     fn raw(&self) -> String;
+    /// The first of the `width` fields longer than `limit` bytes.
+    fn long_field(&self, width: usize, limit: usize) -> Option<usize> {
+        (0..width).find(|&i| self.field(i).len() > limit)
+    }
 }
 
 /// What a block's rows go to.
@@ -208,6 +212,7 @@ impl<'a> RowContext<'a> {
     pub fn pick<'s>(&'s self, col: Col, field: impl Fn(usize) -> &'s str) -> Option<Cow<'s, str>> {
         let raw = match self.slots[col as usize]? {
             Source::Constant(v) => Some(v.trim()).filter(|v| !self.is_null(v))?,
+            Source::Columns(idx) if idx.len() == 1 => Some(trim(field(idx[0]))).filter(|v| !self.is_null(v))?,
             Source::Columns(idx) => idx.iter().map(|&i| trim(field(i))).find(|v| !self.is_null(v))?,
         };
         if self.mapped[col as usize] {
@@ -514,6 +519,35 @@ impl RowView<'_> {
     }
 }
 
+/// Reject a row with a field longer than [`MAX_FIELD_BYTES`] (any column,
+/// read or passed through).
+///
+/// # Errors
+/// The first such field, by its header.
+pub fn check_lengths<F: Fields>(ctx: &RowContext<'_>, f: &F) -> Result<(), RowError> {
+    let Some(i) = f.long_field(ctx.headers.len(), MAX_FIELD_BYTES) else {
+        return Ok(());
+    };
+    let t = f.field(i);
+    let mut cut = 80.min(t.len());
+    while !t.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let name = ctx.headers.get(i).map_or("?", String::as_str);
+    Err(RowError {
+        file: ctx.file.into(),
+        line: f.line(),
+        column: Some(match ctx.letters.get(i) {
+            Some(l) => format!("{name} ({l})"),
+            None => name.to_string(),
+        }),
+        value: Some(format!("{}...", &t[..cut])),
+        message: format!("is {} bytes long; a field may hold at most {MAX_FIELD_BYTES} bytes (64 KiB)", t.len()),
+        suggestion: None,
+        raw: String::new(),
+    })
+}
+
 /// Read one row under the scoring contract.
 ///
 /// # Errors
@@ -521,22 +555,7 @@ impl RowView<'_> {
 /// file names it), value, what is allowed and a suggestion.
 pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut Memo) -> Result<RowView<'a>, RowError> {
     let line = f.line();
-    let too_long = |col: Col, t: &str| {
-        ctx.err(
-            line,
-            col,
-            &t[..t.floor_char_boundary(80)],
-            format!("is {} bytes long; a field may hold at most {MAX_FIELD_BYTES} bytes (64 KiB)", t.len()),
-            None,
-        )
-    };
-    for col in Col::ALL {
-        if let Some(t) = ctx.text(f, col) {
-            if t.len() > MAX_FIELD_BYTES {
-                return Err(too_long(col, &t));
-            }
-        }
-    }
+    check_lengths(ctx, f)?;
     let Some(intervention) = ctx.text(f, Col::Intervention) else {
         return Err(ctx.err(line, Col::Intervention, "", "is empty; every row must name an intervention", None));
     };
@@ -817,6 +836,7 @@ pub fn read_effect_row<F: Fields>(
     memo: &mut Memo,
 ) -> Result<EffectRow, RowError> {
     let line = f.line();
+    check_lengths(ctx, f)?;
     let effect = read_effect(ctx, f, &mut memo.measure)?;
     let design = memo
         .design

@@ -77,6 +77,8 @@ pub struct TextReader {
     line: u64,
     cutting: Cutting,
     delim: u8,
+    /// Buffers of blocks the consumer is done with, for reuse.
+    recycle: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 /// Whether the whole file is valid UTF-8 (read in parallel pieces, not
@@ -177,6 +179,7 @@ impl TextReader {
             line: 1,
             cutting,
             delim: b',',
+            recycle: None,
         };
         // The bytes read for the byte-order mark that are text.
         let text = head[skip..].to_vec();
@@ -199,7 +202,7 @@ impl TextReader {
         let (mut r, _) = TextReader::open(path, display, Cutting::Exact)?;
         r.delim = delim;
         while r.offset + (r.buf.len() as u64) < offset && !r.eof {
-            r.read_more()?;
+            r.read_more(BLOCK_BYTES)?;
             let drop = ((offset - r.offset) as usize).min(r.buf.len());
             r.buf.drain(..drop);
             r.offset += drop as u64;
@@ -236,9 +239,19 @@ impl TextReader {
         }
     }
 
-    /// Read the next piece of the file onto the buffer.
-    fn read_more(&mut self) -> Result<(), IngestError> {
+    /// Read the next piece of the file onto the buffer (UTF-8 straight into
+    /// it; other encodings through the decoder).
+    fn read_more(&mut self, want: usize) -> Result<(), IngestError> {
         if self.eof {
+            return Ok(());
+        }
+        let piece = want.saturating_sub(self.buf.len()).max(64 << 10);
+        if matches!(self.decode, Decode::Utf8) {
+            self.buf.reserve(piece);
+            let n = (&mut self.file).take(piece as u64).read_to_end(&mut self.buf).map_err(|e| self.io(e))?;
+            if n == 0 {
+                self.eof = true;
+            }
             return Ok(());
         }
         let mut raw = std::mem::take(&mut self.raw);
@@ -260,7 +273,7 @@ impl TextReader {
     /// Fill the buffer to at least `want` bytes (or the end of the file).
     fn fill(&mut self, want: usize) -> Result<(), IngestError> {
         while self.buf.len() < want && !self.eof {
-            self.read_more()?;
+            self.read_more(want)?;
         }
         Ok(())
     }
@@ -340,7 +353,13 @@ impl TextReader {
             let cut = if self.eof { Some(self.buf.len()) } else { self.cut() };
             match cut {
                 Some(cut) if cut > 0 => {
-                    let rest = self.buf.split_off(cut);
+                    // The rest goes to a buffer with room for the next block
+                    // (a recycled one when the consumer returned one).
+                    let mut rest = self.recycle.as_ref().and_then(|r| r.try_recv().ok()).unwrap_or_default();
+                    rest.clear();
+                    rest.reserve(BLOCK_BYTES + (64 << 10));
+                    rest.extend_from_slice(&self.buf[cut..]);
+                    self.buf.truncate(cut);
                     let text = std::mem::replace(&mut self.buf, rest);
                     let block = Block {
                         offset: self.offset,
@@ -365,10 +384,10 @@ impl TextReader {
         match self.cutting {
             Cutting::Lines => memchr::memrchr(b'\n', b).map(|p| p + 1),
             Cutting::Parity => {
-                let quotes = b.iter().filter(|&&c| c == b'"').count();
-                if quotes == 0 {
+                if memchr::memchr(b'"', b).is_none() {
                     return memchr::memrchr2(b'\n', b'\r', b).map(|p| p + 1);
                 }
+                let quotes = memchr::memchr_iter(b'"', b).count();
                 // Walk back from the end: at a line end, the quotes before it
                 // are all quotes less those seen after it.
                 let mut after = 0usize;
@@ -394,18 +413,21 @@ impl TextReader {
 
 /// Count `\n` bytes (line numbers count `\n`, as the `csv` crate does).
 pub fn count_newlines(b: &[u8]) -> u64 {
-    // Plain loop: the compiler vectorises it.
-    b.iter().filter(|&&c| c == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', b).count() as u64
 }
 
-/// Spawn the reader thread of `r` in `scope`: blocks arrive on the
-/// returned channel, at most `ahead` ahead of the consumer.
-pub fn spawn_reader<'s>(
-    scope: &'s std::thread::Scope<'s, '_>,
-    mut r: TextReader,
-    ahead: usize,
-) -> std::sync::mpsc::Receiver<Result<Block, IngestError>> {
+/// The reader thread's ends: blocks arrive on `blocks`, at most `ahead`
+/// ahead of the consumer; buffers sent back on `recycle` are reused.
+pub struct Feed {
+    pub blocks: std::sync::mpsc::Receiver<Result<Block, IngestError>>,
+    pub recycle: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+/// Spawn the reader thread of `r` in `scope`.
+pub fn spawn_reader<'s>(scope: &'s std::thread::Scope<'s, '_>, mut r: TextReader, ahead: usize) -> Feed {
     let (tx, rx) = std::sync::mpsc::sync_channel(ahead);
+    let (back, recycled) = std::sync::mpsc::channel();
+    r.recycle = Some(recycled);
     scope.spawn(move || loop {
         match r.next_block() {
             Ok(Some(b)) => {
@@ -420,7 +442,7 @@ pub fn spawn_reader<'s>(
             }
         }
     });
-    rx
+    Feed { blocks: rx, recycle: back }
 }
 
 /// A `csv-core` parser with its buffers, with the `csv` crate's defaults
@@ -593,6 +615,9 @@ impl Fields for SplitRow<'_> {
     fn line(&self) -> u64 {
         self.line
     }
+    fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
+        self.cells.iter().position(|&(a, b)| b - a > limit)
+    }
     fn field(&self, i: usize) -> &str {
         self.cells.get(i).and_then(|&(a, b)| self.text.get(a..b)).unwrap_or("")
     }
@@ -616,6 +641,14 @@ pub struct QuotedRow<'t> {
 impl Fields for QuotedRow<'_> {
     fn line(&self) -> u64 {
         self.line
+    }
+    fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
+        let mut a = 0;
+        self.ends.iter().position(|&b| {
+            let long = b - a > limit;
+            a = b;
+            long
+        })
     }
     fn field(&self, i: usize) -> &str {
         let Some(&b) = self.ends.get(i) else { return "" };
@@ -903,6 +936,13 @@ pub struct JsonRow<'t> {
 impl Fields for JsonRow<'_> {
     fn line(&self) -> u64 {
         self.line
+    }
+    fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
+        self.values.iter().position(|v| match v {
+            JsonValue::Text(s) => s.len() > limit,
+            JsonValue::Json(s) => s.len() > limit,
+            _ => false,
+        })
     }
     fn field(&self, i: usize) -> &str {
         match self.values.get(i) {

@@ -282,6 +282,9 @@ impl Fields for SheetRow<'_> {
             _ => None,
         }
     }
+    fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
+        self.cells.iter().position(|c| matches!(c, Data::String(s) if s.len() > limit))
+    }
     fn raw(&self) -> String {
         (0..self.width).map(|i| csv_field(self.field(i))).collect::<Vec<_>>().join(",")
     }

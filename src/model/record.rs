@@ -144,6 +144,12 @@ pub struct RecordFields {
 
 /// The current calendar year from the system clock (UTC).
 pub fn current_year() -> i32 {
+    // Once per run (a row check calls it for every row).
+    static YEAR: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *YEAR.get_or_init(year_now)
+}
+
+fn year_now() -> i32 {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     // Civil-from-days (H. Hinnant), enough for a year.
     let z = (secs / 86_400) as i64 + 719_468;
