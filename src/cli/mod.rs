@@ -21,7 +21,21 @@ pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
 /// Parse arguments, run, and map errors to exit codes.
+/// A panic inside a file-format library while a reader guards the call
+/// (`ingest::parquet::guarded`) is reported as the file's error (exit 2);
+/// the default hook's "thread panicked" text would only confuse, so it is
+/// not printed then. Any other panic is printed as usual.
+fn quiet_guarded_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if evidex::ingest::parquet::GUARDED.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            default(info);
+        }
+    }));
+}
+
 pub fn run() -> i32 {
+    quiet_guarded_panics();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

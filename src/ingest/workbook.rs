@@ -80,6 +80,9 @@ pub fn open(
     choice: Option<&SheetChoice>,
     fits: &dyn Fn(&str, &[String]) -> Result<(), IngestError>,
 ) -> Result<Sheet, IngestError> {
+    if let Err(m) = check_cfb(path) {
+        return Err(workbook_error(display, format!("the workbook is damaged ({m})")));
+    }
     let mut wb = guarded(|| calamine::open_workbook_auto(path))
         .map_err(|m| workbook_error(display, m))?
         .map_err(|e| workbook_error(display, format!("cannot read the workbook: {e}")))?;
@@ -136,6 +139,101 @@ pub fn open(
             reasons.join("; ")
         ),
     ))
+}
+
+/// Check the sector tables of an Excel 97-2003 file (Compound File Binary,
+/// MS-CFB section 2) before calamine reads it: calamine sizes buffers from
+/// sector numbers, so a damaged table can ask for terabytes, which ends the
+/// process instead of giving an error. Every sector number must lie in the
+/// file and every chain must end. Files of other formats pass.
+fn check_cfb(path: &std::path::Path) -> Result<(), String> {
+    const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    const MAXREGSECT: u32 = 0xFFFF_FFFA;
+    const ENDOFCHAIN: u32 = 0xFFFF_FFFE;
+    const DIFSECT: u32 = 0xFFFF_FFFC;
+    let b = std::fs::read(path).map_err(|e| e.to_string())?;
+    if !b.starts_with(&SIGNATURE) {
+        return Ok(());
+    }
+    let u16_at = |i: usize| b.get(i..i + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
+    let u32_at = |i: usize| b.get(i..i + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    let size: usize = match u16_at(30) {
+        Some(9) => 512,
+        Some(12) => 4096,
+        _ => return Err("unknown sector size".into()),
+    };
+    if b.len() < size {
+        return Err("shorter than its header".into());
+    }
+    let n = ((b.len() - size) / size) as u32;
+    let sector = |id: u32| -> Result<&[u8], String> {
+        if id >= n {
+            return Err(format!("sector {id} is past the end of the file ({n} sectors)"));
+        }
+        let a = size + id as usize * size;
+        Ok(&b[a..a + size])
+    };
+    let ids = |s: &[u8]| -> Vec<u32> {
+        s.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect()
+    };
+    let word = |i: usize| u32_at(i).ok_or_else(|| "header cut short".to_string());
+    let fat_len = word(44)?;
+    let dir_start = word(48)?;
+    let mini_fat_start = word(60)?;
+    let mini_fat_len = word(64)?;
+    let difat_start = word(68)?;
+    if fat_len > n || mini_fat_len > n {
+        return Err("table sizes exceed the file".into());
+    }
+    // The FAT sector list: 109 entries in the header, then DIFAT sectors.
+    let mut fat_sectors: Vec<u32> = ids(&b[76..512]);
+    let mut next = difat_start;
+    let mut steps = 0;
+    while next < MAXREGSECT {
+        steps += 1;
+        if steps > n {
+            return Err("the sector list loops".into());
+        }
+        let mut entries = ids(sector(next)?);
+        next = entries.pop().unwrap_or(ENDOFCHAIN);
+        fat_sectors.extend(entries);
+    }
+    // calamine loads every listed sector below DIFSECT.
+    fat_sectors.retain(|&s| s < DIFSECT);
+    let mut fat = Vec::new();
+    for &s in &fat_sectors {
+        fat.extend(ids(sector(s)?));
+    }
+    if fat.iter().any(|&e| e < MAXREGSECT && e >= n) {
+        return Err("the allocation table points past the end of the file".into());
+    }
+    let chain_ends = |start: u32| -> Result<(), String> {
+        let mut id = start;
+        let mut steps = 0;
+        while id != ENDOFCHAIN {
+            steps += 1;
+            if steps > n || id >= n || id as usize >= fat.len() {
+                return Err(format!("a chain from sector {start} does not end"));
+            }
+            id = fat[id as usize];
+        }
+        Ok(())
+    };
+    chain_ends(dir_start)?;
+    if mini_fat_len > 0 {
+        chain_ends(mini_fat_start)?;
+    }
+    // The root entry's stream (the mini stream): its start and length.
+    let root = sector(dir_start)?;
+    let root_start = u32::from_le_bytes([root[116], root[117], root[118], root[119]]);
+    let root_len = u32::from_le_bytes([root[120], root[121], root[122], root[123]]);
+    if root_len as usize > b.len() {
+        return Err("the root stream is longer than the file".into());
+    }
+    if root_len > 0 && mini_fat_len > 0 {
+        chain_ends(root_start)?;
+    }
+    Ok(())
 }
 
 /// The file as shown in messages: `path (sheet NAME)`.

@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod formats;
+mod fuzz;
 mod ingest_props;
 mod meta_reference;
 mod outputs;
