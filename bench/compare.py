@@ -1,26 +1,31 @@
 #!/usr/bin/env python3
-"""Side-by-side whole-process timings: evidex score vs DuckDB, python polars
-and pandas doing a plain weighted group-by on the same generated files.
+"""Whole-process timings of `evidex score` on every shape real tables have,
+against DuckDB running the same scoring job in SQL (bench/score_job.sql)
+and DuckDB's plain weighted group-by over the three keys.
 
 Usage (from the repository root, after `cargo build --release`):
     python3 -m venv .bench-venv && .bench-venv/bin/pip install -r bench/requirements.txt
     .bench-venv/bin/python bench/compare.py --rows 100000 1000000 10000000 --repeats 5 \
         --out docs/bench-results.md
 
-It writes the tables to --out (docs/performance.md quotes and explains
-them): tool vs tool per size and format, the target ratios of the
-performance issue (evidex / DuckDB on Parquet, evidex / python polars on
-CSV), 1 vs 2 threads, and the cost of per-cell meta-analysis (every record
-with an effect size vs none) at the largest size.
+Shapes, all made from one generated table (`evidex generate`, seed 1):
+plain CSV; quoted CSV (strings quoted, as R's write.csv, pandas with
+quoting, DuckDB and many Excel exports write them); CSV with a country
+column (ISO3 code beside the income setting); Parquet (the generator's);
+Parquet with a country column (written by DuckDB); JSON Lines (written by
+DuckDB). At --workbook-rows (default 100,000) an Excel workbook is also
+measured, against pandas reading it with openpyxl and grouping.
 
-Each tool runs as its own process, `--repeats` times, under /usr/bin/time
-(wall seconds and peak resident memory); medians are reported. The tools
-compared in one table take turns (one run of each per round), so a drift
-of the machine's speed affects them alike. Files are read once first so
-they are in the page cache; the temporary folder is removed at the end.
-Not part of the test suite.
+Each command runs as its own process, --repeats times, under /usr/bin/time
+(wall seconds and peak resident memory); medians are reported and peak
+memory is the largest of the runs. The commands compared on one shape take
+turns (one run of each per round), so a drift of the machine's speed hits
+them alike. Files are read once before timing so they are in the page
+cache. evidex's score tables must be byte-identical across shapes (checked).
+The temporary folder is removed at the end. Not part of the test suite.
 """
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -33,45 +38,76 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 EVIDEX = TARGET / "release" / "evidex"
+JOB_SQL = (ROOT / "bench" / "score_job.sql").read_text()
 
-GROUP = ["intervention", "target_group", "income_setting"]
-
-DUCKDB = r"""
+SOURCE = r"""
 import duckdb, sys
 f = sys.argv[1]
-src = f"read_parquet('{f}')" if f.endswith('.parquet') else f"read_csv_auto('{f}')"
-duckdb.sql(f'''
+if f.endswith('.parquet'):
+    src = f"read_parquet('{f}')"
+elif f.endswith('.jsonl'):
+    src = f"read_json('{f}', format='newline_delimited')"
+else:
+    src = f"read_csv('{f}')"
+con = duckdb.connect()
+cols = [c[0] for c in con.sql(f"describe select * from {src}").fetchall()]
+dom = "outcome_domain" if "outcome_domain" in cols else "NULL::varchar"
+con.sql(f"create view src as select *, {dom} as outcome_domain_col from {src}")
+"""
+
+JOB = SOURCE + "con.sql(open(sys.argv[2]).read()).fetchall()\n"
+
+PLAIN = SOURCE + r"""
+con.sql('''
   select intervention, target_group, income_setting, count(*) n,
          sum(w) sw, sum(w*y) swy, sum(w*y*y) - sum(w*y)*sum(w*y)/nullif(sum(w),0) q
   from (select intervention, target_group, income_setting,
-               case when se > 0 then 1/(se*se) end w, effect_size y from {src})
+               case when se > 0 then 1/(se*se) end w, effect_size y from src)
   group by all''').fetchall()
 """
 
-POLARS = r"""
-import polars as pl, sys
-f = sys.argv[1]
-lf = pl.scan_parquet(f) if f.endswith('.parquet') else pl.scan_csv(f)
-w = pl.when(pl.col('se') > 0).then(1 / pl.col('se') ** 2)
-(lf.select(['intervention', 'target_group', 'income_setting',
-            w.alias('w'), pl.col('effect_size').alias('y')])
-   .group_by(['intervention', 'target_group', 'income_setting'])
-   .agg(pl.len().alias('n'), pl.col('w').sum().alias('sw'), (pl.col('w') * pl.col('y')).sum().alias('swy'),
-        ((pl.col('w') * pl.col('y') ** 2).sum() - (pl.col('w') * pl.col('y')).sum() ** 2 / pl.col('w').sum()).alias('q'))
-   .collect(engine='streaming'))
-"""
-
-PANDAS = r"""
+PANDAS_XLSX = r"""
 import pandas as pd, numpy as np, sys
-f = sys.argv[1]
-cols = ['intervention', 'target_group', 'income_setting', 'se', 'effect_size']
-df = pd.read_parquet(f, columns=cols) if f.endswith('.parquet') else pd.read_csv(f, usecols=cols)
+df = pd.read_excel(sys.argv[1], engine='openpyxl')
 df['w'] = np.where(df.se > 0, 1 / df.se ** 2, np.nan)
 df['wy'] = df.w * df.effect_size
-df['wyy'] = df.wy * df.effect_size
-g = df.groupby(['intervention', 'target_group', 'income_setting']).agg(n=('w', 'size'), sw=('w', 'sum'), swy=('wy', 'sum'), swyy=('wyy', 'sum'))
-g['q'] = g.swyy - g.swy ** 2 / g.sw
+g = df.groupby(['intervention', 'target_group', 'income_setting']).agg(n=('w', 'size'), sw=('w', 'sum'), swy=('wy', 'sum'))
 """
+
+MAKE = r"""
+import duckdb, sys
+csv, out = sys.argv[1], sys.argv[2]
+strings = "record_id, study_id, intervention, strategy, target_group, income_setting, design, risk_of_bias, rating, measure, source"
+country = '''case income_setting when 'HIC' then 'NLD' when 'UMC' then 'BRA' when 'LMC' then 'IND' else 'ETH' end'''
+typed = f"read_csv('{csv}')"
+with_country = f'''select record_id, study_id, intervention, strategy, target_group, income_setting,
+  {country} as country, design, risk_of_bias, sample_size, year, rating, effect_size, se, measure, source from {typed}'''
+if out.endswith('_quoted.csv'):
+    duckdb.sql(f"copy (select * from {typed}) to '{out}' (header, force_quote ({strings}))")
+elif out.endswith('_country.csv'):
+    duckdb.sql(f"copy ({with_country}) to '{out}' (header)")
+elif out.endswith('_country.parquet'):
+    duckdb.sql(f"copy ({with_country}) to '{out}' (format parquet, row_group_size 262144)")
+elif out.endswith('.jsonl'):
+    duckdb.sql(f"copy (select * from {typed}) to '{out}' (format json)")
+"""
+
+MAKE_XLSX = r"""
+import csv, sys
+from openpyxl import Workbook
+wb = Workbook(write_only=True)
+ws = wb.create_sheet('evidence')
+num = {'sample_size', 'year', 'effect_size', 'se'}
+with open(sys.argv[1], newline='') as f:
+    r = csv.reader(f)
+    header = next(r)
+    ws.append(header)
+    for row in r:
+        ws.append([float(v) if h in num and v != '' else (v if v != '' else None) for h, v in zip(header, row)])
+wb.save(sys.argv[2])
+"""
+
+SHAPES = ["plain CSV", "quoted CSV", "CSV with country", "Parquet", "Parquet with country", "JSON Lines"]
 
 
 def timed(cmd, env=None):
@@ -83,13 +119,12 @@ def timed(cmd, env=None):
 
 
 def interleaved(cmds, repeats):
-    """Median wall time and peak RSS per named command, {name: (cmd, env)}.
-    The commands take turns (round r runs each once) so that a drift of the
-    machine's speed over minutes, common on shared VMs, hits them alike."""
+    """Median wall time and peak RSS per named command, {name: cmd}. The
+    commands take turns (round r runs each once)."""
     runs = {name: [] for name in cmds}
     for _ in range(repeats):
-        for name, (cmd, env) in cmds.items():
-            runs[name].append(timed(cmd, env))
+        for name, cmd in cmds.items():
+            runs[name].append(timed(cmd))
     return {name: (statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
 
 
@@ -106,66 +141,91 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
+def make_files(tmp, n):
+    csv = tmp / f"g{n}.csv"
+    pq = tmp / f"g{n}.parquet"
+    for p in (csv, pq):
+        subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--out", str(p)], check=True, capture_output=True)
+    files = {"plain CSV": csv, "Parquet": pq}
+    for shape, name in [("quoted CSV", f"g{n}_quoted.csv"), ("CSV with country", f"g{n}_country.csv"),
+                        ("Parquet with country", f"g{n}_country.parquet"), ("JSON Lines", f"g{n}.jsonl")]:
+        out = tmp / name
+        subprocess.run([sys.executable, "-c", MAKE, str(csv), str(out)], check=True)
+        files[shape] = out
+    for p in files.values():
+        p.read_bytes()  # page cache
+    return files
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--workbook-rows", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     if not EVIDEX.exists():
         raise SystemExit(f"{EVIDEX} not found: run `cargo build --release` first (or set CARGO_TARGET_DIR)")
     tmp = Path(tempfile.mkdtemp(prefix="evidex-bench-"))
+    sql = tmp / "job.sql"
+    sql.write_text(JOB_SQL)
     rows_out = []
-    scaling = []
-    for n in a.rows:
-        files = {}
-        for ext in ("csv", "parquet"):
-            p = tmp / f"g{n}.{ext}"
-            subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--out", str(p)], check=True, capture_output=True)
-            p.read_bytes()  # page cache
-            files[ext] = p
-        for ext, p in files.items():
-            size = p.stat().st_size / 2**20
-            res = interleaved({
-                "evidex score (full model)": ([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], None),
-                "DuckDB (plain group-by)": ([sys.executable, "-c", DUCKDB, str(p)], None),
-                "python polars, streaming (plain group-by)": ([sys.executable, "-c", POLARS, str(p)], None),
-                "pandas (plain group-by)": ([sys.executable, "-c", PANDAS, str(p)], None),
-            }, a.repeats)
-            for tool, (sec, gib) in res.items():
-                rows_out.append((n, ext, size, tool, sec, gib))
-                print(f"{n:>10} {ext:8} {tool:45} {sec:8.3f} s {gib:6.2f} GiB", flush=True)
-        cmd = [str(EVIDEX), "score", str(files["parquet"]), "--out", str(tmp / "s.csv")]
-        res = interleaved({t: (cmd, dict(os.environ, RAYON_NUM_THREADS=t)) for t in ("1", "2")}, a.repeats)
-        for threads, (sec, gib) in res.items():
-            scaling.append((n, threads, sec, gib))
-            print(f"{n:>10} parquet  evidex threads={threads} {sec:8.3f} s", flush=True)
-    # Meta-analysis share at the largest size: effect sizes on every record vs none.
-    n = max(a.rows)
-    cmds = {}
-    for share in ("1", "0"):
-        p = tmp / f"e{share}.parquet"
-        subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--effect-share", share, "--out", str(p)], check=True, capture_output=True)
-        p.read_bytes()  # page cache
-        cmds[share] = ([str(EVIDEX), "score", str(p), "--out", str(tmp / "s.csv")], None)
-    meta = interleaved(cmds, a.repeats)
-    for share, (sec, _) in meta.items():
-        print(f"{n:>10} parquet  evidex effect-share={share} {sec:8.3f} s", flush=True)
-    shutil.rmtree(tmp)
-    if a.out:
-        lines = [f"Machine: {machine()}. Median of {a.repeats} runs each; peak RSS is the largest of the runs.", "", "| records | input | size (MiB) | tool | median wall (s) | peak RSS (GiB) | ratio to evidex |", "|---|---|---|---|---|---|---|"]
-        for n, ext, size, tool, sec, gib in rows_out:
-            ev = next(s for (m, e, _, t, s, _) in rows_out if m == n and e == ext and t.startswith("evidex"))
-            lines.append(f"| {n:,} | {ext} | {size:.0f} | {tool} | {sec:.3f} | {gib:.2f} | {sec / ev:.2f} |")
-        lines += ["", "Target ratios (evidex time / other tool's time; the issue asks for <= 1.0):", "", "| records | evidex / DuckDB, Parquet | evidex / python polars, CSV | evidex peak RSS, Parquet (GiB) |", "|---|---|---|---|"]
+    try:
         for n in a.rows:
-            get = lambda ext, prefix: next((sec, gib) for (m, e, _, t, sec, gib) in rows_out if m == n and e == ext and t.startswith(prefix))
-            ep, ec = get("parquet", "evidex"), get("csv", "evidex")
-            lines.append(f"| {n:,} | {ep[0] / get('parquet', 'DuckDB')[0]:.1f} | {ec[0] / get('csv', 'python polars')[0]:.1f} | {ep[1]:.2f} |")
-        lines += ["", "| records | threads (RAYON_NUM_THREADS) | median wall (s), Parquet | peak RSS (GiB) |", "|---|---|---|---|"]
-        for n, th, sec, gib in scaling:
-            lines.append(f"| {n:,} | {th} | {sec:.3f} | {gib:.2f} |")
-        lines += ["", f"Meta-analysis share, {max(a.rows):,} records, Parquet: effect size on every record {meta['1'][0]:.3f} s, on none {meta['0'][0]:.3f} s (ratio {meta['1'][0] / meta['0'][0]:.2f})."]
+            files = make_files(tmp, n)
+            digests = {}
+            for shape in SHAPES:
+                p = files[shape]
+                out = tmp / f"s_{shape.replace(' ', '_')}.csv"
+                res = interleaved({
+                    "evidex score (full model)": [str(EVIDEX), "score", str(p), "--out", str(out), "--quiet"],
+                    "DuckDB, the same job in SQL": [sys.executable, "-c", JOB, str(p), str(sql)],
+                    "DuckDB, plain group-by": [sys.executable, "-c", PLAIN, str(p)],
+                }, a.repeats)
+                digests[shape] = hashlib.sha256(out.read_bytes()).hexdigest()
+                size = p.stat().st_size / 2**20
+                for tool, (sec, gib) in res.items():
+                    rows_out.append((n, shape, size, tool, sec, gib))
+                    print(f"{n:>10} {shape:22} {tool:30} {sec:8.3f} s {gib:6.2f} GiB", flush=True)
+            if len(set(digests.values())) != 1:
+                raise SystemExit(f"evidex score tables differ across shapes at {n} rows: {digests}")
+            for p in files.values():
+                p.unlink()
+        n = a.workbook_rows
+        csv = tmp / "w.csv"
+        xlsx = tmp / "w.xlsx"
+        subprocess.run([str(EVIDEX), "generate", "--rows", str(n), "--seed", "1", "--out", str(csv)], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", MAKE_XLSX, str(csv), str(xlsx)], check=True)
+        xlsx.read_bytes()
+        # pandas takes minutes per run here: at most 3 rounds.
+        wb_repeats = min(a.repeats, 3)
+        res = interleaved({
+            "evidex score (full model)": [str(EVIDEX), "score", str(xlsx), "--out", str(tmp / "s.csv"), "--quiet"],
+            "pandas read_excel (openpyxl), plain group-by": [sys.executable, "-c", PANDAS_XLSX, str(xlsx)],
+            "evidex, same table as CSV": [str(EVIDEX), "score", str(csv), "--out", str(tmp / "s2.csv"), "--quiet"],
+        }, wb_repeats)
+        if (tmp / "s.csv").read_bytes() != (tmp / "s2.csv").read_bytes():
+            raise SystemExit("evidex score tables differ between the workbook and its CSV")
+        for tool, (sec, gib) in res.items():
+            rows_out.append((n, "Excel workbook (.xlsx)", xlsx.stat().st_size / 2**20, tool, sec, gib))
+            print(f"{n:>10} {'xlsx':22} {tool:30} {sec:8.3f} s {gib:6.2f} GiB", flush=True)
+    finally:
+        shutil.rmtree(tmp)
+    if a.out:
+        lines = [f"Machine: {machine()}. Median of {a.repeats} runs each (tools take turns); peak RSS is the largest of the runs.", "",
+                 "| records | shape | size (MiB) | tool | median wall (s) | peak RSS (GiB) | evidex / this |", "|---|---|---|---|---|---|---|"]
+        for n, shape, size, tool, sec, gib in rows_out:
+            ev = next(s for (m, sh, _, t, s, _) in rows_out if m == n and sh == shape and t.startswith("evidex score"))
+            lines.append(f"| {n:,} | {shape} | {size:.0f} | {tool} | {sec:.3f} | {gib:.2f} | {ev / sec:.2f} |")
+        lines += ["", "Targets (evidex / DuckDB's same job <= 1.0 on every shape; evidex / DuckDB plain group-by <= 2 on Parquet; peak RSS < 1 GiB; a country column within 1.2x):", "",
+                  "| records | shape | evidex (s) | / same job | / plain group-by | peak RSS (GiB) | with country / without |", "|---|---|---|---|---|---|---|"]
+        for n in a.rows:
+            get = lambda shape, prefix: next((sec, gib) for (m, sh, _, t, sec, gib) in rows_out if m == n and sh == shape and t.startswith(prefix))
+            for shape in SHAPES:
+                ev = get(shape, "evidex")
+                base = {"CSV with country": "plain CSV", "Parquet with country": "Parquet"}.get(shape)
+                ratio = f"{ev[0] / get(base, 'evidex')[0]:.2f}" if base else ""
+                lines.append(f"| {n:,} | {shape} | {ev[0]:.3f} | {ev[0] / get(shape, 'DuckDB, the same')[0]:.2f} | {ev[0] / get(shape, 'DuckDB, plain')[0]:.2f} | {ev[1]:.2f} | {ratio} |")
         a.out.write_text("\n".join(lines) + "\n")
         print(f"wrote {a.out}")
 

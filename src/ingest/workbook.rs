@@ -173,9 +173,8 @@ fn check_cfb(path: &std::path::Path) -> Result<(), String> {
         let a = size + id as usize * size;
         Ok(&b[a..a + size])
     };
-    let ids = |s: &[u8]| -> Vec<u32> {
-        s.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect()
-    };
+    let ids =
+        |s: &[u8]| -> Vec<u32> { s.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect() };
     let word = |i: usize| u32_at(i).ok_or_else(|| "header cut short".to_string());
     let fat_len = word(44)?;
     let dir_start = word(48)?;

@@ -346,7 +346,7 @@ impl<'k> FactBuilder<'k> {
             last_study: None,
             last_tg: (String::new(), String::new()),
             last_int: (String::new(), String::new(), 0),
-            scratch: Vec::new(),
+            scratch: SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut())),
             out: LocalFacts::default(),
         }
     }
@@ -516,8 +516,19 @@ impl<'k> FactBuilder<'k> {
         }
         self.out.facts = facts;
         self.out.offsets = offsets;
+        // The scratch space goes back to this thread for its next chunk
+        // (memory freed and allocated again per chunk is faulted in and
+        // zeroed by the kernel each time).
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        SCRATCH.with(|s| *s.borrow_mut() = scratch);
         self.out
     }
+}
+
+thread_local! {
+    /// A thread's [`FactBuilder`] scratch space, reused across chunks.
+    static SCRATCH: std::cell::RefCell<Vec<(u8, Fact)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The model's view of one record with the given ids (sequential reference

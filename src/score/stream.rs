@@ -47,8 +47,9 @@ struct FactSink<'k> {
 struct FactWorker<'w> {
     memo: Memo,
     b: FactBuilder<'w>,
-    /// Intervention matching keys by name.
+    /// Intervention matching keys by name, and the last name with its key.
     int_keys: FxHashMap<String, String>,
+    last_int: (String, String),
     ids: Vec<u64>,
 }
 
@@ -57,10 +58,18 @@ impl RowWorker for FactWorker<'_> {
     fn row<F: Fields>(&mut self, ctx: &RowContext<'_>, f: &F) -> Result<Option<String>, RowError> {
         let mut view = row::read_row(ctx, f, &mut self.memo)?;
         let note = view.note.take();
-        if !self.int_keys.contains_key(view.intervention.as_ref()) {
-            self.int_keys.insert(view.intervention.to_string(), crate::model::intervention_key(&view.intervention));
+        if self.last_int.0 != view.intervention.as_ref() {
+            let key = match self.int_keys.get(view.intervention.as_ref()) {
+                Some(k) => k.clone(),
+                None => {
+                    let k = crate::model::intervention_key(&view.intervention);
+                    self.int_keys.insert(view.intervention.to_string(), k.clone());
+                    k
+                }
+            };
+            self.last_int = (view.intervention.to_string(), key);
         }
-        let int_key = self.int_keys.get(view.intervention.as_ref()).map_or("", String::as_str);
+        let int_key = self.last_int.1.as_str();
         let x = FactInput::of_view(&view, self.b.keys(), int_key);
         self.b.push_input(&x);
         self.ids.push(id_hash(&view.record_id));
@@ -85,7 +94,13 @@ impl Sink for FactSink<'_> {
     fn worker(&self, rows_hint: usize) -> FactWorker<'_> {
         let mut b = FactBuilder::new(self.keys, self.cfg);
         b.reserve(rows_hint);
-        FactWorker { memo: Memo::new(), b, int_keys: FxHashMap::default(), ids: Vec::with_capacity(rows_hint) }
+        FactWorker {
+            memo: Memo::new(),
+            b,
+            int_keys: FxHashMap::default(),
+            last_int: (String::new(), String::new()),
+            ids: Vec::with_capacity(rows_hint),
+        }
     }
     fn absorb(&mut self, (facts, ids): Self::Out) {
         self.ids.push(ids);
