@@ -135,7 +135,7 @@ impl Col {
         Col::ALL.into_iter().find(|c| c.name() == n)
     }
 
-    /// Columns read as numbers (year, sample size, the numeric effect cells).
+    /// Columns read as numbers (year, sample size, the numeric effect fields).
     pub fn is_number(self) -> bool {
         matches!(self, Col::Year | Col::SampleSize) || self.is_effect()
     }

@@ -2,7 +2,7 @@
 //! row view lives here, once. Every format hands its rows in as
 //! [`Fields`] (borrowed field text, typed numbers where the format stores
 //! them), every consumer takes the [`RowView`] (records for `validate`,
-//! `meta` and `explain`; compact facts for `score`). Vocabulary cells
+//! `meta` and `explain`; compact facts for `score`). Vocabulary fields
 //! (target group, income setting, rating, design, ...) are parsed once per
 //! distinct text and remembered ([`Memo`]), with their error; a row that
 //! fails gets its message from the same code that passes good rows.
@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 pub use crate::model::csv_field;
 
-/// Tokens read as a missing value (case-insensitive), besides the empty cell.
+/// Tokens read as a missing value (case-insensitive), besides the empty field.
 pub const NULL_TOKENS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", ".", "#n/a"];
 
 /// The longest field evidex reads, in bytes (64 KiB): a longer value is a
@@ -821,7 +821,7 @@ pub struct EffectRow {
     pub design: Option<StudyDesign>,
     /// Every field by normalised header (`names`), with mapped contract
     /// columns also under their contract names (for `--by` and `--cluster`).
-    pub cells: std::collections::BTreeMap<String, String>,
+    pub fields: std::collections::BTreeMap<String, String>,
     pub provenance: crate::model::Provenance,
 }
 
@@ -849,15 +849,13 @@ pub fn read_effect_row<F: Fields>(
         (None, Some(r)) => (r.into_owned(), Some(ctx.resolved.shown(Col::RecordId))),
         (None, None) => (format!("{}:{}", ctx.stem, line), None),
     };
-    let mut cells: std::collections::BTreeMap<String, String> =
+    let mut fields: std::collections::BTreeMap<String, String> =
         names.iter().enumerate().map(|(i, h)| (h.clone(), f.field(i).trim().to_string())).collect();
     // Contract columns by their contract names too (a mapped `outcome` can
-    // be grouped on as `outcome`).
+    // be grouped on as `outcome`), empty or not.
     for c in Col::ALL {
-        if !cells.contains_key(c.name()) {
-            if let Some(v) = ctx.text(f, c) {
-                cells.insert(c.name().to_string(), v.into_owned());
-            }
+        if ctx.has(c) && !fields.contains_key(c.name()) {
+            fields.insert(c.name().to_string(), ctx.text(f, c).map(Cow::into_owned).unwrap_or_default());
         }
     }
     Ok(EffectRow {
@@ -866,7 +864,7 @@ pub fn read_effect_row<F: Fields>(
         study_id,
         effect,
         design,
-        cells,
+        fields,
         provenance: crate::model::Provenance { file: ctx.file_idx, line },
     })
 }

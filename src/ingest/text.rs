@@ -608,7 +608,7 @@ pub struct SplitRow<'t> {
     text: &'t str,
     line: u64,
     span: (usize, usize),
-    cells: &'t [(usize, usize)],
+    fields: &'t [(usize, usize)],
 }
 
 impl Fields for SplitRow<'_> {
@@ -616,10 +616,10 @@ impl Fields for SplitRow<'_> {
         self.line
     }
     fn long_field(&self, _: usize, limit: usize) -> Option<usize> {
-        self.cells.iter().position(|&(a, b)| b - a > limit)
+        self.fields.iter().position(|&(a, b)| b - a > limit)
     }
     fn field(&self, i: usize) -> &str {
-        self.cells.get(i).and_then(|&(a, b)| self.text.get(a..b)).unwrap_or("")
+        self.fields.get(i).and_then(|&(a, b)| self.text.get(a..b)).unwrap_or("")
     }
     fn raw(&self) -> String {
         raw_span(self.text, self.span)
@@ -692,7 +692,7 @@ pub fn delimited_block<V: Visit>(
 pub fn split_block<V: Visit>(text: &str, first_line: u64, delim: u8, n_fields: usize, v: &mut V) {
     let b = text.as_bytes();
     let to = b.len();
-    let mut cells: Vec<(usize, usize)> = Vec::with_capacity(n_fields);
+    let mut fields: Vec<(usize, usize)> = Vec::with_capacity(n_fields);
     let mut line = first_line;
     let mut at = 0;
     while at < to && (b[at] == b'\n' || b[at] == b'\r') {
@@ -701,8 +701,8 @@ pub fn split_block<V: Visit>(text: &str, first_line: u64, delim: u8, n_fields: u
     }
     while at < to {
         let end = memchr::memchr2(b'\n', b'\r', &b[at..to]).map_or(to, |p| at + p);
-        cells.clear();
-        split_cells(b, at, end, delim, &mut cells);
+        fields.clear();
+        split_fields(b, at, end, delim, &mut fields);
         // The span runs to the next record: past this line's end and any
         // empty lines.
         let mut next = end;
@@ -711,11 +711,11 @@ pub fn split_block<V: Visit>(text: &str, first_line: u64, delim: u8, n_fields: u
             newlines += u64::from(b[next] == b'\n');
             next += 1;
         }
-        let row = SplitRow { text, line, span: (at, next), cells: &cells };
-        if cells.iter().all(|&(x, y)| text.get(x..y).unwrap_or_default().trim().is_empty()) {
+        let row = SplitRow { text, line, span: (at, next), fields: &fields };
+        if fields.iter().all(|&(x, y)| text.get(x..y).unwrap_or_default().trim().is_empty()) {
             v.blank();
-        } else if cells.len() != n_fields {
-            v.malformed(line, field_count_message(cells.len(), n_fields, delim), row.raw());
+        } else if fields.len() != n_fields {
+            v.malformed(line, field_count_message(fields.len(), n_fields, delim), row.raw());
         } else {
             v.row(&row);
         }
@@ -729,7 +729,7 @@ pub fn split_block<V: Visit>(text: &str, first_line: u64, delim: u8, n_fields: u
 /// bytes zeroed, then the classic has-zero-byte test): fields are short, so
 /// this beats one `memchr` call per field. The test can flag a byte just
 /// above a true match (a borrow), so each flagged byte is checked.
-pub fn split_cells(b: &[u8], from: usize, end: usize, delim: u8, cells: &mut Vec<(usize, usize)>) {
+pub fn split_fields(b: &[u8], from: usize, end: usize, delim: u8, fields: &mut Vec<(usize, usize)>) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let pattern = ONES * u64::from(delim);
@@ -743,7 +743,7 @@ pub fn split_cells(b: &[u8], from: usize, end: usize, delim: u8, cells: &mut Vec
         while flagged != 0 {
             let k = i + (flagged.trailing_zeros() / 8) as usize;
             if b[k] == delim {
-                cells.push((start, k));
+                fields.push((start, k));
                 start = k + 1;
             }
             flagged &= flagged - 1;
@@ -752,11 +752,11 @@ pub fn split_cells(b: &[u8], from: usize, end: usize, delim: u8, cells: &mut Vec
     }
     for (k, &byte) in b.iter().enumerate().take(end).skip(i) {
         if byte == delim {
-            cells.push((start, k));
+            fields.push((start, k));
             start = k + 1;
         }
     }
-    cells.push((start, end));
+    fields.push((start, end));
 }
 
 /// The records of a block with quotes, read by `csv-core`.
@@ -1257,7 +1257,7 @@ mod tests {
         /// tab) right after a delimiter, where the zero-byte test flags
         /// false positives.
         #[test]
-        fn cells_split_like_str_split(
+        fn fields_split_like_str_split(
             tokens in proptest::collection::vec(0usize..9, 0..40),
             delim in 0usize..3,
             from in 0usize..3,
@@ -1267,7 +1267,7 @@ mod tests {
             let d = [b',', b';', b'\t'][delim];
             let from = from.min(text.len());
             let mut got = Vec::new();
-            split_cells(text.as_bytes(), from, text.len(), d, &mut got);
+            split_fields(text.as_bytes(), from, text.len(), d, &mut got);
             let mut expected = Vec::new();
             let mut at = from;
             for part in text.as_bytes()[from..].split(|x| *x == d) {

@@ -116,7 +116,7 @@ fn column_value(row: &EffectRow, col: &str) -> Option<String> {
     if c == "study_id" {
         return row.study_id.clone();
     }
-    row.cells.get(&c).filter(|v| !v.is_empty()).cloned()
+    row.fields.get(&c).filter(|v| !v.is_empty()).cloned()
 }
 
 /// Run the analysis.
@@ -126,9 +126,9 @@ fn column_value(row: &EffectRow, col: &str) -> Option<String> {
 pub fn run_meta(rows: &[EffectRow], opts: &MetaOptions) -> Result<MetaReport, MetaRunError> {
     for col in opts.by.iter().chain(opts.cluster.iter()) {
         let c = normalise_header(col);
-        let known = c == "study_id" || rows.first().is_some_and(|r| r.cells.contains_key(&c));
+        let known = c == "study_id" || rows.first().is_some_and(|r| r.fields.contains_key(&c));
         if !known {
-            let present: Vec<String> = rows.first().map(|r| r.cells.keys().cloned().collect()).unwrap_or_default();
+            let present: Vec<String> = rows.first().map(|r| r.fields.keys().cloned().collect()).unwrap_or_default();
             return Err(MetaRunError::UnknownColumn(col.clone(), present.join(", ")));
         }
     }

@@ -69,7 +69,7 @@ fn effect_rows(records: &[&EvaluationRecord]) -> Vec<EffectRow> {
             study_id: r.study_id.clone(),
             effect: r.effect().clone(),
             design: r.design,
-            cells: BTreeMap::new(),
+            fields: BTreeMap::new(),
             provenance: r.provenance,
         })
         .collect()

@@ -1,13 +1,13 @@
 //! Rendering of scores, rankings and explanations.
 
-use super::table::{Cell, Table};
+use super::table::{Table, Value};
 use super::words;
 use crate::ingest::Ingested;
 use crate::model::{EvaluationRecord, OutcomeDomain};
 use crate::score::rank::{RankResult, RANK_ORDER};
 use crate::score::weight::record_weight;
 use crate::score::{CellResult, ScoreResult, ScoringConfig};
-use serde_json::{json, Value};
+use serde_json::{json, Value as Json};
 use std::fmt::Write;
 
 /// Columns after the key columns, in order (docs/output-format.md).
@@ -62,63 +62,63 @@ pub const SCORE_COLUMNS: &[&str] = &[
     "pooled_note",
 ];
 
-fn domain_value(c: &CellResult, d: OutcomeDomain) -> Cell {
-    Cell::opt_str(c.domain_result(d).map(|x| words::category_value(x.category, x.harm)))
+fn domain_value(c: &CellResult, d: OutcomeDomain) -> Value {
+    Value::opt_str(c.domain_result(d).map(|x| words::category_value(x.category, x.harm)))
 }
 
-fn cell_values(c: &CellResult) -> Vec<Cell> {
+fn cell_values(c: &CellResult) -> Vec<Value> {
     let p = c.pooled.as_ref();
     let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
     let downgrades: Vec<String> = c.downgrades.iter().map(words::downgrade).collect();
     vec![
-        Cell::Str(c.category.key().into()),
-        Cell::Bool(c.harm_flag),
-        Cell::Str(c.domain.key().into()),
-        Cell::Str(c.basis.key().into()),
-        Cell::Str(c.certainty.key().into()),
-        Cell::opt_num(c.robustness),
-        Cell::Bool(c.fragile),
-        Cell::opt_str(c.flip.as_ref().map(words::flip)),
-        Cell::Num(c.score),
-        Cell::Num(c.score_low),
-        Cell::Num(c.score_high),
+        Value::Str(c.category.key().into()),
+        Value::Bool(c.harm_flag),
+        Value::Str(c.domain.key().into()),
+        Value::Str(c.basis.key().into()),
+        Value::Str(c.certainty.key().into()),
+        Value::opt_num(c.robustness),
+        Value::Bool(c.fragile),
+        Value::opt_str(c.flip.as_ref().map(words::flip)),
+        Value::Num(c.score),
+        Value::Num(c.score_low),
+        Value::Num(c.score_high),
         domain_value(c, OutcomeDomain::Violence),
         domain_value(c, OutcomeDomain::Behaviour),
         domain_value(c, OutcomeDomain::Other),
         domain_value(c, OutcomeDomain::RiskFactor),
-        Cell::opt_str(c.category_local.map(|r| words::category_value(r, c.harm_local))),
-        Cell::opt_str(c.category_borrowed.map(|r| r.key())),
-        Cell::Int(c.n_records as i64),
-        Cell::Int(c.n_studies as i64),
-        Cell::Int(c.n_borrowed_studies as i64),
-        Cell::Str(from.join(";")),
-        Cell::Int(c.rating_counts[0] as i64),
-        Cell::Int(c.rating_counts[1] as i64),
-        Cell::Int(c.rating_counts[2] as i64),
-        Cell::Int(c.rating_counts[3] as i64),
-        Cell::Int(c.rating_counts[4] as i64),
-        Cell::Int(c.n_unrated as i64),
-        Cell::opt_str(c.best_design.map(|d| d.key())),
-        Cell::Int(c.total_sample as i64),
-        Cell::Int(i64::from(c.rigorous_positive)),
-        Cell::Int(i64::from(c.rigorous_null)),
-        Cell::Int(i64::from(c.harm_signal)),
-        Cell::opt_str(c.consensus_rating.map(|r| r.key())),
-        Cell::Bool(c.disagreement),
-        Cell::opt_str(c.strategy.map(|s| s.key())),
-        p.map_or(Cell::Null, |p| Cell::Int(p.k as i64)),
-        Cell::opt_str(p.map(|p| p.measure.name())),
-        Cell::opt_str(p.map(|p| p.direction.key())),
-        Cell::opt_num(p.map(|p| p.estimate)),
-        Cell::opt_num(p.map(|p| p.ci_lower)),
-        Cell::opt_num(p.map(|p| p.ci_upper)),
-        Cell::opt_num(p.map(|p| p.pi_lower)),
-        Cell::opt_num(p.map(|p| p.pi_upper)),
-        Cell::opt_num(p.map(|p| p.i2)),
-        Cell::opt_num(p.map(|p| p.tau2)),
-        Cell::Str(words::verdict_sentence(c)),
-        Cell::Str(downgrades.join("; ")),
-        Cell::opt_str(c.pooled_note.as_ref().map(words::pool_note)),
+        Value::opt_str(c.category_local.map(|r| words::category_value(r, c.harm_local))),
+        Value::opt_str(c.category_borrowed.map(|r| r.key())),
+        Value::Int(c.n_records as i64),
+        Value::Int(c.n_studies as i64),
+        Value::Int(c.n_borrowed_studies as i64),
+        Value::Str(from.join(";")),
+        Value::Int(c.rating_counts[0] as i64),
+        Value::Int(c.rating_counts[1] as i64),
+        Value::Int(c.rating_counts[2] as i64),
+        Value::Int(c.rating_counts[3] as i64),
+        Value::Int(c.rating_counts[4] as i64),
+        Value::Int(c.n_unrated as i64),
+        Value::opt_str(c.best_design.map(|d| d.key())),
+        Value::Int(c.total_sample as i64),
+        Value::Int(i64::from(c.rigorous_positive)),
+        Value::Int(i64::from(c.rigorous_null)),
+        Value::Int(i64::from(c.harm_signal)),
+        Value::opt_str(c.consensus_rating.map(|r| r.key())),
+        Value::Bool(c.disagreement),
+        Value::opt_str(c.strategy.map(|s| s.key())),
+        p.map_or(Value::Null, |p| Value::Int(p.k as i64)),
+        Value::opt_str(p.map(|p| p.measure.name())),
+        Value::opt_str(p.map(|p| p.direction.key())),
+        Value::opt_num(p.map(|p| p.estimate)),
+        Value::opt_num(p.map(|p| p.ci_lower)),
+        Value::opt_num(p.map(|p| p.ci_upper)),
+        Value::opt_num(p.map(|p| p.pi_lower)),
+        Value::opt_num(p.map(|p| p.pi_upper)),
+        Value::opt_num(p.map(|p| p.i2)),
+        Value::opt_num(p.map(|p| p.tau2)),
+        Value::Str(words::verdict_sentence(c)),
+        Value::Str(downgrades.join("; ")),
+        Value::opt_str(c.pooled_note.as_ref().map(words::pool_note)),
     ]
 }
 
@@ -132,7 +132,7 @@ pub fn score_table(r: &ScoreResult) -> Table {
     cols.extend(SCORE_COLUMNS.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| *c));
     let mut t = Table::new(&cols);
     for c in &r.cells {
-        let mut row: Vec<Cell> = c.key.iter().map(|(_, v)| Cell::Str(v.clone())).collect();
+        let mut row: Vec<Value> = c.key.iter().map(|(_, v)| Value::Str(v.clone())).collect();
         row.extend(cell_values(c).into_iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| v));
         t.rows.push(row);
     }
@@ -140,8 +140,8 @@ pub fn score_table(r: &ScoreResult) -> Table {
 }
 
 /// Each cell's verdict per outcome domain (the `domains` array of JSON rows).
-pub fn domains_json(c: &CellResult) -> Value {
-    Value::Array(
+pub fn domains_json(c: &CellResult) -> Json {
+    Json::Array(
         c.domains
             .iter()
             .map(|d| {
@@ -163,11 +163,11 @@ pub fn domains_json(c: &CellResult) -> Value {
 }
 
 /// JSON rows of [`score_table`], each with its `domains` array.
-pub fn score_json_rows(r: &ScoreResult) -> Value {
+pub fn score_json_rows(r: &ScoreResult) -> Json {
     let mut rows = score_table(r).to_json_rows();
-    if let Value::Array(v) = &mut rows {
+    if let Json::Array(v) = &mut rows {
         for (row, c) in v.iter_mut().zip(&r.cells) {
-            if let Value::Object(m) = row {
+            if let Json::Object(m) = row {
                 m.insert("domains".into(), domains_json(c));
             }
         }
@@ -218,27 +218,27 @@ pub fn rank_table(r: &RankResult) -> Table {
         let c = &row.cell;
         let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
         t.rows.push(vec![
-            Cell::Int(row.rank as i64),
-            Cell::Str(row.intervention.clone()),
-            Cell::opt_str(c.strategy.map(|s| s.key())),
-            Cell::Str(c.category.key().into()),
-            Cell::Bool(c.harm_flag),
-            Cell::Str(c.domain.key().into()),
-            Cell::Str(c.basis.key().into()),
-            Cell::Str(c.certainty.key().into()),
-            Cell::Num(c.score),
-            Cell::Num(c.score_low),
-            Cell::Num(c.score_high),
-            Cell::opt_num(c.robustness),
-            Cell::Bool(c.fragile),
-            Cell::opt_str(c.flip.as_ref().map(words::flip)),
-            Cell::opt_str(c.category_local.map(|x| words::category_value(x, c.harm_local))),
-            Cell::opt_str(c.category_borrowed.map(|x| x.key())),
-            Cell::Int(c.n_studies as i64),
-            Cell::Int(c.n_borrowed_studies as i64),
-            Cell::Str(from.join(";")),
-            Cell::opt_str(c.consensus_rating.map(|r| r.key())),
-            Cell::Str(words::why(c)),
+            Value::Int(row.rank as i64),
+            Value::Str(row.intervention.clone()),
+            Value::opt_str(c.strategy.map(|s| s.key())),
+            Value::Str(c.category.key().into()),
+            Value::Bool(c.harm_flag),
+            Value::Str(c.domain.key().into()),
+            Value::Str(c.basis.key().into()),
+            Value::Str(c.certainty.key().into()),
+            Value::Num(c.score),
+            Value::Num(c.score_low),
+            Value::Num(c.score_high),
+            Value::opt_num(c.robustness),
+            Value::Bool(c.fragile),
+            Value::opt_str(c.flip.as_ref().map(words::flip)),
+            Value::opt_str(c.category_local.map(|x| words::category_value(x, c.harm_local))),
+            Value::opt_str(c.category_borrowed.map(|x| x.key())),
+            Value::Int(c.n_studies as i64),
+            Value::Int(c.n_borrowed_studies as i64),
+            Value::Str(from.join(";")),
+            Value::opt_str(c.consensus_rating.map(|r| r.key())),
+            Value::Str(words::why(c)),
         ]);
     }
     t
@@ -298,8 +298,8 @@ pub fn rank_text(r: &RankResult, cfg: &ScoringConfig) -> String {
 /// Run metadata: versions, config hash (scoring commands), inputs with
 /// hashes, row counts. No timestamps, so reruns are byte-identical.
 /// `keys` are the columns that identify a row (used by `evidex check`).
-pub fn run_metadata(ing: &Ingested, cfg: Option<&ScoringConfig>, keys: &[&str]) -> Value {
-    let files: Vec<Value> = ing.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect();
+pub fn run_metadata(ing: &Ingested, cfg: Option<&ScoringConfig>, keys: &[&str]) -> Json {
+    let files: Vec<Json> = ing.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect();
     json!({
         "evidex_version": env!("CARGO_PKG_VERSION"),
         "keys": keys,
@@ -313,7 +313,7 @@ pub fn run_metadata(ing: &Ingested, cfg: Option<&ScoringConfig>, keys: &[&str]) 
 }
 
 /// Key-value pairs of the run metadata (for Parquet).
-pub fn run_metadata_pairs(meta: &Value) -> Vec<(String, String)> {
+pub fn run_metadata_pairs(meta: &Json) -> Vec<(String, String)> {
     vec![("evidex_run".to_string(), meta.to_string())]
 }
 

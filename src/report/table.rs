@@ -1,13 +1,13 @@
-//! A small result table (named columns of typed cells) and its renderings:
+//! A small result table (named columns of typed values) and its renderings:
 //! CSV, JSON (array of objects), Parquet (with key-value metadata) and an
 //! aligned terminal table. Float formatting is Rust's shortest round-trip
 //! form, so identical results give identical bytes.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map, Value as Json};
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Value {
     Str(String),
     Num(f64),
     Int(i64),
@@ -15,39 +15,39 @@ pub enum Cell {
     Null,
 }
 
-impl Cell {
-    pub fn opt_str(s: Option<impl ToString>) -> Cell {
-        s.map_or(Cell::Null, |v| Cell::Str(v.to_string()))
+impl Value {
+    pub fn opt_str(s: Option<impl ToString>) -> Value {
+        s.map_or(Value::Null, |v| Value::Str(v.to_string()))
     }
-    pub fn opt_num(x: Option<f64>) -> Cell {
-        x.map_or(Cell::Null, Cell::Num)
+    pub fn opt_num(x: Option<f64>) -> Value {
+        x.map_or(Value::Null, Value::Num)
     }
 
     fn text(&self) -> String {
         match self {
-            Cell::Str(s) => s.clone(),
-            Cell::Num(x) if x.is_finite() => format!("{x}"),
-            Cell::Num(_) => "NaN".into(),
-            Cell::Int(i) => i.to_string(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Null => String::new(),
+            Value::Str(s) => s.clone(),
+            Value::Num(x) if x.is_finite() => format!("{x}"),
+            Value::Num(_) => "NaN".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
         }
     }
 
     fn short(&self) -> String {
         match self {
-            Cell::Num(x) if x.is_finite() => format!("{x:.3}"),
+            Value::Num(x) if x.is_finite() => format!("{x:.3}"),
             other => other.text(),
         }
     }
 
-    fn json(&self) -> Value {
+    fn json(&self) -> Json {
         match self {
-            Cell::Str(s) => json!(s),
-            Cell::Num(x) if x.is_finite() => json!(x),
-            Cell::Num(_) | Cell::Null => Value::Null,
-            Cell::Int(i) => json!(i),
-            Cell::Bool(b) => json!(b),
+            Value::Str(s) => json!(s),
+            Value::Num(x) if x.is_finite() => json!(x),
+            Value::Num(_) | Value::Null => Json::Null,
+            Value::Int(i) => json!(i),
+            Value::Bool(b) => json!(b),
         }
     }
 }
@@ -55,7 +55,7 @@ impl Cell {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub columns: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 impl Table {
@@ -69,20 +69,20 @@ impl Table {
         s.push_str(&head.join(","));
         s.push('\n');
         for r in &self.rows {
-            let cells: Vec<String> = r.iter().map(|c| super::csv_field(&c.text())).collect();
-            s.push_str(&cells.join(","));
+            let values: Vec<String> = r.iter().map(|c| super::csv_field(&c.text())).collect();
+            s.push_str(&values.join(","));
             s.push('\n');
         }
         s
     }
 
-    pub fn to_json_rows(&self) -> Value {
-        Value::Array(
+    pub fn to_json_rows(&self) -> Json {
+        Json::Array(
             self.rows
                 .iter()
                 .map(|r| {
-                    let m: Map<String, Value> = self.columns.iter().cloned().zip(r.iter().map(Cell::json)).collect();
-                    Value::Object(m)
+                    let m: Map<String, Json> = self.columns.iter().cloned().zip(r.iter().map(Value::json)).collect();
+                    Json::Object(m)
                 })
                 .collect(),
         )
@@ -127,33 +127,33 @@ impl Table {
         use polars::prelude::*;
         let mut cols: Vec<Column> = Vec::with_capacity(self.columns.len());
         for (j, name) in self.columns.iter().enumerate() {
-            let vals: Vec<&Cell> = self.rows.iter().map(|r| &r[j]).collect();
-            let kind = vals.iter().find(|c| !matches!(c, Cell::Null));
+            let vals: Vec<&Value> = self.rows.iter().map(|r| &r[j]).collect();
+            let kind = vals.iter().find(|c| !matches!(c, Value::Null));
             let name = PlSmallStr::from(name.as_str());
             let col = match kind {
-                Some(Cell::Num(_)) => Column::new(
+                Some(Value::Num(_)) => Column::new(
                     name,
                     vals.iter()
-                        .map(|c| if let Cell::Num(x) = c { Some(*x) } else { None })
+                        .map(|c| if let Value::Num(x) = c { Some(*x) } else { None })
                         .collect::<Vec<Option<f64>>>(),
                 ),
-                Some(Cell::Int(_)) => Column::new(
+                Some(Value::Int(_)) => Column::new(
                     name,
                     vals.iter()
-                        .map(|c| if let Cell::Int(x) = c { Some(*x) } else { None })
+                        .map(|c| if let Value::Int(x) = c { Some(*x) } else { None })
                         .collect::<Vec<Option<i64>>>(),
                 ),
-                Some(Cell::Bool(_)) => Column::new(
+                Some(Value::Bool(_)) => Column::new(
                     name,
                     vals.iter()
-                        .map(|c| if let Cell::Bool(x) = c { Some(*x) } else { None })
+                        .map(|c| if let Value::Bool(x) = c { Some(*x) } else { None })
                         .collect::<Vec<Option<bool>>>(),
                 ),
                 _ => Column::new(
                     name,
                     vals.iter()
                         .map(|c| match c {
-                            Cell::Null => None,
+                            Value::Null => None,
                             other => Some(other.text()),
                         })
                         .collect::<Vec<Option<String>>>(),

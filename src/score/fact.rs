@@ -713,7 +713,7 @@ impl FactSet {
     /// The canonical order of the studies: a rank per study id that follows
     /// the names' byte order, equal names (a study met in several chunks)
     /// sharing one rank. Scoring sorts a cell's facts by rank, so a study's
-    /// facts meet in one accumulator and studies come out in name order
+    /// facts are one run and studies come out in name order
     /// whatever the input order, without reading names per cell.
     pub fn study_ranks(&self) -> StudyRanks {
         use rayon::prelude::*;

@@ -521,3 +521,38 @@ fn typed_parquet_reads_like_its_text() {
         assert_consumers_agree(std::slice::from_ref(&p), &o, &[GroupKey::Intervention, GroupKey::Design]);
     }
 }
+
+/// Options that name a column take the contract's names after mapping: a
+/// header mapped onto `outcome` is grouped on as `outcome` by `meta --by`
+/// (also when the first row leaves it empty) and by `score --by`.
+#[test]
+fn mapped_columns_can_be_grouped_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.csv"),
+        "Studie,Resultaat,yi,vi\nA,,0.2,0.01\nB,kennis,0.3,0.02\nC,kennis,0.1,0.015\nD,gedrag,0.05,0.01\nE,gedrag,0.15,0.02\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("map.toml"), "[columns]\nStudie = \"study_id\"\nResultaat = \"outcome\"\n").unwrap();
+    let r = run_in(dir.path(), &["meta", "m.csv", "--columns", "map.toml", "--by", "outcome", "--format", "json"]);
+    r.expect_code(0);
+    let text = r.stdout.clone();
+    assert!(text.contains("kennis") && text.contains("gedrag"), "{}", r.show());
+
+    std::fs::write(
+        dir.path().join("s.csv"),
+        "Programma,Groep,Inkomen,Oordeel,Resultaat\nX,girls,LIC,effective,attitudes\nX,girls,LIC,promising,violence perpetration\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("smap.toml"),
+        "[columns]\nProgramma = \"intervention\"\nGroep = \"target_group\"\nInkomen = \"income_setting\"\nOordeel = \"rating\"\nResultaat = \"outcome\"\n",
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &["score", "s.csv", "--columns", "smap.toml", "--by", "intervention,outcome", "--format", "csv"],
+    );
+    r.expect_code(0);
+    assert!(r.stdout.contains("attitudes") && r.stdout.contains("violence perpetration"), "{}", r.show());
+}
