@@ -1,8 +1,8 @@
 //! Hot paths: aggregation + per-cell evaluation (10^4..10^6 records; from
-//! records, and from the streaming path's compact facts), robustness draws,
-//! ingest (CSV,
-//! Parquet; record path and streaming path), REML fits (k = 5, 50, 500),
-//! ranking.
+//! records, and from the compact facts `score` builds), robustness draws,
+//! the one row reader (CSV and Parquet, 10^5 rows) with each of its two
+//! consumers (records for validate/meta/explain, facts for score), REML fits
+//! (k = 5, 50, 500), ranking.
 //! Run: `cargo bench --bench scoring` (a few minutes).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -74,15 +74,16 @@ fn bench_ingest(c: &mut Criterion) {
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
-    g.bench_function("csv_100k", |b| {
+    // The same reader, record consumer (validate, meta, explain).
+    g.bench_function("records_csv_100k", |b| {
         b.iter(|| black_box(ingest::ingest_one(&csv, &IngestOptions::default()).unwrap()))
     });
-    g.bench_function("parquet_100k", |b| {
+    g.bench_function("records_parquet_100k", |b| {
         b.iter(|| black_box(ingest::ingest_one(&pq, &IngestOptions::default()).unwrap()))
     });
-    // The streaming reader of `evidex score` (rows -> compact facts).
+    // The same reader, fact consumer (`evidex score`: rows -> compact facts).
     let cfg = ScoringConfig::default();
-    for (name, path) in [("stream_csv_100k", &csv), ("stream_parquet_100k", &pq)] {
+    for (name, path) in [("facts_csv_100k", &csv), ("facts_parquet_100k", &pq)] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let paths = [path.clone()];
