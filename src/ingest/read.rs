@@ -246,19 +246,40 @@ fn prepare_file(
     let resolved = super::columns::resolve_headers(display, headers, &opts.mapping)?;
     check_required(display, headers, &resolved, opts.contract)?;
     if !resolved.extra.is_empty() && opts.contract == Contract::Scoring {
-        let names: Vec<&str> = resolved.extra.iter().map(|(_, n)| n.as_str()).collect();
         warnings.push(Warning {
             file: Some(display.to_string()),
             line: None,
-            message: format!(
-                "{} column{} not in the input contract, kept as pass-through: {}",
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ),
+            message: pass_through_message(resolved.extra.iter().map(|(_, n)| n.as_str())),
         });
     }
     Ok(resolved)
+}
+
+/// The warning about columns outside the contract: at most 12 names, then
+/// how many more; columns without a header are counted, not listed.
+fn pass_through_message<'a>(extra: impl Iterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 12;
+    let (mut named, mut unnamed) = (Vec::new(), 0usize);
+    for n in extra {
+        if n.trim().is_empty() {
+            unnamed += 1;
+        } else {
+            named.push(n);
+        }
+    }
+    let total = named.len() + unnamed;
+    let mut parts: Vec<String> = named.iter().take(SHOWN).map(|n| n.to_string()).collect();
+    if named.len() > SHOWN {
+        parts.push(format!("and {} more", named.len() - SHOWN));
+    }
+    if unnamed > 0 {
+        parts.push(format!("{unnamed} without a header"));
+    }
+    format!(
+        "{total} column{} not in the input contract, kept as pass-through: {}",
+        if total == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
 }
 
 /// A file opened by its format's reader.
@@ -597,4 +618,25 @@ fn read_groups<'s, S: Sink>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pass_through_message;
+
+    #[test]
+    fn pass_through_warning_is_short() {
+        assert_eq!(
+            pass_through_message(["notes", "", " "].into_iter()),
+            "3 columns not in the input contract, kept as pass-through: notes, 2 without a header"
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+        let m = pass_through_message(many.iter().map(String::as_str));
+        assert!(m.starts_with("20 columns not in the input contract, kept as pass-through: c0, c1,"), "{m}");
+        assert!(m.ends_with("c11, and 8 more"), "{m}");
+        assert_eq!(
+            pass_through_message(["notes"].into_iter()),
+            "1 column not in the input contract, kept as pass-through: notes"
+        );
+    }
 }

@@ -222,15 +222,185 @@ fn check_cfb(path: &std::path::Path) -> Result<(), String> {
     if mini_fat_len > 0 {
         chain_ends(mini_fat_start)?;
     }
-    // The root entry's stream (the mini stream): its start and length.
-    let root = sector(dir_start)?;
-    let root_start = u32::from_le_bytes([root[116], root[117], root[118], root[119]]);
-    let root_len = u32::from_le_bytes([root[120], root[121], root[122], root[123]]);
-    if root_len as usize > b.len() {
-        return Err("the root stream is longer than the file".into());
+    // The directory: every stream's chain must end and its length fit the
+    // file (calamine reserves the length, then follows the chain until it
+    // ends; a loop grows its buffer until memory runs out). Streams below
+    // 4,096 bytes live in the mini stream, chained through the mini FAT.
+    let mut dir = Vec::new();
+    let mut id = dir_start;
+    while id != ENDOFCHAIN {
+        dir.extend_from_slice(sector(id)?);
+        id = fat[id as usize];
     }
-    if root_len > 0 && mini_fat_len > 0 {
-        chain_ends(root_start)?;
+    let mut mini_fat = Vec::new();
+    if mini_fat_len > 0 {
+        let mut id = mini_fat_start;
+        while id != ENDOFCHAIN {
+            mini_fat.extend(ids(sector(id)?));
+            id = fat[id as usize];
+        }
+    }
+    let mini_chain_ends = |start: u32| -> Result<(), String> {
+        let mut id = start;
+        let mut steps = 0;
+        while id != ENDOFCHAIN {
+            steps += 1;
+            if steps > mini_fat.len() || id as usize >= mini_fat.len() {
+                return Err(format!("a chain from mini sector {start} does not end"));
+            }
+            id = mini_fat[id as usize];
+        }
+        Ok(())
+    };
+    let root_len = dir.get(120..124).map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])) as usize;
+    for (i, entry) in dir.chunks_exact(128).enumerate() {
+        let kind = entry[66];
+        if kind != 2 && kind != 5 {
+            continue; // unused, or a storage (no data of its own)
+        }
+        let start = u32::from_le_bytes([entry[116], entry[117], entry[118], entry[119]]);
+        let len = u64::from_le_bytes(entry[120..128].try_into().expect("8 bytes"));
+        let len = if size == 512 { len & 0xFFFF_FFFF } else { len };
+        if len > b.len() as u64 {
+            return Err(format!("directory entry {i} claims a stream of {len} bytes, longer than the file"));
+        }
+        if len == 0 {
+            continue;
+        }
+        if kind == 2 && len < 4096 {
+            if len as usize > root_len {
+                return Err(format!("directory entry {i} claims more bytes than the mini stream holds"));
+            }
+            mini_chain_ends(start)?;
+        } else {
+            chain_ends(start)?;
+        }
+    }
+    // The workbook stream (calamine reads "Workbook", else "Book"): chains
+    // are known to end now, so it can be gathered.
+    let named = |want: &str| {
+        dir.chunks_exact(128).find(|e| {
+            let n = (u16::from_le_bytes([e[64], e[65]]) as usize).min(64);
+            let name: Vec<u16> =
+                e[..n.saturating_sub(2)].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            e[66] == 2 && String::from_utf16_lossy(&name) == want
+        })
+    };
+    let Some(entry) = named("Workbook").or_else(|| named("Book")) else {
+        return Ok(()); // calamine names the missing stream itself
+    };
+    let start = u32::from_le_bytes([entry[116], entry[117], entry[118], entry[119]]);
+    let len = (u64::from_le_bytes(entry[120..128].try_into().expect("8 bytes")) & 0xFFFF_FFFF) as usize;
+    let gather = |start: u32, table: &[u32], read: &dyn Fn(u32) -> Result<Vec<u8>, String>| {
+        let mut out = Vec::new();
+        let mut id = start;
+        while id != ENDOFCHAIN && out.len() < len {
+            out.extend(read(id)?);
+            id = table[id as usize];
+        }
+        out.truncate(len);
+        Ok::<Vec<u8>, String>(out)
+    };
+    let stream = if len < 4096 {
+        let root_start = u32::from_le_bytes([dir[116], dir[117], dir[118], dir[119]]);
+        let mini = gather(root_start, &fat, &|id| sector(id).map(<[u8]>::to_vec)).map(|mut m| {
+            m.truncate(root_len);
+            m
+        })?;
+        let mini_sector = |id: u32| {
+            let a = id as usize * 64;
+            mini.get(a..a + 64).map(<[u8]>::to_vec).ok_or_else(|| format!("mini sector {id} is past the mini stream"))
+        };
+        gather(start, &mini_fat, &mini_sector)?
+    } else {
+        gather(start, &fat, &|id| sector(id).map(<[u8]>::to_vec))?
+    };
+    check_biff_dimensions(&stream)
+}
+
+/// The most cells an Excel 97-2003 sheet holds (65,536 rows x 256 columns).
+const XLS_MAX_CELLS: u64 = 65_536 * 256;
+
+/// BIFF records of the workbook stream from `at`: (type, data), until the
+/// stream ends, a record is cut short, or (`stop_at_eof`) an EOF record.
+fn biff_records(stream: &[u8], at: usize, stop_at_eof: bool) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = stream.get(at..).unwrap_or(&[]);
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let typ = u16::from_le_bytes([rest[0], rest[1]]);
+        let n = u16::from_le_bytes([rest[2], rest[3]]) as usize;
+        let data = rest.get(4..4 + n)?;
+        rest = &rest[4 + n..];
+        (!(stop_at_eof && typ == 0x000A)).then_some((typ, data))
+    })
+}
+
+/// Each sheet's Dimensions record (MS-XLS 2.4.90) must describe at most
+/// [`XLS_MAX_CELLS`]: calamine reserves room for rows x columns of it
+/// before reading a cell, so a damaged record asks for terabytes.
+fn check_biff_dimensions(stream: &[u8]) -> Result<(), String> {
+    let sheets: Vec<usize> = biff_records(stream, 0, true)
+        .filter(|(t, d)| *t == 0x0085 && d.len() >= 4)
+        .map(|(_, d)| u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize)
+        .collect();
+    for pos in sheets {
+        // Cell records' extent: calamine makes one dense range of it.
+        let (mut lo, mut hi) = ((u32::MAX, u32::MAX), (0u32, 0u32));
+        let mut seen = false;
+        for (typ, d) in biff_records(stream, pos, true) {
+            // Number, Label, BoolErr, RK, LabelSST, Formula, RString carry
+            // (row, column) first; MulRk (0x00BD) its last column at the end.
+            if matches!(typ, 0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x0006 | 0x00D6 | 0x00BD) && d.len() >= 4 {
+                let row = u16::from_le_bytes([d[0], d[1]]) as u32;
+                let first = u16::from_le_bytes([d[2], d[3]]) as u32;
+                let last = if typ == 0x00BD && d.len() >= 6 {
+                    u16::from_le_bytes([d[d.len() - 2], d[d.len() - 1]]) as u32
+                } else {
+                    first
+                };
+                lo = (lo.0.min(row), lo.1.min(first.min(last)));
+                hi = (hi.0.max(row), hi.1.max(first.max(last)));
+                seen = true;
+            }
+            if typ != 0x0200 {
+                continue;
+            }
+            let u16_at = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]) as u32;
+            let u32_at = |i: usize| u32::from_le_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+            let (rf, rl, mut cf, cl) = match d.len() {
+                10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
+                14 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
+                _ => continue, // calamine refuses it with an error
+            };
+            if cf > 0xFF || cl < cf {
+                cf = 0;
+            }
+            if rl == 0 || cl == 0 {
+                continue;
+            }
+            // As calamine computes it (u32 arithmetic that wraps).
+            let rows = (rl - 1).wrapping_sub(rf).wrapping_add(1) as u64;
+            let cols = (cl - 1).wrapping_sub(cf).wrapping_add(1) as u64;
+            let cells = rows.saturating_mul(cols);
+            if cells > XLS_MAX_CELLS {
+                return Err(format!(
+                    "a sheet claims {cells} cells ({rows} rows x {cols} columns), more than an .xls sheet holds (65,536 x 256)"
+                ));
+            }
+        }
+        if seen {
+            if hi.1 > 255 {
+                return Err(format!("a cell sits in column {}, beyond the 256 columns an .xls sheet holds", hi.1 + 1));
+            }
+            let (rows, cols) = ((hi.0 - lo.0 + 1) as u64, (hi.1 - lo.1 + 1) as u64);
+            if rows * cols > XLS_MAX_CELLS {
+                return Err(format!(
+                    "a sheet's cells span {rows} rows x {cols} columns, more than an .xls sheet holds (65,536 x 256)"
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -538,6 +538,12 @@ fn mapped_columns_can_be_grouped_on() {
     r.expect_code(0);
     let text = r.stdout.clone();
     assert!(text.contains("kennis") && text.contains("gedrag"), "{}", r.show());
+    // The cluster option names a column too: `study_id` exists only after mapping.
+    let r =
+        run_in(dir.path(), &["meta", "m.csv", "--columns", "map.toml", "--cluster", "study_id", "--format", "json"]);
+    r.expect_code(0);
+    let compact: String = r.stdout.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(compact.contains("\"clusters\":5"), "{}", r.show());
 
     std::fs::write(
         dir.path().join("s.csv"),

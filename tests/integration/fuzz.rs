@@ -209,6 +209,24 @@ fn damaged_binary_files_exit_2_with_a_message() {
     }
 }
 
+/// Damaged `.xls` files the fuzzing found (each made calamine ask for
+/// gigabytes to terabytes and the process abort, or loop until memory ran
+/// out): refused with exit 2 before calamine reads them, naming the damage.
+#[test]
+fn damaged_xls_found_by_fuzzing_exit_2() {
+    for (file, reason) in [
+        ("fat_loop.xls", "a chain from sector 0 does not end"),
+        ("dims_rows.xls", "1761607711 rows x 17 columns"),
+        ("dims_cols.xls", "167772191 rows x 4352 columns"),
+        ("cell_far.xls", "a cell sits in column 65521, beyond the 256 columns"),
+    ] {
+        let path = data(&format!("tests/data/workbooks/damaged/{file}"));
+        let r = run(&["validate", path.to_str().unwrap()]);
+        r.expect_code(2);
+        assert!(r.stderr.contains("the workbook is damaged") && r.stderr.contains(reason), "{file}: {}", r.show());
+    }
+}
+
 /// A field longer than 64 KiB is rejected naming the limit; the rest of
 /// the file is read.
 #[test]
