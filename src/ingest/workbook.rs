@@ -10,8 +10,9 @@
 //! ISO dates (`2019-05-01`), error cells as their text (`#DIV/0!`). Rows
 //! are numbered and columns lettered as Excel shows them.
 //!
-//! A sheet is read whole (calamine has no streaming reader); a sheet holds
-//! at most 1,048,576 rows.
+//! A sheet is read whole, as calamine's dense range of the span from its
+//! first to its last value; a span over [`MAX_SHEET_CELLS`] is refused with
+//! the position of the far value (Excel itself holds 1,048,576 rows).
 
 use super::parquet::guarded;
 use super::row::{csv_field, Fields, Visit};
@@ -117,9 +118,16 @@ pub fn open(
     };
     let mut reasons = Vec::new();
     for name in &wanted {
-        let range = guarded(|| wb.worksheet_range(name))
-            .map_err(|m| workbook_error(display, format!("sheet '{name}': {m}")))?
-            .map_err(|e| workbook_error(display, format!("sheet '{name}': cannot read it: {e}")))?;
+        let range = match guarded(|| sheet_range(&mut wb, name)) {
+            Ok(Ok(r)) => r,
+            // Looking for the table: a sheet that cannot be read is passed
+            // over, and its reason given if no sheet fits.
+            Ok(Err(m)) | Err(m) if choice.is_none() && wanted.len() > 1 => {
+                reasons.push(format!("'{name}': {m}"));
+                continue;
+            }
+            Ok(Err(m)) | Err(m) => return Err(workbook_error(display, format!("sheet '{name}': {m}"))),
+        };
         let shown = sheet_display(display, name);
         match find_header(&range, &shown, fits) {
             Ok((header_row, headers)) => {
@@ -139,6 +147,78 @@ pub fn open(
             reasons.join("; ")
         ),
     ))
+}
+
+/// The most cells a sheet's values may span (rows x columns from its
+/// first to its last value): calamine makes one dense grid of that span,
+/// about 32 bytes a cell, so 2^26 cells are about 2 GiB. Judgement: far
+/// above any evidence table (Excel's 1,048,576 rows x 64 columns).
+pub const MAX_SHEET_CELLS: u64 = 1 << 26;
+
+/// One sheet as a dense range. `.xlsx` and `.xlsb` sheets are read cell by
+/// cell first, so a value far from the table (a stray entry in XFD1048576)
+/// is refused with its position instead of making calamine allocate
+/// hundreds of gigabytes; `.xls` extents are checked by [`check_cfb`].
+fn sheet_range<RS: std::io::Read + std::io::Seek>(
+    wb: &mut calamine::Sheets<RS>,
+    name: &str,
+) -> Result<Range<Data>, String> {
+    match wb {
+        calamine::Sheets::Xlsx(x) => {
+            let mut r = x.worksheet_cells_reader(name).map_err(|e| format!("cannot read it: {e}"))?;
+            dense_range(|| r.next_cell().map_err(|e| e.to_string()))
+        }
+        calamine::Sheets::Xlsb(x) => {
+            let mut r = x.worksheet_cells_reader(name).map_err(|e| format!("cannot read it: {e}"))?;
+            dense_range(|| r.next_cell().map_err(|e| e.to_string()))
+        }
+        other => other.worksheet_range(name).map_err(|e| format!("cannot read it: {e}")),
+    }
+}
+
+/// The values `next` yields as a dense range, unless their span exceeds
+/// [`MAX_SHEET_CELLS`].
+fn dense_range<'a>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<calamine::DataRef<'a>>>, String>,
+) -> Result<Range<Data>, String> {
+    let mut cells = Vec::new();
+    let (mut lo, mut hi) = ((u32::MAX, u32::MAX), (0u32, 0u32));
+    let (mut last_row, mut last_col) = ((0u32, 0u32), (0u32, 0u32));
+    while let Some(c) = next().map_err(|e| format!("cannot read it: {e}"))? {
+        let v = Data::from(c.get_value().clone());
+        if v == Data::Empty {
+            continue;
+        }
+        let (r, col) = c.get_position();
+        lo = (lo.0.min(r), lo.1.min(col));
+        if r >= hi.0 {
+            hi.0 = r;
+            last_row = (r, col);
+        }
+        if col >= hi.1 {
+            hi.1 = col;
+            last_col = (r, col);
+        }
+        cells.push(calamine::Cell::new((r, col), v));
+    }
+    if cells.is_empty() {
+        return Ok(Range::empty());
+    }
+    let (rows, cols) = (u64::from(hi.0 - lo.0) + 1, u64::from(hi.1 - lo.1) + 1);
+    if rows * cols > MAX_SHEET_CELLS {
+        let at = |(r, c): (u32, u32)| format!("{}{}", column_letter(c), r + 1);
+        return Err(format!(
+            "its values span {}:{} ({rows} rows x {cols} columns = {} cells), more than the {MAX_SHEET_CELLS} cells evidex reads from a sheet; \
+             the last row's value is at {} and the last column's at {}. A stray value far from the table usually causes this: \
+             delete it, or save the table as CSV",
+            at(lo),
+            at(hi),
+            rows * cols,
+            at(last_row),
+            at(last_col)
+        ));
+    }
+    Ok(Range::from_sparse(cells))
 }
 
 /// Check the sector tables of an Excel 97-2003 file (Compound File Binary,

@@ -103,6 +103,23 @@ fn xls_and_ods_give_the_records_of_the_csv() {
 /// A title above the table, an error cell, a misspelled rating and a value
 /// beyond the header: the header is found below the title, and each bad
 /// row is named by sheet, Excel row and column letter.
+/// A stray value far from the table (XFD1048576) would make the sheet a
+/// grid of 17 billion cells: refused with where the value is (exit 2); on a
+/// sheet that is not the table, that sheet is passed over.
+#[test]
+fn a_stray_far_value_is_refused_with_its_position() {
+    let p = data("tests/data/workbooks/stray_on_table.xlsx");
+    let r = run(&["validate", p.to_str().unwrap()]);
+    r.expect_code(2);
+    for part in ["sheet 'evidence'", "A1:XFD1048576", "the last row's value is at XFD1048576", "delete it"] {
+        assert!(r.stderr.contains(part), "missing {part:?}: {}", r.show());
+    }
+    let p = data("tests/data/workbooks/stray_elsewhere.xlsx");
+    let ing = ingest::ingest_one(&p, &IngestOptions::default()).unwrap();
+    assert_eq!((ing.records.len(), ing.rejected.len()), (3, 0));
+    assert!(ing.files[0].path.contains("(sheet evidence)"), "{:?}", ing.files[0].path);
+}
+
 #[test]
 fn workbook_errors_name_sheet_row_and_column_letter() {
     let p = data("tests/data/workbooks/title_and_errors.xlsx");
