@@ -12,6 +12,7 @@
 
 pub mod columns;
 pub mod decode;
+pub mod pages;
 pub mod parquet;
 pub mod quality;
 pub mod read;

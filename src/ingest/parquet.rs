@@ -95,6 +95,18 @@ impl ParquetSource {
         let (start, len) = self.groups[g];
         let err =
             |m: String| IngestError::Parquet { path: self.path.clone(), message: format!("row group {}: {m}", g + 1) };
+        // Page headers first: polars sizes buffers from them (pages.rs).
+        for (i, col) in self.metadata.row_groups[g].parquet_columns().iter().enumerate() {
+            let name = self.headers.get(i).map_or_else(|| format!("{}", i + 1), |h| format!("'{h}'"));
+            let r = col.byte_range();
+            let chunk = usize::try_from(r.start)
+                .ok()
+                .zip(usize::try_from(r.end).ok())
+                .and_then(|(a, b)| self.bytes.get(a..b))
+                .ok_or_else(|| err(format!("the file is damaged: column {name} lies outside the file")))?;
+            super::pages::check_chunk(chunk, col.num_values())
+                .map_err(|m| err(format!("the file is damaged: column {name}: {m}")))?;
+        }
         guarded(|| {
             let mut r = ParquetReader::new(std::io::Cursor::new(&self.bytes[..]))
                 .with_slice(Some((start, len)))
