@@ -379,12 +379,25 @@ proptest! {
         std::fs::write(&j, &jsonl).unwrap();
         for f in [p, j] {
             let o = opts(None);
-            let st = facts(std::slice::from_ref(&f), &o, &GroupKey::DEFAULT);
-            let ing = ingest::ingest_one(Path::new(&f), &o).unwrap();
-            prop_assert_eq!(&st.ing.rejected, &ing.rejected);
-            prop_assert_eq!(st.ing.accepted(), ing.accepted());
-            prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count());
-            prop_assert_eq!(ing.rows_read(), picks.len() as u64);
+            let st = read_facts(std::slice::from_ref(&f), &o, &GroupKey::DEFAULT, &ScoringConfig::default());
+            let ing = ingest::ingest_one(Path::new(&f), &o);
+            match (st, ing) {
+                (Ok(st), Ok(ing)) => {
+                    prop_assert_eq!(&st.ing.rejected, &ing.rejected);
+                    prop_assert_eq!(st.ing.accepted(), ing.accepted());
+                    prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count());
+                    prop_assert_eq!(ing.rows_read(), picks.len() as u64);
+                }
+                // JSON Lines leaves empty fields out, so a required field
+                // that is empty on every row is a missing column: both
+                // consumers refuse the file alike.
+                (Err(a), Err(b)) => {
+                    prop_assert_eq!(a.to_string(), b.to_string());
+                    let json = f.extension().is_some_and(|e| e == "jsonl");
+                    prop_assert!(json && a.to_string().contains("missing"), "{}", a);
+                }
+                (a, b) => prop_assert!(false, "consumers disagree: {:?} vs {:?}", a.err(), b.err()),
+            }
         }
     }
 }
