@@ -229,7 +229,6 @@ fn dense_range<'a>(
 fn check_cfb(path: &std::path::Path) -> Result<(), String> {
     const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     const MAXREGSECT: u32 = 0xFFFF_FFFA;
-    const ENDOFCHAIN: u32 = 0xFFFF_FFFE;
     const DIFSECT: u32 = 0xFFFF_FFFC;
     let b = std::fs::read(path).map_err(|e| e.to_string())?;
     if !b.starts_with(&SIGNATURE) {
@@ -286,116 +285,121 @@ fn check_cfb(path: &std::path::Path) -> Result<(), String> {
     if fat.iter().any(|&e| e < MAXREGSECT && e >= n) {
         return Err("the allocation table points past the end of the file".into());
     }
-    let chain_ends = |start: u32| -> Result<(), String> {
-        let mut id = start;
-        let mut steps = 0;
-        while id != ENDOFCHAIN {
-            steps += 1;
-            if steps > n || id >= n || id as usize >= fat.len() {
-                return Err(format!("a chain from sector {start} does not end"));
-            }
-            id = fat[id as usize];
-        }
-        Ok(())
-    };
-    chain_ends(dir_start)?;
+    let n_fat = fat.len().min(n as usize);
+    chain(dir_start, &fat, n_fat, "sector")?;
     if mini_fat_len > 0 {
-        chain_ends(mini_fat_start)?;
+        chain(mini_fat_start, &fat, n_fat, "sector")?;
     }
     // The directory: every stream's chain must end and its length fit the
     // file (calamine reserves the length, then follows the chain until it
     // ends; a loop grows its buffer until memory runs out). Streams below
     // 4,096 bytes live in the mini stream, chained through the mini FAT.
-    let mut dir = Vec::new();
-    let mut id = dir_start;
-    while id != ENDOFCHAIN {
-        dir.extend_from_slice(sector(id)?);
-        id = fat[id as usize];
-    }
-    let mut mini_fat = Vec::new();
-    if mini_fat_len > 0 {
-        let mut id = mini_fat_start;
-        while id != ENDOFCHAIN {
-            mini_fat.extend(ids(sector(id)?));
-            id = fat[id as usize];
+    let gather = |ids: &[u32], unit: &dyn Fn(u32) -> Result<Vec<u8>, String>| -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        for &id in ids {
+            out.extend(unit(id)?);
         }
-    }
-    let mini_chain_ends = |start: u32| -> Result<(), String> {
-        let mut id = start;
-        let mut steps = 0;
-        while id != ENDOFCHAIN {
-            steps += 1;
-            if steps > mini_fat.len() || id as usize >= mini_fat.len() {
-                return Err(format!("a chain from mini sector {start} does not end"));
-            }
-            id = mini_fat[id as usize];
-        }
-        Ok(())
+        Ok(out)
     };
-    let root_len = dir.get(120..124).map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])) as usize;
-    for (i, entry) in dir.chunks_exact(128).enumerate() {
-        let kind = entry[66];
-        if kind != 2 && kind != 5 {
+    let whole = |id: u32| sector(id).map(<[u8]>::to_vec);
+    let dir = gather(&chain(dir_start, &fat, n_fat, "sector")?, &whole)?;
+    let mini_fat = if mini_fat_len > 0 {
+        ids(&gather(&chain(mini_fat_start, &fat, n_fat, "sector")?, &whole)?)
+    } else {
+        Vec::new()
+    };
+    let entries: Vec<DirEntry> = dir.chunks_exact(128).map(|e| DirEntry::parse(e, size)).collect();
+    let root_len = entries.first().map_or(0, |r| r.len) as usize;
+    for (i, e) in entries.iter().enumerate() {
+        if e.kind != 2 && e.kind != 5 {
             continue; // unused, or a storage (no data of its own)
         }
-        let start = u32::from_le_bytes([entry[116], entry[117], entry[118], entry[119]]);
-        let len = u64::from_le_bytes(entry[120..128].try_into().expect("8 bytes"));
-        let len = if size == 512 { len & 0xFFFF_FFFF } else { len };
-        if len > b.len() as u64 {
-            return Err(format!("directory entry {i} claims a stream of {len} bytes, longer than the file"));
+        if e.len > b.len() as u64 {
+            return Err(format!("directory entry {i} claims a stream of {} bytes, longer than the file", e.len));
         }
-        if len == 0 {
+        if e.len == 0 {
             continue;
         }
-        if kind == 2 && len < 4096 {
-            if len as usize > root_len {
+        if e.in_mini_stream() {
+            if e.len as usize > root_len {
                 return Err(format!("directory entry {i} claims more bytes than the mini stream holds"));
             }
-            mini_chain_ends(start)?;
+            chain(e.start, &mini_fat, mini_fat.len(), "mini sector")?;
         } else {
-            chain_ends(start)?;
+            chain(e.start, &fat, n_fat, "sector")?;
         }
     }
     // The workbook stream (calamine reads "Workbook", else "Book"): chains
     // are known to end now, so it can be gathered.
-    let named = |want: &str| {
-        dir.chunks_exact(128).find(|e| {
-            let n = (u16::from_le_bytes([e[64], e[65]]) as usize).min(64);
-            let name: Vec<u16> =
-                e[..n.saturating_sub(2)].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-            e[66] == 2 && String::from_utf16_lossy(&name) == want
-        })
-    };
-    let Some(entry) = named("Workbook").or_else(|| named("Book")) else {
+    let named = |want: &str| entries.iter().find(|e| e.kind == 2 && e.name == want);
+    let Some(wb) = named("Workbook").or_else(|| named("Book")) else {
         return Ok(()); // calamine names the missing stream itself
     };
-    let start = u32::from_le_bytes([entry[116], entry[117], entry[118], entry[119]]);
-    let len = (u64::from_le_bytes(entry[120..128].try_into().expect("8 bytes")) & 0xFFFF_FFFF) as usize;
-    let gather = |start: u32, table: &[u32], read: &dyn Fn(u32) -> Result<Vec<u8>, String>| {
-        let mut out = Vec::new();
-        let mut id = start;
-        while id != ENDOFCHAIN && out.len() < len {
-            out.extend(read(id)?);
-            id = table[id as usize];
-        }
-        out.truncate(len);
-        Ok::<Vec<u8>, String>(out)
-    };
-    let stream = if len < 4096 {
-        let root_start = u32::from_le_bytes([dir[116], dir[117], dir[118], dir[119]]);
-        let mini = gather(root_start, &fat, &|id| sector(id).map(<[u8]>::to_vec)).map(|mut m| {
-            m.truncate(root_len);
-            m
-        })?;
+    let mut stream = if wb.in_mini_stream() {
+        let root = &entries[0];
+        let mut mini = gather(&chain(root.start, &fat, n_fat, "sector")?, &whole)?;
+        mini.truncate(root_len);
         let mini_sector = |id: u32| {
             let a = id as usize * 64;
             mini.get(a..a + 64).map(<[u8]>::to_vec).ok_or_else(|| format!("mini sector {id} is past the mini stream"))
         };
-        gather(start, &mini_fat, &mini_sector)?
+        gather(&chain(wb.start, &mini_fat, mini_fat.len(), "mini sector")?, &mini_sector)?
     } else {
-        gather(start, &fat, &|id| sector(id).map(<[u8]>::to_vec))?
+        gather(&chain(wb.start, &fat, n_fat, "sector")?, &whole)?
     };
+    stream.truncate(wb.len as usize);
     check_biff_dimensions(&stream)
+}
+
+/// The end of a sector chain (MS-CFB section 2.1).
+const ENDOFCHAIN: u32 = 0xFFFF_FFFE;
+
+/// The sectors of the chain from `start` through `table`, whose first
+/// `limit` entries are usable: the chain must end (ENDOFCHAIN) there,
+/// without a loop.
+fn chain(start: u32, table: &[u32], limit: usize, what: &str) -> Result<Vec<u32>, String> {
+    let mut ids = Vec::new();
+    let mut id = start;
+    while id != ENDOFCHAIN {
+        // More steps than usable entries means the chain came back on itself.
+        if ids.len() >= limit || id as usize >= limit {
+            return Err(format!("a chain from {what} {start} does not end"));
+        }
+        ids.push(id);
+        id = table[id as usize];
+    }
+    Ok(ids)
+}
+
+/// One 128-byte directory entry (MS-CFB section 2.6).
+struct DirEntry {
+    name: String,
+    /// 2 stream, 5 root; others have no data.
+    kind: u8,
+    start: u32,
+    len: u64,
+}
+
+impl DirEntry {
+    fn parse(e: &[u8], sector_size: usize) -> DirEntry {
+        let n = (u16::from_le_bytes([e[64], e[65]]) as usize).min(64);
+        let name: Vec<u16> =
+            e[..n.saturating_sub(2)].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let len = u64::from_le_bytes(e[120..128].try_into().expect("8 bytes"));
+        DirEntry {
+            name: String::from_utf16_lossy(&name),
+            kind: e[66],
+            start: u32::from_le_bytes([e[116], e[117], e[118], e[119]]),
+            // Version 3 files (512-byte sectors) use only the low half.
+            len: if sector_size == 512 { len & 0xFFFF_FFFF } else { len },
+        }
+    }
+
+    /// A stream below 4,096 bytes lives in the mini stream (not the root,
+    /// which holds the mini stream itself).
+    fn in_mini_stream(&self) -> bool {
+        self.kind == 2 && self.len < 4096
+    }
 }
 
 /// The most cells an Excel 97-2003 sheet holds (65,536 rows x 256 columns).
