@@ -176,6 +176,24 @@ def synthesis(y, v, verbose=False, label=""):
     return out
 
 
+def reml_direct(y, v):
+    """REML tau^2 by golden-section search on the restricted log-likelihood."""
+    def ll(t):
+        w = [1 / (vi + t) for vi in v]
+        sw = sum(w)
+        mu = sum(a * b for a, b in zip(w, y)) / sw
+        return -0.5 * (sum(math.log(vi + t) for vi in v) + math.log(sw)
+                       + sum(a * (b - mu) ** 2 for a, b in zip(w, y)))
+    lo, hi = 0.0, 1.0
+    for _ in range(300):
+        m1, m2 = lo + (hi - lo) / 3, hi - (hi - lo) / 3
+        if ll(m1) < ll(m2):
+            lo = m1
+        else:
+            hi = m2
+    return (lo + hi) / 2
+
+
 def certainty(studies, syn, domain, borrowed=False):
     """GRADE-style certainty of a domain's decision synthesis (section 8)."""
     reasons = []
@@ -309,8 +327,9 @@ def main():
             if f6(val) != shown:
                 print("    REML Fisher scoring step %d: tau^2 = %s" % (step, f6(val)))
                 shown = f6(val)
-        print("    (converged after %d steps, change < 1e-14)" % len(syn["reml_iterations"]))
-        print("  tau^2 REML %s" % f6(syn["tau2"]))
+        print("    (converged after %d step(s), change < 1e-14)" % len(syn["reml_iterations"]))
+        print("  tau^2 REML %s (cross-check, direct maximisation of the REML likelihood: %s)"
+              % (f6(syn["tau2"]), f6(reml_direct(y, v))))
         print("  RE weights %s" % ", ".join("%s %s" % (s["id"], f6(wi)) for s, wi in zip(studies, syn["weights"])))
         print("  decision (Wald, z): mu %s se %s CI [%s, %s]; z %s"
               % (f6(syn["mu"]), f6(syn["se"]), f6(syn["lo"]), f6(syn["hi"]), f6(syn["z"])))
