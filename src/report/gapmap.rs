@@ -50,8 +50,6 @@ pub struct MapCell {
     pub borrowed: bool,
     pub domain: OutcomeDomain,
     pub score: f64,
-    pub score_low: f64,
-    pub score_high: f64,
     pub certainty: Certainty,
     pub robustness: Option<f64>,
 }
@@ -113,8 +111,6 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
                 borrowed,
                 domain: c.domain,
                 score: c.score,
-                score_low: c.score_low,
-                score_high: c.score_high,
                 certainty: c.certainty,
                 robustness: c.robustness,
             }),
@@ -125,8 +121,6 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
                 borrowed,
                 domain: d,
                 score: c.score,
-                score_low: c.score_low,
-                score_high: c.score_high,
                 certainty: c.certainty,
                 robustness: c.robustness,
             }),
@@ -297,7 +291,7 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
                         let colour = category_colour(c.category, c.harm);
                         let _ = write!(
                             s,
-                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#EEEEEE"/><circle cx="{}" cy="{}" r="{}" fill="{}" stroke="{}" stroke-width="{}"{} class="bubble" data-row="{}" data-col="{}" data-studies="{}" data-category="{}" data-harm="{}" data-borrowed="{}"><title>{} / {}: {}{} on {}, {}{}, score {:.2} (90% band {:.2}-{:.2}), certainty {}</title></circle>"##,
+                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#EEEEEE"/><circle cx="{}" cy="{}" r="{}" fill="{}" stroke="{}" stroke-width="{}"{} class="bubble" data-row="{}" data-col="{}" data-studies="{}" data-category="{}" data-harm="{}" data-borrowed="{}"><title>{} / {}: {}{} on {}, {}{}, probability of benefit {:.2}, certainty {}</title></circle>"##,
                             f(x0),
                             f(y),
                             f(CELL),
@@ -329,8 +323,6 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
                             super::words::count(c.n_studies as u64, "study", "studies"),
                             if c.borrowed { ", borrowed evidence" } else { "" },
                             c.score,
-                            c.score_low,
-                            c.score_high,
                             c.certainty.label()
                         );
                         if c.harm {

@@ -187,7 +187,7 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
             "intervention",
             "category",
             "score",
-            "90% band",
+            "effect (95% CI)",
             "certainty",
             "robustness",
             "rests on",
@@ -223,7 +223,7 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
                 let robust = c.robustness.map_or(String::new(), |r| format!("{:.0}%", 100.0 * r));
                 let _ = write!(
                     h,
-                    "<tr data-group=\"{}\" data-setting=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td data-v=\"{}\"><span class=\"cat {}\">{}</span></td><td>{:.3}</td><td>{:.2}-{:.2}</td><td data-v=\"{}\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr data-group=\"{}\" data-setting=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td data-v=\"{}\"><span class=\"cat {}\">{}</span></td><td>{:.3}</td><td>{}</td><td data-v=\"{}\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(gname),
                     s.key(),
                     if c.harm_flag { " class=\"harm\"" } else { "" },
@@ -236,8 +236,7 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
                     c.category.key(),
                     esc(words::category(c.category, c.harm_flag)),
                     c.score,
-                    c.score_low,
-                    c.score_high,
+                    esc(&c.pooled.as_ref().map(words::effect_text).unwrap_or_default()),
                     3 - c.certainty as i32,
                     c.certainty.label(),
                     robust,

@@ -21,8 +21,6 @@ pub const SCORE_COLUMNS: &[&str] = &[
     "fragile",
     "flip",
     "score",
-    "score_low",
-    "score_high",
     "category_violence",
     "category_behaviour",
     "category_other",
@@ -41,9 +39,8 @@ pub const SCORE_COLUMNS: &[&str] = &[
     "n_unrated",
     "best_design",
     "total_sample",
-    "rigorous_positive",
-    "rigorous_null",
-    "harm_signal",
+    "certainty_start",
+    "harm_signals",
     "consensus_rating",
     "disagreement",
     "strategy",
@@ -51,12 +48,16 @@ pub const SCORE_COLUMNS: &[&str] = &[
     "pooled_measure",
     "pooled_direction",
     "pooled_estimate",
+    "pooled_se",
     "pooled_ci_lower",
     "pooled_ci_upper",
+    "pooled_hksj_lower",
+    "pooled_hksj_upper",
     "pooled_pi_lower",
     "pooled_pi_upper",
     "pooled_i2",
     "pooled_tau2",
+    "pooled_standing",
     "category_rule",
     "certainty_downgrades",
     "pooled_note",
@@ -67,7 +68,7 @@ fn domain_value(c: &CellResult, d: OutcomeDomain) -> Value {
 }
 
 fn cell_values(c: &CellResult) -> Vec<Value> {
-    let p = c.pooled.as_ref();
+    let p = c.pooled.as_ref().map(|p| (p.direction, &p.synthesis));
     let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
     let downgrades: Vec<String> = c.downgrades.iter().map(words::downgrade).collect();
     vec![
@@ -80,8 +81,6 @@ fn cell_values(c: &CellResult) -> Vec<Value> {
         Value::Bool(c.fragile),
         Value::opt_str(c.flip.as_ref().map(words::flip)),
         Value::Num(c.score),
-        Value::Num(c.score_low),
-        Value::Num(c.score_high),
         domain_value(c, OutcomeDomain::Violence),
         domain_value(c, OutcomeDomain::Behaviour),
         domain_value(c, OutcomeDomain::Other),
@@ -100,22 +99,25 @@ fn cell_values(c: &CellResult) -> Vec<Value> {
         Value::Int(c.n_unrated as i64),
         Value::opt_str(c.best_design.map(|d| d.key())),
         Value::Int(c.total_sample as i64),
-        Value::Int(i64::from(c.rigorous_positive)),
-        Value::Int(i64::from(c.rigorous_null)),
-        Value::Int(i64::from(c.harm_signal)),
+        Value::Str(c.certainty_start.key().into()),
+        Value::opt_str(words::harm_signals(c)),
         Value::opt_str(c.consensus_rating.map(|r| r.key())),
         Value::Bool(c.disagreement),
         Value::opt_str(c.strategy.map(|s| s.key())),
-        p.map_or(Value::Null, |p| Value::Int(p.k as i64)),
-        Value::opt_str(p.map(|p| p.measure.name())),
-        Value::opt_str(p.map(|p| p.direction.key())),
-        Value::opt_num(p.map(|p| p.estimate)),
-        Value::opt_num(p.map(|p| p.ci_lower)),
-        Value::opt_num(p.map(|p| p.ci_upper)),
-        Value::opt_num(p.map(|p| p.pi_lower)),
-        Value::opt_num(p.map(|p| p.pi_upper)),
-        Value::opt_num(p.map(|p| p.i2)),
-        Value::opt_num(p.map(|p| p.tau2)),
+        p.map_or(Value::Null, |p| Value::Int(p.1.k as i64)),
+        Value::opt_str(p.map(|p| p.1.measure.name())),
+        Value::opt_str(p.map(|p| p.0.key())),
+        Value::opt_num(p.map(|p| p.1.estimate)),
+        Value::opt_num(p.map(|p| p.1.se)),
+        Value::opt_num(p.map(|p| p.1.ci_lower)),
+        Value::opt_num(p.map(|p| p.1.ci_upper)),
+        Value::opt_num(p.map(|p| p.1.hksj_lower)),
+        Value::opt_num(p.map(|p| p.1.hksj_upper)),
+        Value::opt_num(p.and_then(|p| p.1.pi_lower)),
+        Value::opt_num(p.and_then(|p| p.1.pi_upper)),
+        Value::opt_num(p.map(|p| p.1.i2)),
+        Value::opt_num(p.map(|p| p.1.tau2)),
+        Value::opt_str(c.domain_result(c.domain).and_then(|d| d.standing).map(|s| s.key())),
         Value::Str(words::verdict_sentence(c)),
         Value::Str(downgrades.join("; ")),
         Value::opt_str(c.pooled_note.as_ref().map(words::pool_note)),
@@ -147,13 +149,16 @@ pub fn domains_json(c: &CellResult) -> Json {
             .map(|d| {
                 json!({
                     "domain": d.domain.key(),
-                    "category": d.category.key(),
-                    "harm": d.harm,
-                    "rule": words::rule_sentence(d.rule, d.category, d.harm, d.domain, d.rigorous_positive, d.rigorous_null, d.n_studies),
+                    "category": words::category_value(d.category, d.harm),
+                    "conclusive": d.conclusive,
+                    "capped": d.capped,
+                    "certainty": d.certainty.key(),
+                    "rule": words::rule_sentence(d),
                     "n_studies": d.n_studies,
-                    "rigorous_positive": d.rigorous_positive,
-                    "rigorous_null": d.rigorous_null,
-                    "harm_signal": d.harm_signal,
+                    "n_eligible": d.n_eligible,
+                    "n_benefit": d.n_benefit,
+                    "standing": d.standing.map(|s| s.key()),
+                    "harm_signals": d.harm_signals,
                     "pooled": d.pooled,
                     "pooled_note": d.pooled_note.as_ref().map(words::pool_note),
                 })
@@ -182,7 +187,7 @@ pub fn score_text(r: &ScoreResult) -> String {
     cols.extend(["category", "domain", "basis", "certainty", "robustness", "fragile", "n_studies", "score"]);
     let mut s = t.to_text(&cols, 44);
     s.push_str(
-        "\ncategory: on the UNICEF scale, resting on the outcome domain in `domain` (violence, then behaviour, other outcomes, risk factors); basis: local evidence, or borrowed from other income settings; robustness: share of plausible configurations keeping the category. "
+        "\ncategory: on the UNICEF scale, resting on the outcome domain in `domain` (violence, then behaviour, other outcomes, risk factors); basis: local evidence, or borrowed from other income settings; robustness: share of plausible analysis settings keeping the category; fragile: one study decides it; score: probability of benefit on that domain. "
     );
     s.push_str("Rules: docs/scoring.md\n");
     s
@@ -198,8 +203,6 @@ pub const RANK_COLUMNS: &[&str] = &[
     "basis",
     "certainty",
     "score",
-    "score_low",
-    "score_high",
     "robustness",
     "fragile",
     "flip",
@@ -227,8 +230,6 @@ pub fn rank_table(r: &RankResult) -> Table {
             Value::Str(c.basis.key().into()),
             Value::Str(c.certainty.key().into()),
             Value::Num(c.score),
-            Value::Num(c.score_low),
-            Value::Num(c.score_high),
             Value::opt_num(c.robustness),
             Value::Bool(c.fragile),
             Value::opt_str(c.flip.as_ref().map(words::flip)),
@@ -244,7 +245,7 @@ pub fn rank_table(r: &RankResult) -> Table {
     t
 }
 
-pub fn rank_text(r: &RankResult, cfg: &ScoringConfig) -> String {
+pub fn rank_text(r: &RankResult, _cfg: &ScoringConfig) -> String {
     let mut s = format!(
         "What works for {} in {} settings{} (model {})\nRanked: {RANK_ORDER}.\n\n",
         r.target_group,
@@ -268,17 +269,18 @@ pub fn rank_text(r: &RankResult, cfg: &ScoringConfig) -> String {
         if c.fragile {
             marks.push_str(" [fragile]");
         }
-        let robust = c.robustness.map(|x| format!(" | robustness {:.0}%", 100.0 * x)).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{:>2}. {}{marks}\n    {} on {} | certainty {} | {}{robust}",
+            "{:>2}. {}{marks}\n    {} on {}{} | certainty {} | {}",
             row.rank,
             row.intervention,
             words::category(c.category, c.harm_flag),
             c.domain.label(),
+            c.pooled.as_ref().map(|p| format!(": {}", words::effect_text(p))).unwrap_or_default(),
             c.certainty.label(),
-            words::score_band(c, cfg.score.interval_level),
+            words::score_text(c),
         );
+        let _ = writeln!(s, "    how sure: {}", words::sureness(c));
         if let (Some(l), Some(b)) = (c.category_local, c.category_borrowed) {
             let _ = writeln!(
                 s,
@@ -346,23 +348,42 @@ pub fn explain_text(
     );
     let _ = writeln!(
         s,
-        "{} (the band is the {:.0}% interval of a Beta summary that widens when studies disagree; not a credible interval)",
-        words::score_band(c, cfg.score.interval_level),
-        100.0 * cfg.score.interval_level
+        "score: {} (the probability that the intervention benefits {}, from its synthesis)",
+        words::score_text(c),
+        c.domain.label()
     );
-    let _ = writeln!(s, "certainty: {}", c.certainty.label());
+    let _ = writeln!(
+        s,
+        "certainty: {} (started {}: {})",
+        c.certainty.label(),
+        c.certainty_start.label(),
+        if c.certainty_start == crate::score::Certainty::High {
+            "randomised studies carry most of the weight"
+        } else {
+            "non-randomised evidence starts low"
+        }
+    );
     for d in &c.downgrades {
         let _ = writeln!(s, "  - down for {}", words::downgrade(d));
     }
     if let Some(r) = c.robustness {
         let _ = writeln!(
             s,
-            "robustness: the category holds in {:.1}% of {} plausible configurations",
+            "robustness: the category holds under {:.1}% of {} plausible analysis settings (band of unimportant effects, optimal information size, inconsistency threshold)",
             100.0 * r,
             cfg.robustness.draws
         );
     }
-    let _ = writeln!(s, "fragile: {}", if c.fragile { "yes (leaving out one study changes it)" } else { "no" });
+    let _ = writeln!(
+        s,
+        "fragile: {}",
+        if c.fragile {
+            "yes (leaving out one study and re-pooling changes it)"
+        } else {
+            "no (no single study's removal changes it)"
+        }
+    );
+    let _ = writeln!(s, "how sure: {}", words::sureness(c));
     if let Some(f) = &c.flip {
         let _ = writeln!(s, "closest change: {}", words::flip(f));
     }
@@ -377,44 +398,36 @@ pub fn explain_text(
             let _ = writeln!(s, "reviewers' consensus: none (no reviewer-assigned ratings)");
         }
     }
-    if c.harm_signal > 0 {
-        let _ = writeln!(
-            s,
-            "weak harm signal: {} with a significantly harmful finding that is not credible enough for the verdict",
-            words::count(c.harm_signal, "study", "studies")
-        );
+    if let Some(h) = words::harm_signals(c) {
+        let _ = writeln!(s, "{h}");
     }
     let _ = writeln!(s, "\nby outcome domain:");
     for d in &c.domains {
-        let _ = writeln!(
-            s,
-            "  {}: {}",
-            d.domain.label(),
-            words::rule_sentence(
-                d.rule,
-                d.category,
-                d.harm,
-                d.domain,
-                d.rigorous_positive,
-                d.rigorous_null,
-                d.n_studies
-            )
-        );
+        let _ = writeln!(s, "  {}: {} (certainty {})", d.domain.label(), words::rule_sentence(d), d.certainty.label());
         if let Some(p) = &d.pooled {
+            let x = &p.synthesis;
+            let pi = match (x.pi_lower, x.pi_upper) {
+                (Some(lo), Some(hi)) => format!(", 95% prediction interval [{lo:.3}, {hi:.3}]"),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 s,
-                "    pooled {} ({}, k = {}, REML, modified Hartung-Knapp): {:.3}, 95% CI [{:.3}, {:.3}], 95% prediction interval [{:.3}, {:.3}], I^2 = {:.1}%{}",
-                p.measure,
+                "    synthesis {} ({}, k = {}, REML): {:.3}, 95% CI [{:.3}, {:.3}] (decides), Hartung-Knapp 95% CI [{:.3}, {:.3}]{pi}, tau^2 = {:.4}, I^2 = {:.1}%{}",
+                x.measure,
                 p.direction.key().replace('_', " "),
-                p.k,
-                p.estimate,
-                p.ci_lower,
-                p.ci_upper,
-                p.pi_lower,
-                p.pi_upper,
-                p.i2,
-                p.egger_p.map(|e| format!(", Egger's test p = {e:.3}")).unwrap_or_default()
+                x.k,
+                x.estimate,
+                x.ci_lower,
+                x.ci_upper,
+                x.hksj_lower,
+                x.hksj_upper,
+                x.tau2,
+                x.i2,
+                x.egger_p.map(|e| format!(", Egger's test p = {e:.3}")).unwrap_or_default()
             );
+            for n in &x.notes {
+                let _ = writeln!(s, "    note: {n}");
+            }
         } else if let Some(n) = &d.pooled_note {
             let _ = writeln!(s, "    {}", words::pool_note(n));
         }
@@ -428,28 +441,45 @@ pub fn explain_text(
         words::count(c.n_records, "local finding", "local findings")
     );
     for st in &c.studies {
-        let borrowed =
-            st.borrowed_from.map(|b| format!(", borrowed from {b} (weight x {:.2})", st.transfer)).unwrap_or_default();
+        let borrowed = st
+            .borrowed_from
+            .map(|b| format!(", borrowed from {b} (keeps {:.0}% of its information)", 100.0 * st.transfer))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
             "  study {}: {}, risk of bias {}, {}{borrowed}",
             st.study,
             st.best_design.map_or("design unknown", |d| d.key()),
-            st.best_rob.map_or("unknown", |r| r.key()),
-            if st.rigorous { "rigorous" } else { "not rigorous" }
+            st.best_rob.map_or("not assessed", |r| r.key()),
+            match st.appraisal {
+                crate::score::Appraisal::Appraised => "controlled and appraised: enters the synthesis",
+                crate::score::Appraisal::NotAssessed =>
+                    "controlled, risk of bias not assessed: enters the synthesis, supports at most promising",
+                crate::score::Appraisal::HighRisk => "high risk of bias: can support prudent only",
+                crate::score::Appraisal::Uncontrolled => "not controlled: can support prudent only",
+            }
         );
         for d in &st.domains {
+            let effect = match d.composites.as_slice() {
+                [] => "rated by reviewers".to_string(),
+                cs => cs
+                    .iter()
+                    .map(|c| {
+                        let (lo, hi) = c.ci();
+                        format!("{} {:.3} [{:.3}, {:.3}] in the benefit direction", c.measure.name(), c.yi, lo, hi)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
             let _ = writeln!(
                 s,
-                "    {}: {} (from {} {}{}), weight {:.3}{}{}",
+                "    {}: {} (from {} {}: {effect}), weight {:.3}{}",
                 d.domain.label(),
-                d.standing.label(),
+                d.standing(&cfg.effects.delta, 1.0).label(),
                 words::count(d.n_findings, "finding", "findings"),
-                if d.primary { "primary " } else { "" },
-                if d.from_ratings { "rated by reviewers" } else { "judged from the effect size" },
+                if d.primary { "primary" } else { "all" },
                 d.weight,
-                if d.credible_harm { ", credible harm" } else { "" },
-                if d.harm_signal { ", weak harm signal" } else { "" }
+                if d.explicit_harm { ", marked harmful" } else { "" },
             );
         }
         let setting = st.borrowed_from;

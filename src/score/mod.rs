@@ -1,24 +1,33 @@
-//! The scoring core (model `evidex-score-2.0`, docs/scoring.md): records
-//! become compact facts; each cell's facts become studies with a standing
-//! per outcome domain ([`study`]); explicit rules turn them into a verdict
-//! per domain and a headline verdict, local first with borrowing from
-//! other income settings ([`verdict`]); each cell gets its pooled effects,
-//! score band, certainty and robustness ([`cell`], [`robust`]). Nothing
-//! here words results for people; `report` does.
+//! The scoring core (model `evidex-score-3.0`, docs/scoring.md): records
+//! become compact facts ([`fact`]); each cell's facts become studies with
+//! their evidence per outcome domain ([`study`]); each domain's evidence is
+//! analysed once: eligibility, the synthesis of controlled studies, harm
+//! ([`evidence`], [`synthesis`]); explicit rules give a verdict per domain
+//! with its GRADE certainty ([`verdict`], [`certainty`]), the headline
+//! domain and the cell's verdict, local first with borrowing; [`cell`]
+//! assembles the result with its score, and [`robust`] says how close the
+//! verdict is to another. Nothing here words results for people; `report`
+//! does.
 
 pub mod cell;
+pub mod certainty;
 pub mod config;
+pub mod evidence;
 pub mod fact;
 pub mod rank;
 pub mod robust;
 pub mod stream;
 pub mod study;
+pub mod synthesis;
 pub mod verdict;
 pub mod weight;
 
-pub use cell::{CellResult, Certainty, DomainResult, Downgrade, PoolNote, Pooled};
+pub use cell::{CellResult, DomainResult, Pooled};
+pub use certainty::{Certainty, Downgrade};
 pub use config::{ScoringConfig, DEFAULT_TOML, MODEL_VERSION};
-pub use study::{Standing, StudyDomain, StudyView};
+pub use evidence::{HarmReason, HarmSignal};
+pub use study::{Appraisal, Standing, StudyDomain, StudyView};
+pub use synthesis::{PoolNote, Synthesis};
 pub use verdict::{Basis, Rule};
 
 use crate::model::{EvaluationRecord, IncomeSetting};
@@ -285,11 +294,11 @@ pub fn score_facts_with(fs: &FactSet, keys: &[GroupKey], cfg: &ScoringConfig, op
     let canon = fs.canonical_cells(positions);
     let ranks = fs.study_ranks();
     let weights = WeightModel::new(cfg, ref_year);
-    let draws = robust::Draws::new(cfg, ref_year);
+    let draws = robust::Draws::new(cfg);
     let run = cell::Run {
         cfg,
         reference_year: ref_year,
-        params: verdict::Params::of(cfg),
+        settings: verdict::Settings::of(cfg),
         draws: &draws,
         keep_studies: opts.keep_studies,
     };
@@ -358,14 +367,14 @@ fn evaluate_group(
         let target = income_of(*cell);
         let key = names.iter().cloned().zip(canon.keys[*cell as usize].iter().cloned()).collect();
         let local: Vec<&StudyView> = studies.iter().collect();
-        out.extend(cell::evaluate(key, &local, borrowable(target, Some(*cell)), target, run));
+        out.extend(cell::evaluate(key, &local, borrowable(target, Some(*cell)), run));
     }
     if let (Some(want), Some(pos), Some((first, _))) = (fill, positions.income_setting, group.first()) {
         if !group.iter().any(|(c, _)| income_of(*c) == Some(want)) {
             let mut values = canon.keys[*first as usize].clone();
             values[pos] = want.key().to_string();
             let key = names.iter().cloned().zip(values).collect();
-            out.extend(cell::evaluate(key, &[], borrowable(Some(want), None), Some(want), run));
+            out.extend(cell::evaluate(key, &[], borrowable(Some(want), None), run));
         }
     }
     out

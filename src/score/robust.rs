@@ -1,14 +1,17 @@
-//! How close a verdict is to the next one (docs/scoring.md section 9):
-//! robustness under Monte Carlo draws of the configuration, fragility under
-//! leaving out one study, and the smallest change that flips the category.
-//! Study standings are computed once; a draw only re-weights them.
+//! How close a verdict is to another (docs/scoring.md section 12):
+//! robustness under seeded draws of the analysis settings that decide a
+//! category (the band of unimportant effects, the optimal information
+//! size, the inconsistency threshold), fragility under leaving out one
+//! study (the synthesis re-run), and the smallest change that moves the
+//! category: one study less, or hypothetical studies of the cell's typical
+//! precision at no effect or at the cell's effect.
 
-use super::cell::Evidence;
 use super::config::ScoringConfig;
-use super::study::Standing;
-use super::verdict::{Entry, Params};
-use super::weight::WeightModel;
-use crate::model::Rating;
+use super::evidence::Analysis;
+use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
+use super::verdict::{decide_cell, CellDecision, Settings};
+use crate::meta::Measure;
+use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
 use serde::Serialize;
 
 /// A small, seeded generator (SplitMix64; Steele, Lea & Flood 2014): the
@@ -30,197 +33,164 @@ impl SplitMix64 {
     fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
-    fn log_uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        (lo.ln() + (hi.ln() - lo.ln()) * self.unit()).exp()
+    /// A factor in [1/f, f], uniform on the log scale (symmetric around 1).
+    fn log_factor(&mut self, f: f64) -> f64 {
+        let l = f.ln();
+        self.uniform(-l, l).exp()
     }
 }
 
-/// One drawn configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Draw {
-    pub weights: WeightModel,
-    pub params: Params,
-    pub transfer: [[f64; 4]; 4],
-    /// The same numbers laid out for re-weighting many entries.
-    pub tables: DrawTables,
-}
-
-/// A draw's factors as lookup tables: design x risk of bias (by
-/// `design_slot * 4 + rob_slot`), age factor by age (the last slot holds
-/// the unknown-year factor), `1 / ln(1 + reference_n)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DrawTables {
-    pub design_rob: [f64; 32],
-    pub ages: Vec<f64>,
-    pub inv_ln_reference_n: f64,
-}
-
-/// Ages with their own slot in [`DrawTables::ages`]; the slot after them
-/// holds the unknown-year factor.
-pub const DRAW_AGES: usize = 127;
-
-impl DrawTables {
-    pub fn new(m: &WeightModel) -> DrawTables {
-        let mut design_rob = [0.0; 32];
-        for d in 0..8 {
-            for r in 0..4 {
-                design_rob[d * 4 + r] = m.design[d] * m.rob[r];
-            }
-        }
-        let mut ages: Vec<f64> = (0..DRAW_AGES as i32).map(|a| m.age(Some(m.reference_year - a))).collect();
-        ages.push(m.unknown_year);
-        DrawTables { design_rob, ages, inv_ln_reference_n: 1.0 / m.ln_reference_n }
-    }
-}
-
-/// The draws' factors column by column (one value per draw), so a weight
-/// is computed for all draws in one pass that the compiler vectorises.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Columns {
-    pub n: usize,
-    /// `design_rob[dr * n + d]`: design x risk-of-bias factor `dr` in draw `d`.
-    pub design_rob: Vec<f64>,
-    /// `ages[a * n + d]` (slot `DRAW_AGES` holds the unknown-year factor).
-    pub ages: Vec<f64>,
-    pub inv_ln_reference_n: Vec<f64>,
-    pub sample_cap: Vec<f64>,
-    pub unknown_sample: Vec<f64>,
-    pub unrated: Vec<f64>,
-    /// `transfer[(from * 4 + to) * n + d]`.
-    pub transfer: Vec<f64>,
-}
-
-impl Columns {
-    fn new(draws: &[Draw]) -> Columns {
-        let n = draws.len();
-        let col = |f: &dyn Fn(&Draw) -> f64| draws.iter().map(f).collect::<Vec<f64>>();
-        let mut design_rob = Vec::with_capacity(32 * n);
-        for dr in 0..32 {
-            design_rob.extend(draws.iter().map(|d| d.tables.design_rob[dr]));
-        }
-        let mut ages = Vec::with_capacity((DRAW_AGES + 1) * n);
-        for a in 0..=DRAW_AGES {
-            ages.extend(draws.iter().map(|d| d.tables.ages[a]));
-        }
-        let mut transfer = Vec::with_capacity(16 * n);
-        for from in 0..4 {
-            for to in 0..4 {
-                transfer.extend(draws.iter().map(|d| d.transfer[from][to]));
-            }
-        }
-        Columns {
-            n,
-            design_rob,
-            ages,
-            inv_ln_reference_n: col(&|d| d.tables.inv_ln_reference_n),
-            sample_cap: col(&|d| d.weights.sample_cap),
-            unknown_sample: col(&|d| d.weights.unknown_sample),
-            unrated: col(&|d| d.weights.unrated),
-            transfer,
-        }
-    }
-}
-
-/// The run's draws: the same for every cell.
+/// The run's draws of the settings: the same for every cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
-    pub draws: Vec<Draw>,
-    pub columns: Columns,
-    /// Every factor at the low and at the high end of its range: a record
-    /// weight is increasing in each factor, so these give the least and the
-    /// largest weight any draw can give it.
-    pub lo: Draw,
-    pub hi: Draw,
+    pub draws: Vec<Settings>,
+    /// The ranges drawn from: band factor and OIS factor (both in
+    /// [1/f, f]) and the I^2 threshold.
+    pub delta_factor: f64,
+    pub ois_factor: f64,
+    pub i2_range: [f64; 2],
 }
 
 impl Draws {
-    pub fn new(cfg: &ScoringConfig, reference_year: i32) -> Draws {
+    pub fn new(cfg: &ScoringConfig) -> Draws {
         let r = &cfg.robustness;
-        let base = WeightModel::new(cfg, reference_year);
-        let params = Params::of(cfg);
+        let base = Settings::of(cfg);
         let mut rng = SplitMix64(r.seed);
-        let s = r.weight_spread;
-        let factor = |rng: &mut SplitMix64, x: f64| {
-            let v = x * rng.uniform(1.0 - s, 1.0 + s);
-            if x <= 1.0 {
-                v.min(1.0)
-            } else {
-                v
-            }
-        };
-        let draws: Vec<Draw> = (0..r.draws)
+        let draws = (0..r.draws)
             .map(|_| {
-                let mut m = base.clone();
-                for d in &mut m.design {
-                    *d = factor(&mut rng, *d);
-                }
-                for x in &mut m.rob {
-                    *x = factor(&mut rng, *x);
-                }
-                m.unknown_year = factor(&mut rng, m.unknown_year);
-                m.unknown_sample = factor(&mut rng, m.unknown_sample);
-                m.sample_cap = factor(&mut rng, m.sample_cap);
-                m.ln_reference_n = (1.0 + rng.log_uniform(r.reference_n_range[0], r.reference_n_range[1])).ln();
-                m = m.with_half_life(rng.log_uniform(r.half_life_range[0], r.half_life_range[1]));
-                m.unrated = rng.uniform(r.unrated_discount_range[0], r.unrated_discount_range[1]);
-                let mut transfer = cfg.borrowing.transfer;
-                for row in &mut transfer {
-                    for t in row.iter_mut() {
-                        *t = factor(&mut rng, *t);
-                    }
-                }
-                let p = Params { dominance: rng.uniform(r.dominance_range[0], r.dominance_range[1]), ..params };
-                Draw { tables: DrawTables::new(&m), weights: m, params: p, transfer }
+                let mut s = base.clone();
+                s.delta_factor = rng.log_factor(r.delta_factor);
+                s.thresholds.ois = base.thresholds.ois * rng.log_factor(r.ois_factor);
+                s.thresholds.i2 = rng.uniform(r.i2_range[0], r.i2_range[1]);
+                s
             })
             .collect();
-        let end = |hi: bool| {
-            let f = |x: f64| {
-                let v = x * if hi { 1.0 + s } else { 1.0 - s };
-                if x <= 1.0 {
-                    v.min(1.0)
-                } else {
-                    v
-                }
-            };
-            let pick = |range: [f64; 2], up: bool| if up { range[1] } else { range[0] };
-            let mut m = base.clone();
-            m.design = m.design.map(f);
-            m.rob = m.rob.map(f);
-            m.unknown_year = f(m.unknown_year);
-            m.unknown_sample = f(m.unknown_sample);
-            m.sample_cap = f(m.sample_cap);
-            // A larger reference sample gives smaller sample factors.
-            m.ln_reference_n = (1.0 + pick(r.reference_n_range, !hi)).ln();
-            m = m.with_half_life(pick(r.half_life_range, hi));
-            m.unrated = pick(r.unrated_discount_range, hi);
-            let transfer = cfg.borrowing.transfer.map(|row| row.map(f));
-            let p = Params { dominance: pick(r.dominance_range, hi), ..params };
-            Draw { tables: DrawTables::new(&m), weights: m, params: p, transfer }
-        };
-        let columns = Columns::new(&draws);
-        Draws { draws, columns, lo: end(false), hi: end(true) }
+        Draws { draws, delta_factor: r.delta_factor, ois_factor: r.ois_factor, i2_range: r.i2_range }
     }
 }
 
-/// The share of draws in which the cell keeps its category (1 when the
-/// category cannot depend on weights, without drawing).
-pub fn robustness(ev: &Evidence<'_>, draws: &Draws, params: &Params) -> Option<f64> {
-    let (cat, harm) = ev.decide(None, &[], params, None)?.category()?;
-    if draws.draws.is_empty() {
+/// A cell's studies: its own, and those it may borrow (already discounted:
+/// variances divided by the transfer factor).
+pub struct CellStudies<'a> {
+    pub local: Vec<&'a StudyView>,
+    pub borrowable: Vec<StudyView>,
+}
+
+/// A cell's analyses: of its local studies, and of local + borrowed ones
+/// when borrowing applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analyses {
+    pub local: Analysis,
+    pub combined: Option<Analysis>,
+}
+
+impl Analyses {
+    pub fn decide(&self, s: &Settings) -> Option<CellDecision> {
+        decide_cell(&self.local, self.combined.as_ref(), s)
+    }
+}
+
+impl CellStudies<'_> {
+    /// Studies in leave-one-out order: local ones, then borrowable ones.
+    pub fn n_studies(&self) -> usize {
+        self.local.len() + self.borrowable.len()
+    }
+
+    pub fn study(&self, i: usize) -> &StudyView {
+        match self.local.get(i) {
+            Some(s) => s,
+            None => &self.borrowable[i - self.local.len()],
+        }
+    }
+
+    /// Analyse without study `exclude`, with hypothetical local `extra`
+    /// studies.
+    pub fn analyse(&self, exclude: Option<usize>, extra: &[StudyView], s: &Settings, egger_min: usize) -> Analyses {
+        let mut set: Vec<&StudyView> =
+            self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
+        set.extend(extra.iter());
+        let n_local = set.len();
+        let local = Analysis::new(&set, n_local, egger_min);
+        let n = self.local.len();
+        let borrowed: Vec<&StudyView> =
+            self.borrowable.iter().enumerate().filter(|(j, _)| Some(n + *j) != exclude).map(|(_, s)| s).collect();
+        let applies = (n_local as u32) < s.min_local_studies && !borrowed.is_empty();
+        let combined = applies.then(|| {
+            set.extend(borrowed);
+            Analysis::new(&set, n_local, egger_min)
+        });
+        Analyses { local, combined }
+    }
+}
+
+/// Whether any draw could change a comparison the verdict rests on: a
+/// confidence interval that straddles zero and ends within the range the
+/// band is drawn from, a total sample within the drawn OIS range, or an
+/// I^2 within the drawn threshold range with a prediction interval across
+/// zero. When none is, every draw gives the default verdict.
+fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
+    let within = |x: f64, lo: f64, hi: f64| x >= lo && x <= hi;
+    let band_edge = |lo: f64, hi: f64, m: Measure| {
+        base.band(m)
+            .is_some_and(|b| lo <= 0.0 && hi >= 0.0 && within((-lo).max(hi), b / d.delta_factor, b * d.delta_factor))
+    };
+    for an in std::iter::once(&a.local).chain(a.combined.as_ref()) {
+        for x in an.domains.iter().flatten() {
+            if let Some(s) = &x.synthesis {
+                if band_edge(s.ci_lower, s.ci_upper, s.measure) {
+                    return true;
+                }
+                let pi_crosses = matches!((s.pi_lower, s.pi_upper), (Some(l), Some(h)) if l < 0.0 && h > 0.0);
+                if s.k >= 2 && pi_crosses && within(s.i2, d.i2_range[0], d.i2_range[1]) {
+                    return true;
+                }
+            }
+            for u in x.units.iter().chain(&x.others) {
+                if u.composites.iter().any(|c| {
+                    let (lo, hi) = c.ci();
+                    band_edge(lo, hi, c.measure)
+                }) {
+                    return true;
+                }
+            }
+            let total: Option<u64> =
+                x.certainty_studies.iter().map(|s| s.sample).try_fold(0u64, |acc, n| n.map(|n| acc.saturating_add(n)));
+            if total.is_some_and(|n| {
+                within(n as f64, base.thresholds.ois / d.ois_factor, base.thresholds.ois * d.ois_factor)
+            }) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The share of draws in which the cell keeps its category (`None`: draws
+/// off); 1 without drawing when no draw can change it.
+pub fn robustness(a: &Analyses, verdict: (Rating, bool), base: &Settings, d: &Draws) -> Option<f64> {
+    if d.draws.is_empty() {
         return None;
     }
-    if !ev.weight_sensitive(params) || ev.fixed_under(draws) {
+    if !sensitive(a, base, d) {
         return Some(1.0);
     }
-    let plan = ev.draw_plan(params);
-    let held = ev.held_in_draws(&plan, draws, (cat, harm));
-    Some(held as f64 / draws.draws.len() as f64)
+    let held = d.draws.iter().filter(|s| a.decide(s).and_then(|c| c.category()) == Some(verdict)).count();
+    Some(held as f64 / d.draws.len() as f64)
+}
+
+/// Which hypothetical studies a flip adds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddedAt {
+    /// At no effect (an effect of 0, or a reviewer's "no effect").
+    NoEffect,
+    /// At the cell's effect (its pooled estimate, or a reviewer's benefit).
+    CellEffect,
 }
 
 /// The smallest change that moves a cell's category.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flip {
-    /// What changes: leaving out a study, or adding hypothetical studies.
     pub change: Change,
     /// The category after the change (and its harm flag).
     pub to: Rating,
@@ -230,60 +200,195 @@ pub struct Flip {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Change {
-    WithoutStudy { study: String },
-    AddRigorous { n: u32, standing: Standing },
+    /// Leaving out one study. `upgrade`: the verdict gets better without
+    /// it (the study holds it down); `standing` and `estimate` say why.
+    WithoutStudy { study: String, upgrade: bool, standing: Option<Standing>, estimate: Option<f64> },
+    /// Adding `n` hypothetical controlled, appraised studies of the cell's
+    /// typical precision in the headline domain.
+    AddStudies { n: u32, at: AddedAt, domain: OutcomeDomain, effect: Option<f64>, se: Option<f64> },
 }
 
-/// Leave-one-out over the cell's studies: whether any removal changes the
-/// category (`fragile`), and the first such removal in study order.
-pub fn leave_one_out(ev: &Evidence<'_>, params: &Params) -> (bool, Option<Flip>) {
-    let Some(base) = ev.decide(None, &[], params, None).and_then(|c| c.category()) else {
-        return (false, None);
-    };
-    for i in 0..ev.n_studies() {
-        let after = ev.decide(Some(i), &[], params, None).and_then(|c| c.category());
+/// Leave-one-out over the cell's studies, re-running the synthesis:
+/// whether any removal changes the category (`fragile`), and the first
+/// such removal in study order.
+pub fn leave_one_out(
+    c: &CellStudies<'_>,
+    base: (Rating, bool),
+    s: &Settings,
+    egger_min: usize,
+) -> (bool, Option<Flip>) {
+    for i in 0..c.n_studies() {
+        let after = c.analyse(Some(i), &[], s, egger_min).decide(s).and_then(|d| d.category());
         if after != Some(base) {
             let (to, harm) = after.unwrap_or((Rating::NeedsResearch, false));
+            let study = c.study(i);
+            let worse = |x: (Rating, bool)| (x.1, x.0);
+            let upgrade = worse((to, harm)) < worse(base);
+            let headline = c.analyse(None, &[], s, egger_min).decide(s).map(|d| d.verdict().map(|v| v.domain));
+            let domain = headline.flatten();
+            let sd = domain.and_then(|d| study.domain(d));
             return (
                 true,
-                Some(Flip { change: Change::WithoutStudy { study: ev.study_name(i).to_string() }, to, harm }),
+                Some(Flip {
+                    change: Change::WithoutStudy {
+                        study: study.study.clone(),
+                        upgrade,
+                        standing: sd.map(|d| d.standing(&s.delta, s.delta_factor)),
+                        estimate: sd.and_then(|d| d.composite()).map(|c| c.yi),
+                    },
+                    to,
+                    harm,
+                }),
             );
         }
     }
     (false, None)
 }
 
+/// A hypothetical controlled, appraised, randomised study in `domain`:
+/// with an effect `(yi, vi, measure)`, or rated with `rated`.
+fn hypothetical(
+    i: u32,
+    domain: OutcomeDomain,
+    effect: Option<(f64, f64, Measure)>,
+    rated: Standing,
+    sample: u64,
+    from: Option<IncomeSetting>,
+) -> StudyView {
+    let composites = effect
+        .map(|(yi, vi, measure)| Composite {
+            yi,
+            vi,
+            measure,
+            all_lower: false,
+            n: 1,
+            direction_known: true,
+            cluster_uncorrected: false,
+        })
+        .into_iter()
+        .collect();
+    StudyView {
+        study: format!("(hypothetical {i})"),
+        borrowed_from: from,
+        transfer: 1.0,
+        appraisal: Appraisal::Appraised,
+        randomised: true,
+        best_design: Some(StudyDesign::Rct),
+        best_rob: Some(RiskOfBias::Low),
+        max_sample: sample,
+        n_records: 1,
+        rating_counts: [0; 5],
+        n_unrated: 0,
+        n_unscored: 0,
+        strategy_counts: [0; 8],
+        consensus_w: [0.0; 5],
+        domains: vec![StudyDomain {
+            domain,
+            primary: true,
+            n_findings: 1,
+            composites,
+            rated: effect.is_none().then_some(rated),
+            best_rating: None,
+            explicit_harm: false,
+            weights: Vec::new(),
+            weight: 1.0,
+        }],
+    }
+}
+
+fn median(mut x: Vec<f64>) -> Option<f64> {
+    if x.is_empty() {
+        return None;
+    }
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    Some(if n % 2 == 1 { x[n / 2] } else { (x[n / 2 - 1] + x[n / 2]) / 2.0 })
+}
+
 /// The smallest change: a removal when the verdict is fragile, else up to
-/// `max_added` hypothetical rigorous studies in the headline domain, null
-/// first, then positive, one at a time.
-pub fn flip(ev: &Evidence<'_>, removal: Option<Flip>, params: &Params, max_added: u32) -> Option<Flip> {
+/// `max_added` hypothetical studies in the headline domain, of the cell's
+/// typical precision: at no effect first, then at the cell's effect.
+pub fn flip(
+    c: &CellStudies<'_>,
+    a: &Analyses,
+    removal: Option<Flip>,
+    s: &Settings,
+    max_added: u32,
+    egger_min: usize,
+) -> Option<Flip> {
     if removal.is_some() {
         return removal;
     }
-    let c = ev.decide(None, &[], params, None)?;
-    let base = c.category()?;
-    let domain = c.verdict()?.domain;
-    let weight = ev.typical_rigorous_weight(domain);
+    let d = a.decide(s)?;
+    let base = d.category()?;
+    let domain = d.verdict()?.domain;
+    let an = match d.basis {
+        super::verdict::Basis::Local => &a.local,
+        super::verdict::Basis::Borrowed => a.combined.as_ref()?,
+    };
+    let x = an.domains[domain.index()].as_ref()?;
+    let samples: Vec<f64> = x.certainty_studies.iter().filter_map(|s| s.sample).map(|n| n as f64).collect();
+    let sample = median(samples).map_or(0, |m| m.round() as u64);
+    // The typical precision and the cell's effect: from the synthesis, else
+    // from the studies counted on their own.
+    let effect = match &x.synthesis {
+        Some(sy) => {
+            let vis: Vec<f64> = x
+                .pooled
+                .iter()
+                .filter_map(|i| c.study_in_set(*i, an.n_local).domain(domain).and_then(|d| d.composite()).map(|c| c.vi))
+                .collect();
+            median(vis).map(|v| (sy.estimate, v, sy.measure))
+        }
+        None => {
+            let cs: Vec<&Composite> = x.units.iter().flat_map(|u| u.composites.first()).collect();
+            let m = cs.first().map(|c| c.measure);
+            m.and_then(|m| {
+                let same: Vec<&&Composite> = cs.iter().filter(|c| c.measure == m).collect();
+                let v = median(same.iter().map(|c| c.vi).collect())?;
+                let y = median(same.iter().map(|c| c.yi).collect())?;
+                Some((y, v, m))
+            })
+        }
+    };
     for n in 1..=max_added {
-        for standing in [Standing::Null, Standing::Positive] {
-            let extra: Vec<Entry> = (0..n)
-                .map(|_| Entry {
-                    domain,
-                    standing,
-                    rigorous: true,
-                    credible_harm: false,
-                    harm_signal: false,
-                    weight,
-                    local: true,
+        for at in [AddedAt::NoEffect, AddedAt::CellEffect] {
+            let extra: Vec<StudyView> = (1..=n)
+                .map(|i| {
+                    let e = effect.map(|(y, v, m)| (if at == AddedAt::NoEffect { 0.0 } else { y }, v, m));
+                    let rated = if at == AddedAt::NoEffect { Standing::Null } else { Standing::Benefit };
+                    hypothetical(i, domain, e, rated, sample, None)
                 })
                 .collect();
-            let after = ev.decide(None, &extra, params, None).and_then(|c| c.category());
-            if let Some((to, harm)) = after.filter(|a| *a != base) {
-                return Some(Flip { change: Change::AddRigorous { n, standing }, to, harm });
+            let after = c.analyse(None, &extra, s, egger_min).decide(s).and_then(|d| d.category());
+            if let Some((to, harm)) = after.filter(|x| *x != base) {
+                return Some(Flip {
+                    change: Change::AddStudies {
+                        n,
+                        at,
+                        domain,
+                        effect: effect.map(|e| if at == AddedAt::NoEffect { 0.0 } else { e.0 }),
+                        se: effect.map(|e| e.1.sqrt()),
+                    },
+                    to,
+                    harm,
+                });
             }
         }
     }
     None
+}
+
+impl CellStudies<'_> {
+    /// Study `i` of an analysed set whose first `n_local` are local (local
+    /// studies in order, then the borrowable ones).
+    fn study_in_set(&self, i: usize, n_local: usize) -> &StudyView {
+        if i < n_local {
+            self.local[i]
+        } else {
+            &self.borrowable[i - n_local]
+        }
+    }
 }
 
 #[cfg(test)]
@@ -291,22 +396,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn draws_are_seeded_and_within_their_ranges() {
+    fn draws_are_seeded_symmetric_and_within_their_ranges() {
         let cfg = ScoringConfig::default();
-        let a = Draws::new(&cfg, 2020);
-        assert_eq!(a, Draws::new(&cfg, 2020));
+        let a = Draws::new(&cfg);
+        assert_eq!(a, Draws::new(&cfg));
         assert_eq!(a.draws.len(), 1000);
         let mut other = cfg.clone();
         other.robustness.seed = 2;
-        assert_ne!(a, Draws::new(&other, 2020));
+        assert_ne!(a, Draws::new(&other));
+        let mut below = 0;
         for d in &a.draws {
-            assert!((1.5..=3.0).contains(&d.params.dominance));
-            assert!((10.0..=40.0).contains(&d.weights.half_life));
-            assert!((0.25..=0.75).contains(&d.weights.unrated));
-            // Factors at most 1 stay at most 1; an RCT's 1.0 is drawn in [0.75, 1].
-            assert!((0.75..=1.0).contains(&d.weights.design[1]));
-            assert!((0.7 * 0.75..=0.7 * 1.25).contains(&d.weights.design[2]));
-            assert!((1.25 * 0.75..=1.25 * 1.25).contains(&d.weights.sample_cap));
+            assert!((1.0 / 1.5..=1.5).contains(&d.delta_factor));
+            assert!((500.0 / 1.5..=750.0).contains(&d.thresholds.ois));
+            assert!((40.0..=60.0).contains(&d.thresholds.i2));
+            below += usize::from(d.delta_factor < 1.0);
         }
+        // Symmetric around the default on the log scale: about half below.
+        assert!((430..=570).contains(&below), "{below}");
     }
 }

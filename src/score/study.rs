@@ -1,45 +1,132 @@
-//! A study as a cell's verdict sees it (docs/scoring.md section 3): whether
-//! it is rigorous, and its standing in each outcome domain, set by its
-//! primary findings there (or by all of them, combined without averaging),
-//! from reviewer ratings or from its effect sizes pooled within the study.
+//! A study as a cell's verdict sees it (docs/scoring.md sections 2-4): how
+//! far its evidence may be used (its appraisal), and per outcome domain its
+//! effect (the primary findings pooled within the study, turned so that
+//! positive means benefit) or, where it has no effect, the reviewers'
+//! judgement. Standings (benefit, harm, no important effect, inconclusive)
+//! are read from confidence intervals against zero and the smallest effect
+//! of interest, never from a count of significant findings.
 
-use super::config::{DirectionDefault, ScoringConfig};
+use super::config::{Delta, DirectionDefault, ScoringConfig};
 use super::fact::Fact;
 use super::weight::{KeyCount, WeightKey, WeightModel};
 use crate::meta::{effect::Z975, Measure};
 use crate::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 use serde::Serialize;
 
-/// A study's standing in one outcome domain.
+/// What a finding, a study or a synthesis shows in one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
-    /// A significant benefit (rated effective or promising, or a CI above 0).
-    Positive,
-    /// Rated prudent.
+    /// The 95% CI excludes zero on the beneficial side (or reviewers rated
+    /// it effective or promising).
+    Benefit,
+    /// Reviewers rated it prudent.
     Supportive,
-    /// Rated needs research, or positive and null findings both.
+    /// Neither a benefit, nor a harm, nor evidence of no important effect.
     Inconclusive,
-    /// No effect (rated ineffective, or a CI that includes 0).
+    /// Evidence of no important effect: the 95% CI lies within the band of
+    /// unimportant effects (or reviewers rated it ineffective).
     Null,
-    /// Harm (rated harmful, or a CI below 0).
-    Negative,
+    /// The 95% CI excludes zero on the harmful side (or reviewers rated it
+    /// harmful).
+    Harm,
 }
 
 impl Standing {
-    pub fn label(self) -> &'static str {
+    pub fn key(self) -> &'static str {
         match self {
-            Standing::Positive => "positive",
+            Standing::Benefit => "benefit",
             Standing::Supportive => "supportive",
             Standing::Inconclusive => "inconclusive",
             Standing::Null => "null",
-            Standing::Negative => "negative",
+            Standing::Harm => "harm",
+        }
+    }
+
+    /// In words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Standing::Benefit => "benefit",
+            Standing::Supportive => "supportive",
+            Standing::Inconclusive => "inconclusive",
+            Standing::Null => "no important effect",
+            Standing::Harm => "harm",
+        }
+    }
+
+    /// A conclusive standing: benefit, harm, or no important effect.
+    pub fn conclusive(self) -> bool {
+        matches!(self, Standing::Benefit | Standing::Null | Standing::Harm)
+    }
+}
+
+/// The standing an estimate's 95% CI `[lo, hi]` (benefit direction) gives:
+/// benefit and harm first, then no important effect when the CI lies
+/// within `(-delta, delta)`, else inconclusive (docs/scoring.md section 3).
+pub fn standing_of_ci(lo: f64, hi: f64, delta: Option<f64>) -> Standing {
+    if lo > 0.0 {
+        Standing::Benefit
+    } else if hi < 0.0 {
+        Standing::Harm
+    } else if delta.is_some_and(|d| lo > -d && hi < d) {
+        Standing::Null
+    } else {
+        Standing::Inconclusive
+    }
+}
+
+/// The 95% CI of an estimate and its variance.
+pub fn ci95(y: f64, v: f64) -> (f64, f64) {
+    let h = Z975 * v.sqrt();
+    (y - h, y + h)
+}
+
+/// How far a study's evidence may be used (docs/scoring.md section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Appraisal {
+    /// A controlled design (systematic review, RCT, quasi-experiment) with
+    /// risk of bias low or some concerns.
+    Appraised,
+    /// A controlled design whose risk of bias was not assessed: it enters
+    /// the synthesis, but supports at most `quality.unknown_rob_max`.
+    NotAssessed,
+    /// A controlled design at high risk of bias: support for prudent only.
+    HighRisk,
+    /// Pre-post, observational, qualitative, expert opinion or no design:
+    /// support for prudent only.
+    Uncontrolled,
+}
+
+impl Appraisal {
+    pub fn of(design: Option<StudyDesign>, rob: Option<RiskOfBias>) -> Appraisal {
+        if !design.is_some_and(StudyDesign::is_rigorous) {
+            return Appraisal::Uncontrolled;
+        }
+        match rob {
+            Some(RiskOfBias::Low | RiskOfBias::SomeConcerns) => Appraisal::Appraised,
+            Some(RiskOfBias::High) => Appraisal::HighRisk,
+            None => Appraisal::NotAssessed,
+        }
+    }
+
+    /// May enter the estimate that sets effective, promising or ineffective.
+    pub fn eligible(self) -> bool {
+        matches!(self, Appraisal::Appraised | Appraisal::NotAssessed)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Appraisal::Appraised => "appraised",
+            Appraisal::NotAssessed => "risk_of_bias_not_assessed",
+            Appraisal::HighRisk => "high_risk_of_bias",
+            Appraisal::Uncontrolled => "uncontrolled",
         }
     }
 }
 
-/// The effects of a study's findings in a domain pooled within the study
-/// (benefit direction).
+/// The effects of a study's findings of one measure in one domain, pooled
+/// within the study (benefit direction).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Composite {
     pub yi: f64,
@@ -49,42 +136,117 @@ pub struct Composite {
     pub all_lower: bool,
     /// Findings pooled.
     pub n: u32,
+    /// Every finding's direction was given (a `direction` cell, a
+    /// configured default, or the ratio-measure rule), not assumed.
+    pub direction_known: bool,
+    /// A finding of a cluster-assigned study whose SE could not be
+    /// corrected for clustering.
+    pub cluster_uncorrected: bool,
 }
 
-/// A study's standing in one domain, with what the verdict needs of it.
+impl Composite {
+    pub fn ci(&self) -> (f64, f64) {
+        ci95(self.yi, self.vi)
+    }
+}
+
+/// A study's evidence in one domain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StudyDomain {
     pub domain: OutcomeDomain,
-    pub standing: Standing,
-    /// Set by reviewer ratings (else by effect sizes).
-    pub from_ratings: bool,
     /// Set by primary findings (flagged, or the study's only one here).
     pub primary: bool,
     /// Findings that set the standing.
     pub n_findings: u32,
-    /// For the score only (docs/scoring.md section 3).
-    pub value: f64,
-    /// Credible evidence of harm (docs/scoring.md section 4, rule 1).
-    pub credible_harm: bool,
-    /// A weaker harm signal: a significantly harmful finding that does not
-    /// make harm credible.
-    pub harm_signal: bool,
+    /// The findings' effects pooled within the study, one per measure
+    /// (usually one). Empty: the standing comes from reviewer ratings.
+    pub composites: Vec<Composite>,
+    /// The reviewers' judgement, when the findings have no effect.
+    pub rated: Option<Standing>,
+    /// The best rating among them (for explanations).
+    pub best_rating: Option<Rating>,
+    /// A finding here carries an explicit harm judgement (a "harmful"
+    /// rating or the `harm` column).
+    pub explicit_harm: bool,
     /// The weight keys of the findings that set the standing, with counts.
     #[serde(skip)]
     pub weights: Vec<KeyCount>,
     /// The mean weight of those findings under the run's configuration.
     pub weight: f64,
-    /// Effects of the findings that set the standing, pooled within the
-    /// study (one measure only).
-    pub composite: Option<Composite>,
-    /// The findings' effects are of more than one measure (not pooled).
-    pub mixed_measures: bool,
 }
 
 impl StudyDomain {
-    /// The mean weight of the findings that set the standing under `m`.
-    pub fn weight_under(&self, m: &WeightModel) -> f64 {
-        mean_weight(&self.weights, m)
+    /// The standing under `delta` (times `factor`): from the effect when
+    /// there is one (several measures: combined like ratings), else the
+    /// reviewers' judgement.
+    pub fn standing(&self, delta: &Delta, factor: f64) -> Standing {
+        match self.composites.as_slice() {
+            [] => self.rated.unwrap_or(Standing::Inconclusive),
+            [c] => {
+                let (lo, hi) = c.ci();
+                standing_of_ci(lo, hi, delta.of(c.measure).map(|d| d * factor))
+            }
+            many => combine(many.iter().map(|c| {
+                let (lo, hi) = c.ci();
+                standing_of_ci(lo, hi, delta.of(c.measure).map(|d| d * factor))
+            })),
+        }
+    }
+
+    /// The single composite the synthesis can pool.
+    pub fn composite(&self) -> Option<&Composite> {
+        match self.composites.as_slice() {
+            [c] => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The effect is significantly harmful (some composite's CI below 0).
+    pub fn effect_harm(&self) -> bool {
+        self.composites.iter().any(|c| c.ci().1 < 0.0)
+    }
+}
+
+/// Combine standings of one study's findings (WWC's rule for a study's
+/// domain finding): harm if any; else benefit if some are and none is
+/// null; null if some are and none is a benefit; inconclusive if both;
+/// else supportive if any; else inconclusive.
+pub fn combine(standings: impl Iterator<Item = Standing>) -> Standing {
+    let (mut benefit, mut null, mut support, mut harm) = (false, false, false, false);
+    for s in standings {
+        match s {
+            Standing::Benefit => benefit = true,
+            Standing::Null => null = true,
+            Standing::Supportive => support = true,
+            Standing::Harm => harm = true,
+            Standing::Inconclusive => {}
+        }
+    }
+    if harm {
+        Standing::Harm
+    } else if benefit && !null {
+        Standing::Benefit
+    } else if null && !benefit {
+        Standing::Null
+    } else if benefit && null {
+        Standing::Inconclusive
+    } else if support {
+        Standing::Supportive
+    } else {
+        Standing::Inconclusive
+    }
+}
+
+/// The standing a reviewer's rating gives.
+fn rating_standing(r: Rating, harmful: bool) -> Standing {
+    if harmful {
+        return Standing::Harm;
+    }
+    match r {
+        Rating::Effective | Rating::Promising => Standing::Benefit,
+        Rating::Prudent => Standing::Supportive,
+        Rating::NeedsResearch => Standing::Inconclusive,
+        Rating::Ineffective => Standing::Null,
     }
 }
 
@@ -102,9 +264,12 @@ pub struct StudyView {
     pub study: String,
     /// The income setting it is borrowed from (`None`: local).
     pub borrowed_from: Option<IncomeSetting>,
-    /// The transfer factor its weights are multiplied by (1 when local).
+    /// The share of its information a borrowed study keeps (1 when local):
+    /// its variances are divided by it.
     pub transfer: f64,
-    pub rigorous: bool,
+    pub appraisal: Appraisal,
+    /// Its best design is randomised (RCT or systematic review).
+    pub randomised: bool,
     pub best_design: Option<StudyDesign>,
     /// Risk of bias of the best-design finding (the better one on ties).
     pub best_rob: Option<RiskOfBias>,
@@ -121,7 +286,7 @@ pub struct StudyView {
     /// Reviewer-rating weights per level, for the consensus rating.
     #[serde(skip)]
     pub consensus_w: [f64; 5],
-    /// Standings per domain, in tier order.
+    /// Evidence per domain, in tier order.
     pub domains: Vec<StudyDomain>,
 }
 
@@ -130,43 +295,44 @@ impl StudyView {
         self.domains.iter().find(|x| x.domain == d)
     }
 
-    /// The same study borrowed into another setting: weights times `factor`.
+    /// The same study borrowed into another setting: it keeps `factor` of
+    /// its information (variances divided by it) and of its weight.
     pub fn borrowed(&self, from: IncomeSetting, factor: f64) -> StudyView {
         let mut b = self.clone();
         b.borrowed_from = Some(from);
         b.transfer = factor;
         for d in &mut b.domains {
             d.weight *= factor;
+            for c in &mut d.composites {
+                c.vi /= factor;
+            }
         }
         b
     }
 }
 
 /// The direction of a finding: its own, else the configuration's default
-/// (docs/scoring.md section 3).
-pub fn direction_of(own: Option<Direction>, measure: Measure, domain: OutcomeDomain, cfg: &ScoringConfig) -> Direction {
+/// (docs/scoring.md section 2), and whether it was given rather than
+/// assumed: a `direction` cell, a configured default, or the ratio-measure
+/// rule (RR, OR, RD on violence) count as given; `auto` for any other
+/// measure assumes higher-is-better.
+pub fn direction_of(
+    own: Option<Direction>,
+    measure: Measure,
+    domain: OutcomeDomain,
+    cfg: &ScoringConfig,
+) -> (Direction, bool) {
     if let Some(d) = own {
-        return d;
+        return (d, true);
     }
     match cfg.effects.direction {
-        DirectionDefault::HigherIsBetter => Direction::HigherIsBetter,
-        DirectionDefault::LowerIsBetter => Direction::LowerIsBetter,
+        DirectionDefault::HigherIsBetter => (Direction::HigherIsBetter, true),
+        DirectionDefault::LowerIsBetter => (Direction::LowerIsBetter, true),
         DirectionDefault::Auto if domain == OutcomeDomain::Violence && measure.is_incidence() => {
-            Direction::LowerIsBetter
+            (Direction::LowerIsBetter, true)
         }
-        DirectionDefault::Auto => Direction::HigherIsBetter,
+        DirectionDefault::Auto => (Direction::HigherIsBetter, false),
     }
-}
-
-/// Rigorous: best design a systematic review, RCT or quasi-experiment, with
-/// risk of bias low or some concerns (unknown only when configured).
-pub fn is_rigorous(design: Option<StudyDesign>, rob: Option<RiskOfBias>, cfg: &ScoringConfig) -> bool {
-    design.is_some_and(StudyDesign::is_rigorous)
-        && match rob {
-            Some(RiskOfBias::Low | RiskOfBias::SomeConcerns) => true,
-            Some(RiskOfBias::High) => false,
-            None => cfg.quality.unknown_rob_rigorous,
-        }
 }
 
 fn rank_rob(r: Option<RiskOfBias>) -> u8 {
@@ -196,70 +362,27 @@ fn weight_keys<'a>(facts: impl Iterator<Item = &'a Fact>) -> Vec<KeyCount> {
     out.into_iter().map(|(k, n)| KeyCount::new(k, n)).collect()
 }
 
-/// The standing reviewer ratings give (WWC's rule for a study's domain
-/// finding): harmful if any is; else positive if some are positive and
-/// none null; null if some are null and none positive; inconclusive if
-/// both; else supportive if any is prudent; else inconclusive.
-fn standing_of_ratings(ratings: impl Iterator<Item = (Rating, bool)>) -> (Standing, Option<Rating>) {
-    let (mut pos, mut null, mut prudent, mut harm) = (false, false, false, false);
-    let mut best: Option<Rating> = None;
-    for (r, h) in ratings {
-        if h {
-            harm = true;
-            continue;
-        }
-        match r {
-            Rating::Effective | Rating::Promising => {
-                pos = true;
-                best = Some(best.map_or(r, |b| b.min(r)));
-            }
-            Rating::Prudent => prudent = true,
-            Rating::NeedsResearch => {}
-            Rating::Ineffective => null = true,
-        }
-    }
-    let s = if harm {
-        Standing::Negative
-    } else if pos && !null {
-        Standing::Positive
-    } else if null && !pos {
-        Standing::Null
-    } else if pos && null {
-        Standing::Inconclusive
-    } else if prudent {
-        Standing::Supportive
-    } else {
-        Standing::Inconclusive
-    };
-    (s, best)
-}
-
-/// The standing of one effect (benefit direction) from its 95% CI.
-fn standing_of_effect(yi: f64, vi: f64) -> Standing {
-    let half = Z975 * vi.sqrt();
-    if yi - half > 0.0 {
-        Standing::Positive
-    } else if yi + half < 0.0 {
-        Standing::Negative
-    } else {
-        Standing::Null
-    }
-}
-
 /// Pool the effects of `facts` within the study (composite, correlation
-/// `rho`), in a canonical order; `None` when they are not of one measure.
-fn composite_of(facts: &[&Fact], rho: f64) -> Option<Composite> {
-    let mut e: Vec<(f64, f64, Measure, bool)> =
-        facts.iter().filter_map(|f| f.measure.map(|m| (f.yi, f.vi, m, f.lower_is_better()))).collect();
-    let measure = e.first()?.2;
-    if e.iter().any(|x| x.2 != measure) {
-        return None;
+/// `rho`), one composite per measure, in a canonical order.
+fn composites_of(facts: &[&Fact], rho: f64) -> Vec<Composite> {
+    let mut e: Vec<&Fact> = facts.iter().copied().filter(|f| f.measure.is_some()).collect();
+    e.sort_by(|a, b| a.measure.cmp(&b.measure).then(a.yi.total_cmp(&b.yi)).then(a.vi.total_cmp(&b.vi)));
+    let mut out = Vec::new();
+    for group in e.chunk_by(|a, b| a.measure == b.measure) {
+        let y: Vec<f64> = group.iter().map(|f| f.yi).collect();
+        let v: Vec<f64> = group.iter().map(|f| f.vi).collect();
+        let (yi, vi) = crate::meta::extra::composite(&y, &v, rho);
+        out.push(Composite {
+            yi,
+            vi,
+            measure: group[0].measure.unwrap_or(Measure::GEN),
+            all_lower: group.iter().all(|f| f.lower_is_better()),
+            n: group.len() as u32,
+            direction_known: group.iter().all(|f| f.direction_known()),
+            cluster_uncorrected: group.iter().any(|f| f.cluster_uncorrected()),
+        });
     }
-    e.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    let y: Vec<f64> = e.iter().map(|x| x.0).collect();
-    let v: Vec<f64> = e.iter().map(|x| x.1).collect();
-    let (yi, vi) = crate::meta::extra::composite(&y, &v, rho);
-    Some(Composite { yi, vi, measure, all_lower: e.iter().all(|x| x.3), n: e.len() as u32 })
+    out
 }
 
 /// Build a study's view from all its facts in one cell (any order: every
@@ -269,7 +392,8 @@ pub fn study_of_facts(name: String, facts: &[&Fact], cfg: &ScoringConfig, weight
         study: name,
         borrowed_from: None,
         transfer: 1.0,
-        rigorous: false,
+        appraisal: Appraisal::Uncontrolled,
+        randomised: false,
         best_design: None,
         best_rob: None,
         max_sample: 0,
@@ -309,29 +433,27 @@ pub fn study_of_facts(name: String, facts: &[&Fact], cfg: &ScoringConfig, weight
     for (r, k) in &rated_keys {
         v.consensus_w[r.index()] += weights.weight(k);
     }
-    v.rigorous = is_rigorous(v.best_design, v.best_rob, cfg);
+    v.appraisal = Appraisal::of(v.best_design, v.best_rob);
+    v.randomised = matches!(v.best_design, Some(StudyDesign::Rct | StudyDesign::SystematicReview));
     for domain in OutcomeDomain::ALL {
         let all: Vec<&Fact> = facts
             .iter()
             .copied()
-            .filter(|f| f.domain() == domain && (f.rating.is_some() || f.measure.is_some()))
+            .filter(|f| f.domain() == domain && (f.rating.is_some() || f.measure.is_some() || f.harm()))
             .collect();
         if all.is_empty() {
             continue;
         }
-        v.domains.push(domain_standing(domain, &all, v.rigorous, cfg, weights));
+        v.domains.push(domain_evidence(domain, &all, cfg, weights));
     }
     (!v.domains.is_empty()).then_some(v)
 }
 
-/// The standing of a study in one domain from its scored findings there.
-fn domain_standing(
-    domain: OutcomeDomain,
-    all: &[&Fact],
-    rigorous: bool,
-    cfg: &ScoringConfig,
-    weights: &WeightModel,
-) -> StudyDomain {
+/// A study's evidence in one domain from its scored findings there: the
+/// primary findings (flagged, or the only finding unless flagged
+/// secondary; else all of them); their effects pooled within the study
+/// where they have effects, else the reviewers' ratings combined.
+fn domain_evidence(domain: OutcomeDomain, all: &[&Fact], cfg: &ScoringConfig, weights: &WeightModel) -> StudyDomain {
     let flagged: Vec<&Fact> = all.iter().copied().filter(|f| f.primary() == Some(true)).collect();
     let primaries: Vec<&Fact> = if !flagged.is_empty() {
         flagged
@@ -342,77 +464,27 @@ fn domain_standing(
     };
     let primary = !primaries.is_empty();
     let set: &[&Fact] = if primary { &primaries } else { all };
-    let rated: Vec<&Fact> = set.iter().copied().filter(|f| f.rating.is_some()).collect();
-    // A reviewer's harmful rating of any of the study's findings here is
-    // credible harm (docs/scoring.md section 4, rule 1).
-    let rated_harm = all.iter().any(|f| f.rating.is_some() && f.harm());
-    let composite = composite_of(set, cfg.effects.rho);
-    let mixed_measures = composite.is_none() && set.iter().any(|f| f.measure.is_some());
-    let (standing, from_ratings, basis, best): (Standing, bool, Vec<&Fact>, Option<Rating>) = if !rated.is_empty() {
-        let (s, best) =
-            standing_of_ratings(rated.iter().map(|f| (f.rating.unwrap_or(Rating::NeedsResearch), f.harm())));
-        (s, true, rated, best)
+    let composites = composites_of(set, cfg.effects.rho);
+    let basis: Vec<&Fact> = if composites.is_empty() {
+        set.iter().copied().filter(|f| f.rating.is_some() || f.harm()).collect()
     } else {
-        let effects: Vec<&Fact> = set.iter().copied().filter(|f| f.measure.is_some()).collect();
-        let s = match &composite {
-            Some(c) => standing_of_effect(c.yi, c.vi),
-            // Several measures: each finding by its own CI, combined as ratings.
-            None => {
-                let (s, _) = standing_of_ratings(effects.iter().map(|f| match standing_of_effect(f.yi, f.vi) {
-                    Standing::Positive => (Rating::Promising, false),
-                    Standing::Negative => (Rating::Ineffective, true),
-                    _ => (Rating::Ineffective, false),
-                }));
-                s
-            }
-        };
-        (s, false, effects, None)
+        set.iter().copied().filter(|f| f.measure.is_some()).collect()
     };
-    let effect_negative = !from_ratings && standing == Standing::Negative;
-    let credible_harm = rated_harm || (effect_negative && primary && rigorous);
-    // Weaker signals: an effect-based harm that is not credible, or any
-    // unrated finding significantly harmful on its own.
-    let harm_signal = !credible_harm
-        && (effect_negative
-            || all.iter().any(|f| {
-                f.rating.is_none() && f.measure.is_some() && standing_of_effect(f.yi, f.vi) == Standing::Negative
-            }));
-    let rv = &cfg.rating_value;
-    let value = match (standing, from_ratings) {
-        (Standing::Positive, true) => best.map_or(rv.promising, |b| rv.of(b)),
-        (Standing::Positive, false) => {
-            if rigorous {
-                rv.promising
-            } else {
-                rv.prudent
-            }
-        }
-        (Standing::Supportive, _) => rv.prudent,
-        (Standing::Inconclusive, _) => rv.needs_research,
-        (Standing::Null, true) => rv.ineffective,
-        (Standing::Null, false) => {
-            if rigorous {
-                rv.ineffective
-            } else {
-                rv.needs_research
-            }
-        }
-        (Standing::Negative, _) => rv.ineffective,
-    };
+    let rated = composites
+        .is_empty()
+        .then(|| combine(basis.iter().map(|f| rating_standing(f.rating.unwrap_or(Rating::NeedsResearch), f.harm()))));
+    let best_rating = basis.iter().filter_map(|f| f.rating).min();
     let keys = weight_keys(basis.iter().copied());
     StudyDomain {
         domain,
-        standing,
-        from_ratings,
         primary,
         n_findings: basis.len() as u32,
-        value,
-        credible_harm,
-        harm_signal,
+        composites,
+        rated,
+        best_rating,
+        explicit_harm: all.iter().any(|f| f.harm()),
         weight: mean_weight(&keys, weights),
         weights: keys,
-        composite,
-        mixed_measures,
     }
 }
 
@@ -422,45 +494,55 @@ mod tests {
 
     #[test]
     fn rating_standings_follow_the_wwc_rule() {
-        let s = |rs: &[(Rating, bool)]| standing_of_ratings(rs.iter().copied()).0;
-        use Rating::*;
-        assert_eq!(s(&[(Effective, false), (NeedsResearch, false), (NeedsResearch, false)]), Standing::Positive);
-        assert_eq!(s(&[(Promising, false), (Ineffective, false)]), Standing::Inconclusive);
-        assert_eq!(s(&[(Ineffective, false), (NeedsResearch, false)]), Standing::Null);
-        assert_eq!(s(&[(Prudent, false), (NeedsResearch, false)]), Standing::Supportive);
-        assert_eq!(s(&[(NeedsResearch, false)]), Standing::Inconclusive);
-        assert_eq!(s(&[(Effective, false), (Ineffective, true)]), Standing::Negative);
+        use Standing::*;
+        let s = |xs: &[Standing]| combine(xs.iter().copied());
+        assert_eq!(s(&[Benefit, Inconclusive, Inconclusive]), Benefit);
+        assert_eq!(s(&[Benefit, Null]), Inconclusive);
+        assert_eq!(s(&[Null, Inconclusive]), Null);
+        assert_eq!(s(&[Supportive, Inconclusive]), Supportive);
+        assert_eq!(s(&[Inconclusive]), Inconclusive);
+        assert_eq!(s(&[Benefit, Harm]), Harm);
+    }
+
+    /// docs/scoring.md section 3: 95% CIs against 0 and +-delta.
+    #[test]
+    fn standings_from_the_ci_and_the_band() {
+        let d = Some(0.1);
+        // SMD 0.30 [-0.20, 0.80]: compatible with a useful benefit.
+        assert_eq!(standing_of_ci(-0.20, 0.80, d), Standing::Inconclusive);
+        assert_eq!(standing_of_ci(0.05, 0.45, d), Standing::Benefit);
+        assert_eq!(standing_of_ci(-0.45, -0.05, d), Standing::Harm);
+        // Inside the band: no important effect.
+        assert_eq!(standing_of_ci(-0.05, 0.09, d), Standing::Null);
+        // Touching the band edge is not inside it.
+        assert_eq!(standing_of_ci(-0.05, 0.10, d), Standing::Inconclusive);
+        // Without a band (raw mean differences by default) never null.
+        assert_eq!(standing_of_ci(-0.0001, 0.0001, None), Standing::Inconclusive);
     }
 
     #[test]
-    fn effect_standings_from_the_ci() {
-        assert_eq!(standing_of_effect(0.25, 0.01), Standing::Positive); // z = 2.5
-        assert_eq!(standing_of_effect(0.19, 0.01), Standing::Null); // z = 1.9
-        assert_eq!(standing_of_effect(-0.25, 0.01), Standing::Negative);
+    fn appraisal_of_designs_and_risk_of_bias() {
+        use Appraisal::*;
+        assert_eq!(Appraisal::of(Some(StudyDesign::Rct), Some(RiskOfBias::Low)), Appraised);
+        assert_eq!(Appraisal::of(Some(StudyDesign::QuasiExperimental), Some(RiskOfBias::SomeConcerns)), Appraised);
+        assert_eq!(Appraisal::of(Some(StudyDesign::Rct), None), NotAssessed);
+        assert_eq!(Appraisal::of(Some(StudyDesign::Rct), Some(RiskOfBias::High)), HighRisk);
+        assert_eq!(Appraisal::of(Some(StudyDesign::PrePost), Some(RiskOfBias::Low)), Uncontrolled);
+        assert_eq!(Appraisal::of(None, Some(RiskOfBias::Low)), Uncontrolled);
+        assert!(NotAssessed.eligible() && !HighRisk.eligible());
     }
 
     #[test]
-    fn unknown_risk_of_bias_is_not_rigorous_by_default() {
-        let mut cfg = ScoringConfig::default();
-        assert!(!is_rigorous(Some(StudyDesign::Rct), None, &cfg));
-        assert!(is_rigorous(Some(StudyDesign::Rct), Some(RiskOfBias::SomeConcerns), &cfg));
-        assert!(!is_rigorous(Some(StudyDesign::Rct), Some(RiskOfBias::High), &cfg));
-        assert!(!is_rigorous(Some(StudyDesign::PrePost), Some(RiskOfBias::Low), &cfg));
-        cfg.quality.unknown_rob_rigorous = true;
-        assert!(is_rigorous(Some(StudyDesign::QuasiExperimental), None, &cfg));
-    }
-
-    #[test]
-    fn auto_direction_turns_incidence_measures_on_violence() {
+    fn auto_direction_turns_incidence_measures_on_violence_and_says_what_it_assumed() {
         let cfg = ScoringConfig::default();
         let d = |m, dom| direction_of(None, m, dom, &cfg);
-        assert_eq!(d(Measure::RR, OutcomeDomain::Violence), Direction::LowerIsBetter);
-        assert_eq!(d(Measure::RD, OutcomeDomain::Violence), Direction::LowerIsBetter);
-        assert_eq!(d(Measure::SMD, OutcomeDomain::Violence), Direction::HigherIsBetter);
-        assert_eq!(d(Measure::RR, OutcomeDomain::Behaviour), Direction::HigherIsBetter);
+        assert_eq!(d(Measure::RR, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
+        assert_eq!(d(Measure::RD, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
+        assert_eq!(d(Measure::SMD, OutcomeDomain::Violence), (Direction::HigherIsBetter, false));
+        assert_eq!(d(Measure::RR, OutcomeDomain::Behaviour), (Direction::HigherIsBetter, false));
         assert_eq!(
             direction_of(Some(Direction::HigherIsBetter), Measure::RR, OutcomeDomain::Violence, &cfg),
-            Direction::HigherIsBetter
+            (Direction::HigherIsBetter, true)
         );
     }
 }

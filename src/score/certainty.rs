@@ -1,0 +1,286 @@
+//! Certainty of evidence with GRADE's own criteria (docs/scoring.md
+//! section 8): randomised evidence starts high, non-randomised low; down
+//! one level each for risk of bias, inconsistency (I^2 with a prediction
+//! interval crossing zero, or study intervals that do not overlap across
+//! zero), imprecision (an interval crossing zero, the HKSJ interval
+//! crossing zero, a total sample below the optimal information size),
+//! indirectness (risk factors, borrowed evidence) and publication bias.
+
+use super::synthesis::Synthesis;
+use crate::model::{IncomeSetting, OutcomeDomain, RiskOfBias};
+use serde::{Deserialize, Serialize};
+
+/// GRADE certainty of evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Certainty {
+    VeryLow,
+    Low,
+    Moderate,
+    High,
+}
+
+impl Certainty {
+    pub fn key(self) -> &'static str {
+        match self {
+            Certainty::VeryLow => "very_low",
+            Certainty::Low => "low",
+            Certainty::Moderate => "moderate",
+            Certainty::High => "high",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Certainty::VeryLow => "very low",
+            other => other.key(),
+        }
+    }
+
+    pub(crate) fn from_level(l: i32) -> Certainty {
+        match l {
+            i32::MIN..=1 => Certainty::VeryLow,
+            2 => Certainty::Low,
+            3 => Certainty::Moderate,
+            _ => Certainty::High,
+        }
+    }
+
+    fn level(self) -> i32 {
+        match self {
+            Certainty::VeryLow => 1,
+            Certainty::Low => 2,
+            Certainty::Moderate => 3,
+            Certainty::High => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for Certainty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One reason certainty went down.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Downgrade {
+    RiskOfBias {
+        /// Studies (of `studies`) without a risk-of-bias judgement.
+        not_assessed: u32,
+        /// Share of the weight from studies with some concerns.
+        some_concerns: f64,
+        /// Cluster-assigned studies whose SE could not be corrected.
+        cluster_uncorrected: u32,
+        studies: u32,
+    },
+    Inconsistency {
+        i2: f64,
+        /// The prediction interval crosses no effect.
+        pi_crosses_zero: bool,
+        /// Some studies' intervals do not overlap, on both sides of zero.
+        ci_disjoint: bool,
+    },
+    Imprecision {
+        /// The decision interval is inconclusive (crosses zero and reaches
+        /// beyond the band of unimportant effects).
+        ci_inconclusive: bool,
+        /// The modified HKSJ interval crosses zero where the decision
+        /// interval does not.
+        hksj_crosses_zero: bool,
+        /// Total sample (when every study gives one).
+        total_sample: Option<u64>,
+        ois: u64,
+    },
+    Indirectness {
+        borrowed_from: Vec<IncomeSetting>,
+        risk_factors: bool,
+    },
+    PublicationBias {
+        egger_p: f64,
+    },
+}
+
+impl Downgrade {
+    /// The short name ("risk of bias", "imprecision", ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Downgrade::RiskOfBias { .. } => "risk of bias",
+            Downgrade::Inconsistency { .. } => "inconsistency",
+            Downgrade::Imprecision { .. } => "imprecision",
+            Downgrade::Indirectness { .. } => "indirectness",
+            Downgrade::PublicationBias { .. } => "publication bias",
+        }
+    }
+}
+
+/// What certainty needs of one study of the decisive evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StudyInput {
+    pub randomised: bool,
+    pub rob: Option<RiskOfBias>,
+    /// Its share of the evidence (inverse-variance weight in a synthesis,
+    /// record weight otherwise).
+    pub weight: f64,
+    pub sample: Option<u64>,
+    pub cluster_uncorrected: bool,
+    /// Its own 95% CI, when it has an effect.
+    pub ci: Option<(f64, f64)>,
+}
+
+/// What certainty is rated on.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub domain: OutcomeDomain,
+    pub studies: &'a [StudyInput],
+    pub synthesis: Option<&'a Synthesis>,
+    /// The synthesis is inconclusive under the band in force.
+    pub inconclusive: bool,
+    pub borrowed_from: &'a [IncomeSetting],
+}
+
+/// Thresholds (drawn in robustness runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub i2: f64,
+    pub ois: f64,
+    pub some_concerns_share: f64,
+    pub egger_p: f64,
+}
+
+/// The certainty a body of evidence starts from: high when randomised
+/// studies carry at least half its weight, else low (GRADE).
+pub fn start(studies: &[StudyInput]) -> Certainty {
+    let total: f64 = studies.iter().map(|s| s.weight).sum();
+    let rand: f64 = studies.iter().filter(|s| s.randomised).map(|s| s.weight).sum();
+    if total > 0.0 && 2.0 * rand >= total {
+        Certainty::High
+    } else {
+        Certainty::Low
+    }
+}
+
+/// Rate certainty (docs/scoring.md section 8).
+pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
+    let first = start(x.studies);
+    let mut level = first.level();
+    let mut why = Vec::new();
+    let total: f64 = x.studies.iter().map(|s| s.weight).sum();
+
+    let not_assessed = x.studies.iter().filter(|s| s.rob.is_none()).count() as u32;
+    let cluster = x.studies.iter().filter(|s| s.cluster_uncorrected).count() as u32;
+    let some = if total > 0.0 {
+        x.studies.iter().filter(|s| s.rob == Some(RiskOfBias::SomeConcerns)).map(|s| s.weight).sum::<f64>() / total
+    } else {
+        0.0
+    };
+    if not_assessed > 0 || cluster > 0 || some > t.some_concerns_share {
+        level -= 1;
+        why.push(Downgrade::RiskOfBias {
+            not_assessed,
+            some_concerns: some,
+            cluster_uncorrected: cluster,
+            studies: x.studies.len() as u32,
+        });
+    }
+
+    let (i2, pi_crosses) = x.synthesis.map_or((0.0, false), |s| {
+        let crosses = matches!((s.pi_lower, s.pi_upper), (Some(lo), Some(hi)) if lo < 0.0 && hi > 0.0);
+        (s.i2, crosses)
+    });
+    let cis: Vec<(f64, f64)> = x.studies.iter().filter_map(|s| s.ci).collect();
+    let max_lo = cis.iter().map(|c| c.0).fold(f64::NEG_INFINITY, f64::max);
+    let min_hi = cis.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
+    let disjoint = cis.len() >= 2 && max_lo > 0.0 && min_hi < 0.0;
+    if (x.synthesis.is_some_and(|s| s.k >= 2) && i2 >= t.i2 && pi_crosses) || disjoint {
+        level -= 1;
+        why.push(Downgrade::Inconsistency { i2, pi_crosses_zero: pi_crosses, ci_disjoint: disjoint });
+    }
+
+    let hksj =
+        x.synthesis.is_some_and(|s| s.k >= 2 && !s.includes_zero() && s.hksj_lower <= 0.0 && s.hksj_upper >= 0.0);
+    let total_sample: Option<u64> =
+        x.studies.iter().map(|s| s.sample).try_fold(0u64, |a, n| n.map(|n| a.saturating_add(n)));
+    let small = total_sample.is_some_and(|n| (n as f64) < t.ois);
+    if x.inconclusive || hksj || small {
+        level -= 1;
+        why.push(Downgrade::Imprecision {
+            ci_inconclusive: x.inconclusive,
+            hksj_crosses_zero: hksj,
+            total_sample,
+            ois: t.ois.round() as u64,
+        });
+    }
+
+    let risk_factors = x.domain == OutcomeDomain::RiskFactor;
+    if !x.borrowed_from.is_empty() || risk_factors {
+        level -= 1;
+        why.push(Downgrade::Indirectness { borrowed_from: x.borrowed_from.to_vec(), risk_factors });
+    }
+    if let Some(p) = x.synthesis.and_then(|s| s.egger_p).filter(|p| *p < t.egger_p) {
+        level -= 1;
+        why.push(Downgrade::PublicationBias { egger_p: p });
+    }
+    (Certainty::from_level(level), why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn study(randomised: bool, rob: Option<RiskOfBias>, sample: u64) -> StudyInput {
+        StudyInput { randomised, rob, weight: 1.0, sample: Some(sample), cluster_uncorrected: false, ci: None }
+    }
+
+    const T: Thresholds = Thresholds { i2: 50.0, ois: 500.0, some_concerns_share: 0.5, egger_p: 0.1 };
+
+    #[test]
+    fn non_randomised_evidence_starts_low() {
+        let s = [study(false, Some(RiskOfBias::Low), 400), study(false, Some(RiskOfBias::Low), 400)];
+        let x = Input {
+            domain: OutcomeDomain::Violence,
+            studies: &s,
+            synthesis: None,
+            inconclusive: false,
+            borrowed_from: &[],
+        };
+        assert_eq!(rate(&x, &T), (Certainty::Low, vec![]));
+        let s = [study(true, Some(RiskOfBias::Low), 400), study(false, Some(RiskOfBias::Low), 400)];
+        let x = Input { studies: &s, ..x };
+        assert_eq!(rate(&x, &T).0, Certainty::High);
+    }
+
+    #[test]
+    fn unassessed_risk_of_bias_and_a_small_sample_each_cost_a_level() {
+        let s = [study(true, None, 100), study(true, Some(RiskOfBias::Low), 100)];
+        let x = Input {
+            domain: OutcomeDomain::Violence,
+            studies: &s,
+            synthesis: None,
+            inconclusive: false,
+            borrowed_from: &[],
+        };
+        let (c, why) = rate(&x, &T);
+        assert_eq!(c, Certainty::Low);
+        assert_eq!(why.iter().map(Downgrade::name).collect::<Vec<_>>(), ["risk of bias", "imprecision"]);
+    }
+
+    #[test]
+    fn disjoint_intervals_on_both_sides_of_zero_are_inconsistent() {
+        let mut a = study(true, Some(RiskOfBias::Low), 400);
+        let mut b = a;
+        a.ci = Some((0.1, 0.5));
+        b.ci = Some((-0.5, -0.1));
+        let s = [a, b];
+        let x = Input {
+            domain: OutcomeDomain::Violence,
+            studies: &s,
+            synthesis: None,
+            inconclusive: true,
+            borrowed_from: &[],
+        };
+        let (_, why) = rate(&x, &T);
+        assert!(matches!(why[0], Downgrade::Inconsistency { ci_disjoint: true, .. }), "{why:?}");
+    }
+}

@@ -1,0 +1,297 @@
+//! The evidence of one domain in a set of studies, analysed once
+//! (docs/scoring.md sections 4-6): which studies are eligible for the
+//! decisive synthesis, the synthesis itself, the studies counted on their
+//! own (reviewer ratings, or effects of another measure), credible harm and
+//! weaker harm signals with their reasons. Verdict rules read it under
+//! given settings ([`super::verdict`]); robustness draws re-read it without
+//! pooling again.
+
+use super::certainty::StudyInput;
+use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
+use super::synthesis::{self, Item, PoolNote, Synthesis};
+use crate::meta::Measure;
+use crate::model::{IncomeSetting, OutcomeDomain};
+use serde::Serialize;
+
+/// Why something that points to harm does not make harm credible
+/// (docs/scoring.md section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HarmReason {
+    /// Harm on risk factors or other outcomes, not on violence or behaviour.
+    NotViolenceOrBehaviour,
+    /// Pre-post, observational, qualitative or no design.
+    NotControlled,
+    HighRiskOfBias,
+    RiskOfBiasNotAssessed,
+    /// A secondary (not primary) outcome.
+    SecondaryOutcome,
+    /// A standardised or raw mean difference whose direction was assumed.
+    DirectionNotGiven,
+    /// Clusters were assigned but the SE was computed from individuals and
+    /// could not be corrected.
+    ClusterNotCorrected,
+}
+
+/// A finding that points to harm without making harm credible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HarmSignal {
+    /// The study (`None`: the domain's synthesis).
+    pub study: Option<String>,
+    pub domain: OutcomeDomain,
+    pub reason: HarmReason,
+}
+
+/// A study counted on its own (not pooled): a reviewer's judgement, or
+/// effects that cannot join the synthesis (another measure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// Index of the study in the analysed set.
+    pub study: usize,
+    pub appraisal: Appraisal,
+    pub randomised: bool,
+    /// Rated standing (`None`: from `composites` under the band in force).
+    pub rated: Option<Standing>,
+    pub composites: Vec<Composite>,
+    /// Record weight (orders evidence in the score).
+    pub weight: f64,
+}
+
+/// One domain of an analysed set of studies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainAnalysis {
+    pub domain: OutcomeDomain,
+    /// Studies with evidence in the domain.
+    pub n_studies: u32,
+    /// Indices (in the analysed set) of the studies in the synthesis.
+    pub pooled: Vec<usize>,
+    pub synthesis: Option<Synthesis>,
+    /// The synthesis of the appraised studies alone, when studies without a
+    /// risk-of-bias judgement are pooled too (the sensitivity analysis
+    /// effective needs; docs/scoring.md section 7).
+    pub appraised_synthesis: Option<Synthesis>,
+    pub pool_note: Option<PoolNote>,
+    /// Every pooled finding was reported lower-is-better.
+    pub pooled_lower: bool,
+    /// Eligible studies counted on their own.
+    pub units: Vec<Unit>,
+    /// Studies that are not eligible: (appraisal, standing source) for
+    /// prudent and for the score when nothing is eligible.
+    pub others: Vec<Unit>,
+    /// Credible harm: the studies (names) and whether the synthesis is.
+    pub credible_harm: Vec<String>,
+    pub pooled_harm: bool,
+    pub harm_signals: Vec<HarmSignal>,
+    /// What certainty is rated on: the eligible studies, else all.
+    pub certainty_studies: Vec<StudyInput>,
+    /// Pooled studies whose risk of bias was assessed.
+    pub pooled_appraised: u32,
+    pub pooled_randomised: u32,
+}
+
+fn harms_violence_or_behaviour(d: OutcomeDomain) -> bool {
+    matches!(d, OutcomeDomain::Violence | OutcomeDomain::Behaviour)
+}
+
+/// Why a study's harm is not credible (`None`: it is).
+fn harm_reason(s: &StudyView, d: &StudyDomain, explicit: bool) -> Option<HarmReason> {
+    if !harms_violence_or_behaviour(d.domain) {
+        return Some(HarmReason::NotViolenceOrBehaviour);
+    }
+    match s.appraisal {
+        Appraisal::Uncontrolled => return Some(HarmReason::NotControlled),
+        Appraisal::HighRisk => return Some(HarmReason::HighRiskOfBias),
+        Appraisal::NotAssessed => return Some(HarmReason::RiskOfBiasNotAssessed),
+        Appraisal::Appraised => {}
+    }
+    if explicit {
+        return None;
+    }
+    if !d.primary {
+        return Some(HarmReason::SecondaryOutcome);
+    }
+    let harmful: Vec<&Composite> = d.composites.iter().filter(|c| c.ci().1 < 0.0).collect();
+    if harmful.iter().any(|c| !c.direction_known) {
+        return Some(HarmReason::DirectionNotGiven);
+    }
+    if harmful.iter().any(|c| c.cluster_uncorrected) {
+        return Some(HarmReason::ClusterNotCorrected);
+    }
+    None
+}
+
+fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
+    StudyInput {
+        randomised: s.randomised,
+        rob: s.best_rob,
+        weight,
+        sample: (s.max_sample > 0).then_some(s.max_sample),
+        cluster_uncorrected: d.composites.iter().any(|c| c.cluster_uncorrected),
+        ci: d.composite().map(Composite::ci),
+    }
+}
+
+impl DomainAnalysis {
+    /// Analyse `domain` over `studies` (in the given order, which fixes the
+    /// order effects are pooled in). `None` when no study has evidence here.
+    pub fn new(studies: &[&StudyView], domain: OutcomeDomain, egger_min: usize) -> Option<DomainAnalysis> {
+        let members: Vec<(usize, &StudyView, &StudyDomain)> =
+            studies.iter().enumerate().filter_map(|(i, s)| s.domain(domain).map(|d| (i, *s, d))).collect();
+        if members.is_empty() {
+            return None;
+        }
+        // The synthesis: eligible studies with one composite, if they share
+        // one measure.
+        let poolable: Vec<&(usize, &StudyView, &StudyDomain)> =
+            members.iter().filter(|(_, s, d)| s.appraisal.eligible() && d.composite().is_some()).collect();
+        let mut measures: Vec<Measure> =
+            poolable.iter().filter_map(|(_, _, d)| d.composite().map(|c| c.measure)).collect();
+        measures.sort();
+        measures.dedup();
+        let (mut synthesis, mut pool_note, mut pooled) = (None, None, Vec::new());
+        if measures.len() > 1 {
+            pool_note = Some(PoolNote::MixedMeasures { measures: measures.clone() });
+        } else if let Some(m) = measures.first() {
+            let items: Vec<Item> = poolable
+                .iter()
+                .filter_map(|(_, s, d)| d.composite().map(|c| Item { yi: c.yi, vi: c.vi, randomised: s.randomised }))
+                .collect();
+            match synthesis::synthesise(&items, *m, egger_min) {
+                Ok(x) => {
+                    synthesis = Some(x);
+                    pooled = poolable.iter().map(|(i, _, _)| *i).collect();
+                }
+                Err(n) => pool_note = Some(n),
+            }
+        }
+        let appraised_synthesis = match (&synthesis, measures.first()) {
+            (Some(_), Some(m)) if poolable.iter().any(|(_, s, _)| s.appraisal == Appraisal::NotAssessed) => {
+                let items: Vec<Item> = poolable
+                    .iter()
+                    .filter(|(_, s, _)| s.appraisal == Appraisal::Appraised)
+                    .filter_map(|(_, s, d)| {
+                        d.composite().map(|c| Item { yi: c.yi, vi: c.vi, randomised: s.randomised })
+                    })
+                    .collect();
+                (!items.is_empty()).then(|| synthesis::synthesise(&items, *m, egger_min).ok()).flatten()
+            }
+            _ => None,
+        };
+        let pooled_lower =
+            !pooled.is_empty() && poolable.iter().all(|(_, _, d)| d.composite().is_some_and(|c| c.all_lower));
+        let unit = |i: usize, s: &StudyView, d: &StudyDomain| Unit {
+            study: i,
+            appraisal: s.appraisal,
+            randomised: s.randomised,
+            rated: d.rated,
+            composites: d.composites.clone(),
+            weight: d.weight,
+        };
+        let mut units = Vec::new();
+        let mut others = Vec::new();
+        for (i, s, d) in &members {
+            if pooled.contains(i) {
+                continue;
+            }
+            if s.appraisal.eligible() {
+                units.push(unit(*i, s, d));
+            } else {
+                others.push(unit(*i, s, d));
+            }
+        }
+
+        // Harm, from studies and from the synthesis.
+        let mut credible_harm = Vec::new();
+        let mut harm_signals = Vec::new();
+        for (_, s, d) in &members {
+            let effect_harm = d.effect_harm();
+            if !(d.explicit_harm || effect_harm) {
+                continue;
+            }
+            let explicit_reason = d.explicit_harm.then(|| harm_reason(s, d, true));
+            let effect_reason = effect_harm.then(|| harm_reason(s, d, false));
+            if explicit_reason == Some(None) || effect_reason == Some(None) {
+                credible_harm.push(s.study.clone());
+            } else if let Some(reason) = effect_reason.flatten().or(explicit_reason.flatten()) {
+                harm_signals.push(HarmSignal { study: Some(s.study.clone()), domain, reason });
+            }
+        }
+        let mut pooled_harm = false;
+        if let Some(x) = synthesis.as_ref().filter(|x| x.k >= 2 && x.ci_upper < 0.0) {
+            let _ = x;
+            let reason = if !harms_violence_or_behaviour(domain) {
+                Some(HarmReason::NotViolenceOrBehaviour)
+            } else if poolable.iter().any(|(_, s, _)| s.appraisal == Appraisal::NotAssessed) {
+                Some(HarmReason::RiskOfBiasNotAssessed)
+            } else if poolable.iter().any(|(_, _, d)| d.composite().is_some_and(|c| !c.direction_known)) {
+                Some(HarmReason::DirectionNotGiven)
+            } else if poolable.iter().any(|(_, _, d)| d.composite().is_some_and(|c| c.cluster_uncorrected)) {
+                Some(HarmReason::ClusterNotCorrected)
+            } else {
+                None
+            };
+            match reason {
+                None => pooled_harm = true,
+                Some(reason) => harm_signals.push(HarmSignal { study: None, domain, reason }),
+            }
+        }
+
+        let eligible: Vec<&(usize, &StudyView, &StudyDomain)> =
+            members.iter().filter(|(_, s, _)| s.appraisal.eligible()).collect();
+        let inverse = |d: &StudyDomain, tau2: f64| d.composite().map(|c| 1.0 / (c.vi + tau2));
+        let tau2 = synthesis.as_ref().map_or(0.0, |x| x.tau2);
+        let certainty_studies: Vec<StudyInput> = if eligible.is_empty() {
+            members.iter().map(|(_, s, d)| study_input(s, d, d.weight)).collect()
+        } else {
+            eligible
+                .iter()
+                .map(|(i, s, d)| {
+                    let w = if pooled.contains(i) { inverse(d, tau2).unwrap_or(d.weight) } else { d.weight };
+                    study_input(s, d, w)
+                })
+                .collect()
+        };
+        let pooled_appraised = pooled.iter().filter(|i| studies[**i].appraisal == Appraisal::Appraised).count() as u32;
+        let pooled_randomised = pooled.iter().filter(|i| studies[**i].randomised).count() as u32;
+        Some(DomainAnalysis {
+            domain,
+            n_studies: members.len() as u32,
+            pooled,
+            synthesis,
+            appraised_synthesis,
+            pool_note,
+            pooled_lower,
+            units,
+            others,
+            credible_harm,
+            pooled_harm,
+            harm_signals,
+            certainty_studies,
+            pooled_appraised,
+            pooled_randomised,
+        })
+    }
+}
+
+/// Every domain of an analysed set of studies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub domains: [Option<DomainAnalysis>; 4],
+    /// Local studies in the set (the first `n_local`).
+    pub n_local: usize,
+    /// The settings borrowed studies come from (empty: local only).
+    pub borrowed_from: Vec<IncomeSetting>,
+}
+
+impl Analysis {
+    pub fn new(studies: &[&StudyView], n_local: usize, egger_min: usize) -> Analysis {
+        let mut borrowed_from: Vec<IncomeSetting> = studies[n_local..].iter().filter_map(|s| s.borrowed_from).collect();
+        borrowed_from.sort();
+        borrowed_from.dedup();
+        Analysis {
+            domains: std::array::from_fn(|i| DomainAnalysis::new(studies, OutcomeDomain::ALL[i], egger_min)),
+            n_local,
+            borrowed_from,
+        }
+    }
+}
