@@ -5,8 +5,11 @@
 
 use crate::meta::Measure;
 use crate::model::{OutcomeDomain, Rating};
+use crate::score::cell::ScoreBasis;
 use crate::score::robust::{AddedAt, Change, Flip};
-use crate::score::{Basis, CellResult, Certainty, DomainResult, Downgrade, HarmReason, PoolNote, Pooled, Rule};
+use crate::score::{
+    Basis, CellResult, Certainty, DomainResult, Downgrade, HarmReason, PoolNote, Pooled, Rule, Standing,
+};
 
 /// `n` and the noun in the right number.
 pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
@@ -70,12 +73,28 @@ fn pooled_part(d: &DomainResult) -> String {
     d.pooled.as_ref().map(|p| format!(" ({})", effect_text(p))).unwrap_or_default()
 }
 
+/// For a benefit: the pooled estimate when it shows it, else that the
+/// benefit comes from reviewers' ratings (or single studies) while the
+/// estimate says something else.
+fn benefit_part(d: &DomainResult) -> String {
+    match (&d.pooled, d.standing) {
+        (Some(p), Some(Standing::Benefit)) => format!(" ({})", effect_text(p)),
+        (Some(p), Some(st)) => format!(
+            " (from reviewers' ratings or single studies; the pooled estimate, {}, is {})",
+            effect_text(p),
+            st.label()
+        ),
+        _ => " (from reviewers' ratings or single studies)".to_string(),
+    }
+}
+
 /// The rule of a domain's verdict, as a sentence that starts with the
 /// verdict.
 pub fn rule_sentence(d: &DomainResult) -> String {
     let verdict = category(d.category, d.harm);
     let dom = on(d.domain);
     let eff = pooled_part(d);
+    let ben = benefit_part(d);
     match d.rule {
         Rule::HarmStudies => format!(
             "{verdict}: a controlled, appraised study shows harm {dom} (a significantly harmful primary outcome with a known direction, or an explicit harmful judgement)"
@@ -85,20 +104,20 @@ pub fn rule_sentence(d: &DomainResult) -> String {
             "{verdict}: conclusive evidence {dom} conflicts (a benefit, and evidence of no important effect or of harm){eff}"
         ),
         Rule::Effective => format!(
-            "{verdict}: {} show a benefit {dom}{eff}, certainty {}",
+            "{verdict}: {} show a benefit {dom}{ben}, certainty {}",
             count(d.n_benefit, "controlled study", "controlled studies"),
             d.certainty.label()
         ),
-        Rule::Promising => format!("{verdict}: one controlled study shows a benefit {dom}{eff}; effective needs more than one"),
+        Rule::Promising => format!("{verdict}: one controlled study shows a benefit {dom}{ben}; effective needs more than one"),
         Rule::LowCertainty => format!(
-            "{verdict}: a benefit {dom}{eff}, but certainty is {} (effective needs at least moderate)",
+            "{verdict}: a benefit {dom}{ben}, but certainty is {} (effective needs at least moderate)",
             d.certainty.label()
         ),
         Rule::RiskFactorCap => format!(
-            "{verdict}: a benefit on risk factors only{eff}; effective needs evidence on violence or behaviour"
+            "{verdict}: a benefit on risk factors only{ben}; effective needs evidence on violence or behaviour"
         ),
         Rule::NotAssessedCap => format!(
-            "{verdict}: a benefit {dom}{eff} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it)"
+            "{verdict}: a benefit {dom}{ben} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it)"
         ),
         Rule::Ineffective => {
             format!("{verdict}: the controlled evidence {dom} shows no important effect{eff} (its 95% CI lies within the band of unimportant effects)")
@@ -376,9 +395,13 @@ pub fn why(c: &CellResult) -> String {
     s
 }
 
-/// "probability of benefit 0.97".
+/// "probability of benefit 0.97", or "score 1.00 (from its studies'
+/// ratings or effects)" when there is no synthesis.
 pub fn score_text(c: &CellResult) -> String {
-    format!("probability of benefit {:.2}", c.score)
+    match c.score_basis {
+        ScoreBasis::Synthesis => format!("probability of benefit {:.2}", c.score),
+        ScoreBasis::Studies => format!("score {:.2} (share of its studies showing a benefit)", c.score),
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,26 @@ pub struct DomainResult {
     pub harm_signals: u32,
 }
 
+/// What the score was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreBasis {
+    /// The headline domain's synthesis: `Phi(estimate / se)`.
+    Synthesis,
+    /// Its studies one by one (reviewer ratings, or effects of several
+    /// measures), weighted by record weight.
+    Studies,
+}
+
+impl ScoreBasis {
+    pub fn key(self) -> &'static str {
+        match self {
+            ScoreBasis::Synthesis => "synthesis",
+            ScoreBasis::Studies => "studies",
+        }
+    }
+}
+
 /// One verdict per cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellResult {
@@ -104,6 +124,7 @@ pub struct CellResult {
     /// The probability of benefit on the headline outcome
     /// (docs/scoring.md section 11).
     pub score: f64,
+    pub score_basis: ScoreBasis,
     pub n_records: u64,
     /// Local studies.
     pub n_studies: usize,
@@ -154,9 +175,9 @@ pub fn consensus(w: &[f64; 5]) -> Option<Rating> {
 /// (an effect's `Phi(y / se)`; a reviewer's benefit 1, no effect or harm 0,
 /// prudent or inconclusive 0.5), or of all its studies when none is
 /// eligible.
-pub fn score_of(a: &DomainAnalysis, s: &Settings) -> f64 {
+pub fn score_of(a: &DomainAnalysis) -> (f64, ScoreBasis) {
     if let Some(x) = &a.synthesis {
-        return probability_of_benefit(x.estimate, x.se);
+        return (probability_of_benefit(x.estimate, x.se), ScoreBasis::Synthesis);
     }
     let units = if a.units.is_empty() { &a.others } else { &a.units };
     let value = |u: &super::evidence::Unit| match (u.rated, u.composites.as_slice()) {
@@ -166,15 +187,15 @@ pub fn score_of(a: &DomainAnalysis, s: &Settings) -> f64 {
         (None, [c, ..]) => probability_of_benefit(c.yi, c.vi.sqrt()),
         (None, []) => 0.5,
     };
-    let _ = s;
     let sw: f64 = units.iter().map(|u| u.weight).sum();
-    if sw > 0.0 {
+    let score = if sw > 0.0 {
         units.iter().map(|u| u.weight * value(u)).sum::<f64>() / sw
     } else if units.is_empty() {
         0.5
     } else {
         units.iter().map(value).sum::<f64>() / units.len() as f64
-    }
+    };
+    (score, ScoreBasis::Studies)
 }
 
 /// Everything a cell's evaluation needs from the run.
@@ -239,7 +260,7 @@ pub fn evaluate(
         .collect();
     let head_result = domains.iter().find(|d| d.domain == head);
     let head_analysis = analysis.domains[head.index()].as_ref()?;
-    let score = score_of(head_analysis, s);
+    let (score, score_basis) = score_of(head_analysis);
     let harm_signals: Vec<HarmSignal> =
         analysis.domains.iter().flatten().flat_map(|a| a.harm_signals.clone()).collect();
 
@@ -311,6 +332,7 @@ pub fn evaluate(
         fragile,
         flip,
         score,
+        score_basis,
         n_records,
         n_studies: local.len(),
         n_borrowed_studies: if uses_borrowed { cell.borrowable.len() } else { 0 },

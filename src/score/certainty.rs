@@ -89,7 +89,7 @@ pub enum Downgrade {
         /// The modified HKSJ interval crosses zero where the decision
         /// interval does not.
         hksj_crosses_zero: bool,
-        /// Total sample (when every study gives one).
+        /// Total sample (a study without a sample size counts as 0).
         total_sample: Option<u64>,
         ois: u64,
     },
@@ -200,8 +200,9 @@ pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
 
     let hksj =
         x.synthesis.is_some_and(|s| s.k >= 2 && !s.includes_zero() && s.hksj_lower <= 0.0 && s.hksj_upper >= 0.0);
+    // A study without a sample size counts as 0 (docs/scoring.md section 8).
     let total_sample: Option<u64> =
-        x.studies.iter().map(|s| s.sample).try_fold(0u64, |a, n| n.map(|n| a.saturating_add(n)));
+        Some(x.studies.iter().map(|s| s.sample.unwrap_or(0)).fold(0u64, u64::saturating_add));
     let small = total_sample.is_some_and(|n| (n as f64) < t.ois);
     if x.inconclusive || hksj || small {
         level -= 1;
