@@ -90,13 +90,13 @@ impl RowCounts {
         }
         if self.unknown_rob > 0 {
             w.push(format!(
-                "{} without a risk-of-bias judgement: their studies are not rigorous unless quality.unknown_rob_rigorous = true, and certainty goes down",
+                "{} without a risk-of-bias judgement: their controlled studies enter the synthesis but can support at most promising (quality.unknown_rob_max), and certainty goes down",
                 rows(self.unknown_rob)
             ));
         }
         if self.default_direction > 0 {
             w.push(format!(
-                "{} with an effect size and no direction: the scoring configuration's effects.direction decides (by default risk ratios, odds ratios and risk differences on violence outcomes are lower-is-better, everything else higher-is-better)",
+                "{} with an effect size and no direction: the scoring configuration's effects.direction decides (by default risk ratios, odds ratios and risk differences on violence outcomes are lower-is-better, everything else is read as higher-is-better); an effect whose direction was assumed is never read as harm: give a direction column",
                 rows(self.default_direction)
             ));
         }

@@ -445,16 +445,20 @@ pub fn explain_text(
             .borrowed_from
             .map(|b| format!(", borrowed from {b} (keeps {:.0}% of its information)", 100.0 * st.transfer))
             .unwrap_or_default();
+        let not_assessed = if cfg.quality.unknown_rob_max == crate::model::Rating::Effective {
+            "controlled, risk of bias not assessed: enters the synthesis (configured to count like appraised studies)"
+        } else {
+            "controlled, risk of bias not assessed: enters the synthesis, supports at most promising"
+        };
         let _ = writeln!(
             s,
-            "  study {}: {}, risk of bias {}, {}{borrowed}",
+            "  study {}: {}, risk of bias {}; {}{borrowed}",
             st.study,
             st.best_design.map_or("design unknown", |d| d.key()),
             st.best_rob.map_or("not assessed", |r| r.key()),
             match st.appraisal {
                 crate::score::Appraisal::Appraised => "controlled and appraised: enters the synthesis",
-                crate::score::Appraisal::NotAssessed =>
-                    "controlled, risk of bias not assessed: enters the synthesis, supports at most promising",
+                crate::score::Appraisal::NotAssessed => not_assessed,
                 crate::score::Appraisal::HighRisk => "high risk of bias: can support prudent only",
                 crate::score::Appraisal::Uncontrolled => "not controlled: can support prudent only",
             }
@@ -473,11 +477,11 @@ pub fn explain_text(
             };
             let _ = writeln!(
                 s,
-                "    {}: {} (from {} {}: {effect}), weight {:.3}{}",
+                "    {}: {} (from {}{}: {effect}), weight {:.3}{}",
                 d.domain.label(),
                 d.standing(&cfg.effects.delta, 1.0).label(),
                 words::count(d.n_findings, "finding", "findings"),
-                if d.primary { "primary" } else { "all" },
+                if d.primary { ", primary" } else { ", none flagged primary" },
                 d.weight,
                 if d.explicit_harm { ", marked harmful" } else { "" },
             );

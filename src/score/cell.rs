@@ -223,9 +223,16 @@ pub fn evaluate(
 ) -> Option<CellResult> {
     let s = &run.settings;
     let egger_min = run.egger_min();
+    // Borrowed studies matter only when the cell has, or after leaving one
+    // out could have, fewer local studies than `min_local_studies`.
+    let may_borrow = local.len() <= s.min_local_studies as usize;
     let cell = CellStudies {
         local: local.to_vec(),
-        borrowable: borrowable.iter().map(|(v, from, f)| v.borrowed(*from, *f)).collect(),
+        borrowable: if may_borrow {
+            borrowable.iter().map(|(v, from, f)| v.borrowed(*from, *f)).collect()
+        } else {
+            Vec::new()
+        },
     };
     let analyses: Analyses = cell.analyse(None, &[], s, egger_min);
     let decision = analyses.decide(s)?;
@@ -299,7 +306,7 @@ pub fn evaluate(
 
     let category = (h.category, h.harm);
     let robustness = robust::robustness(&analyses, category, s, run.draws);
-    let (fragile, removal) = robust::leave_one_out(&cell, category, s, egger_min);
+    let (fragile, removal) = robust::leave_one_out(&cell, &analyses, category, s, egger_min);
     let flip = robust::flip(&cell, &analyses, removal, s, run.cfg.robustness.max_added, egger_min);
     let kept: Vec<StudyView> = if run.keep_studies {
         let mut v: Vec<StudyView> = local.iter().map(|x| (*x).clone()).collect();

@@ -7,6 +7,7 @@
 //! [`PARTS`] partitions by a hash of the cell key, so a partition holds whole
 //! cells and partitions are scored independently in parallel.
 
+use super::config::DirectionDefault;
 use super::{GroupKey, ScoringConfig};
 use crate::ingest::quality::RowCounts;
 use crate::ingest::row::RowView;
@@ -556,7 +557,7 @@ pub(crate) fn fact_of(r: &EvaluationRecord, cfg: &ScoringConfig, cell: u32, stud
 
 /// Years of accepted records are 1950..=next year (record validation), so
 /// they fit 16 bits. The effect is turned so that positive means benefit
-/// ([`super::study::direction_of`]).
+/// ([`direction_of`]).
 fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> Fact {
     let mut flags = 0;
     if x.harm {
@@ -571,7 +572,7 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
     let mut yi = x.effect.map_or(0.0, |e| e.0);
     let mut vi = x.effect.map_or(0.0, |e| e.1);
     if let Some((_, _, m)) = x.effect {
-        let (dir, known) = super::study::direction_of(x.direction, m, x.domain, cfg);
+        let (dir, known) = direction_of(x.direction, m, x.domain, cfg);
         if dir == Direction::LowerIsBetter {
             flags |= F_LOWER;
             yi = -yi;
@@ -609,6 +610,30 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
 fn cluster_design_effect(x: &FactInput<'_>, cfg: &ScoringConfig) -> Option<f64> {
     let _ = (x, cfg);
     Some(1.0)
+}
+
+/// The direction of a finding: its own, else the configuration's default
+/// (docs/scoring.md section 2), and whether it was given rather than
+/// assumed: a `direction` cell, a configured default, or the ratio-measure
+/// rule (RR, OR, RD on violence) count as given; `auto` for any other
+/// measure assumes higher-is-better.
+pub fn direction_of(
+    own: Option<Direction>,
+    measure: Measure,
+    domain: OutcomeDomain,
+    cfg: &ScoringConfig,
+) -> (Direction, bool) {
+    if let Some(d) = own {
+        return (d, true);
+    }
+    match cfg.effects.direction {
+        DirectionDefault::HigherIsBetter => (Direction::HigherIsBetter, true),
+        DirectionDefault::LowerIsBetter => (Direction::LowerIsBetter, true),
+        DirectionDefault::Auto if domain == OutcomeDomain::Violence && measure.is_incidence() => {
+            (Direction::LowerIsBetter, true)
+        }
+        DirectionDefault::Auto => (Direction::HigherIsBetter, false),
+    }
 }
 
 /// The facts of one absorbed chunk with their chunk-local ids, how those
@@ -892,6 +917,20 @@ impl KeyPositions {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn auto_direction_turns_incidence_measures_on_violence_and_says_what_it_assumed() {
+        let cfg = ScoringConfig::default();
+        let d = |m, dom| direction_of(None, m, dom, &cfg);
+        assert_eq!(d(Measure::RR, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
+        assert_eq!(d(Measure::RD, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
+        assert_eq!(d(Measure::SMD, OutcomeDomain::Violence), (Direction::HigherIsBetter, false));
+        assert_eq!(d(Measure::RR, OutcomeDomain::Behaviour), (Direction::HigherIsBetter, false));
+        assert_eq!(
+            direction_of(Some(Direction::HigherIsBetter), Measure::RR, OutcomeDomain::Violence, &cfg),
+            (Direction::HigherIsBetter, true)
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -103,6 +103,51 @@ impl CellStudies<'_> {
         }
     }
 
+    /// The category without study `i` and with hypothetical local `extra`
+    /// studies in `domain`. When borrowing applies neither before nor after,
+    /// only the domains the change touches are analysed again; the others
+    /// are `base`'s.
+    pub fn category_after(
+        &self,
+        base: &Analyses,
+        exclude: Option<usize>,
+        extra: &[StudyView],
+        s: &Settings,
+        egger_min: usize,
+    ) -> Option<(Rating, bool)> {
+        let n_local_after = self.local.len() - usize::from(exclude.is_some_and(|i| i < self.local.len())) + extra.len();
+        let borrowing = base.combined.is_some()
+            || exclude.is_some_and(|i| i >= self.local.len())
+            || ((n_local_after as u32) < s.min_local_studies && !self.borrowable.is_empty());
+        if borrowing {
+            return self.analyse(exclude, extra, s, egger_min).decide(s).and_then(|d| d.category());
+        }
+        let mut touched = [false; 4];
+        if let Some(i) = exclude {
+            for d in &self.study(i).domains {
+                touched[d.domain.index()] = true;
+            }
+        }
+        for x in extra {
+            for d in &x.domains {
+                touched[d.domain.index()] = true;
+            }
+        }
+        let mut set: Vec<&StudyView> =
+            self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
+        set.extend(extra.iter());
+        let fresh: [Option<super::evidence::DomainAnalysis>; 4] = std::array::from_fn(|d| {
+            if touched[d] {
+                super::evidence::DomainAnalysis::new(&set, OutcomeDomain::ALL[d], egger_min)
+            } else {
+                None
+            }
+        });
+        let view: [Option<&super::evidence::DomainAnalysis>; 4] =
+            std::array::from_fn(|d| if touched[d] { fresh[d].as_ref() } else { base.local.domains[d].as_ref() });
+        super::verdict::decide_domains(view, &[], s).map(|d| d.category())
+    }
+
     /// Analyse without study `exclude`, with hypothetical local `extra`
     /// studies.
     pub fn analyse(&self, exclude: Option<usize>, extra: &[StudyView], s: &Settings, egger_min: usize) -> Analyses {
@@ -213,19 +258,21 @@ pub enum Change {
 /// such removal in study order.
 pub fn leave_one_out(
     c: &CellStudies<'_>,
+    a: &Analyses,
     base: (Rating, bool),
     s: &Settings,
     egger_min: usize,
 ) -> (bool, Option<Flip>) {
-    for i in 0..c.n_studies() {
-        let after = c.analyse(Some(i), &[], s, egger_min).decide(s).and_then(|d| d.category());
+    // Borrowed studies can change the verdict only when it uses them.
+    let n = if a.combined.is_some() { c.n_studies() } else { c.local.len() };
+    for i in 0..n {
+        let after = c.category_after(a, Some(i), &[], s, egger_min);
         if after != Some(base) {
             let (to, harm) = after.unwrap_or((Rating::NeedsResearch, false));
             let study = c.study(i);
             let worse = |x: (Rating, bool)| (x.1, x.0);
             let upgrade = worse((to, harm)) < worse(base);
-            let headline = c.analyse(None, &[], s, egger_min).decide(s).map(|d| d.verdict().map(|v| v.domain));
-            let domain = headline.flatten();
+            let domain = a.decide(s).and_then(|d| d.verdict().map(|v| v.domain));
             let sd = domain.and_then(|d| study.domain(d));
             return (
                 true,
@@ -360,7 +407,7 @@ pub fn flip(
                     hypothetical(i, domain, e, rated, sample, None)
                 })
                 .collect();
-            let after = c.analyse(None, &extra, s, egger_min).decide(s).and_then(|d| d.category());
+            let after = c.category_after(a, None, &extra, s, egger_min);
             if let Some((to, harm)) = after.filter(|x| *x != base) {
                 return Some(Flip {
                     change: Change::AddStudies {

@@ -6,11 +6,11 @@
 //! are read from confidence intervals against zero and the smallest effect
 //! of interest, never from a count of significant findings.
 
-use super::config::{Delta, DirectionDefault, ScoringConfig};
+use super::config::{Delta, ScoringConfig};
 use super::fact::Fact;
 use super::weight::{KeyCount, WeightKey, WeightModel};
 use crate::meta::{effect::Z975, Measure};
-use crate::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
+use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 use serde::Serialize;
 
 /// What a finding, a study or a synthesis shows in one domain.
@@ -311,30 +311,6 @@ impl StudyView {
     }
 }
 
-/// The direction of a finding: its own, else the configuration's default
-/// (docs/scoring.md section 2), and whether it was given rather than
-/// assumed: a `direction` cell, a configured default, or the ratio-measure
-/// rule (RR, OR, RD on violence) count as given; `auto` for any other
-/// measure assumes higher-is-better.
-pub fn direction_of(
-    own: Option<Direction>,
-    measure: Measure,
-    domain: OutcomeDomain,
-    cfg: &ScoringConfig,
-) -> (Direction, bool) {
-    if let Some(d) = own {
-        return (d, true);
-    }
-    match cfg.effects.direction {
-        DirectionDefault::HigherIsBetter => (Direction::HigherIsBetter, true),
-        DirectionDefault::LowerIsBetter => (Direction::LowerIsBetter, true),
-        DirectionDefault::Auto if domain == OutcomeDomain::Violence && measure.is_incidence() => {
-            (Direction::LowerIsBetter, true)
-        }
-        DirectionDefault::Auto => (Direction::HigherIsBetter, false),
-    }
-}
-
 fn rank_rob(r: Option<RiskOfBias>) -> u8 {
     match r {
         Some(RiskOfBias::Low) => 0,
@@ -530,19 +506,5 @@ mod tests {
         assert_eq!(Appraisal::of(Some(StudyDesign::PrePost), Some(RiskOfBias::Low)), Uncontrolled);
         assert_eq!(Appraisal::of(None, Some(RiskOfBias::Low)), Uncontrolled);
         assert!(NotAssessed.eligible() && !HighRisk.eligible());
-    }
-
-    #[test]
-    fn auto_direction_turns_incidence_measures_on_violence_and_says_what_it_assumed() {
-        let cfg = ScoringConfig::default();
-        let d = |m, dom| direction_of(None, m, dom, &cfg);
-        assert_eq!(d(Measure::RR, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
-        assert_eq!(d(Measure::RD, OutcomeDomain::Violence), (Direction::LowerIsBetter, true));
-        assert_eq!(d(Measure::SMD, OutcomeDomain::Violence), (Direction::HigherIsBetter, false));
-        assert_eq!(d(Measure::RR, OutcomeDomain::Behaviour), (Direction::HigherIsBetter, false));
-        assert_eq!(
-            direction_of(Some(Direction::HigherIsBetter), Measure::RR, OutcomeDomain::Violence, &cfg),
-            (Direction::HigherIsBetter, true)
-        );
     }
 }

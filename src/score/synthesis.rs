@@ -86,7 +86,7 @@ pub fn synthesise(items: &[Item], measure: Measure, egger_min: usize) -> Result<
         let df = (k - 1) as f64;
         let q = w.iter().zip(&y).map(|(wi, yi)| wi * (yi - f.estimate).powi(2)).sum::<f64>() / df;
         let se = (q.max(1.0) / sw).sqrt();
-        let t = meta::fit::t_quantile(0.975, df);
+        let t = t975(k - 1);
         let half = t * (f.se * f.se + f.tau2).sqrt();
         (f.estimate - t * se, f.estimate + t * se, Some(f.estimate - half), Some(f.estimate + half))
     } else {
@@ -122,6 +122,19 @@ pub fn synthesise(items: &[Item], measure: Measure, egger_min: usize) -> Result<
         randomised_share,
         notes,
     })
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom, from a
+/// table computed once for the df syntheses meet most (the quantile costs
+/// an inverse incomplete beta function each time).
+fn t975(df: usize) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    const N: usize = 512;
+    let table = TABLE.get_or_init(|| (0..N).map(|d| if d == 0 { f64::NAN } else { meta::fit::t_quantile(0.975, d as f64) }).collect());
+    match table.get(df) {
+        Some(t) if df > 0 => *t,
+        _ => meta::fit::t_quantile(0.975, df as f64),
+    }
 }
 
 /// The probability of benefit under a synthesis: `Phi(estimate / se)`.

@@ -231,8 +231,18 @@ impl Decision {
 /// else the highest-tier domain with a conclusive verdict; else the
 /// highest-tier domain with evidence. `None` without evidence.
 pub fn decide(a: &Analysis, s: &Settings) -> Option<Decision> {
+    decide_domains(std::array::from_fn(|i| a.domains[i].as_ref()), &a.borrowed_from, s)
+}
+
+/// [`decide`] over domain analyses that may come from different sets (a
+/// leave-one-out run re-analyses only the domains the study is in).
+pub fn decide_domains(
+    domains: [Option<&DomainAnalysis>; 4],
+    borrowed: &[crate::model::IncomeSetting],
+    s: &Settings,
+) -> Option<Decision> {
     let per_domain: [Option<DomainDecision>; 4] =
-        std::array::from_fn(|i| a.domains[i].as_ref().map(|d| domain_decision(d, &a.borrowed_from, s)));
+        std::array::from_fn(|i| domains[i].map(|d| domain_decision(d, borrowed, s)));
     let pick = per_domain
         .iter()
         .position(|d| d.as_ref().is_some_and(|d| d.harm))

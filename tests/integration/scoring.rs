@@ -235,7 +235,8 @@ fn rank_adolescent_girls_lic_is_explained_in_words() {
         run(&["rank", "datasets/evidence_vac.csv", "--target-group", "adolescent girls", "--income-setting", "LIC"]);
     t.expect_code(0)
         .expect_stdout("Ranked: interventions without credible harm first, then by category, certainty and score")
-        .expect_stdout("90% band");
+        .expect_stdout("probability of benefit")
+        .expect_stdout("how sure: ");
 }
 
 #[test]
