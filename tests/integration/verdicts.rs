@@ -1074,6 +1074,84 @@ fn x_a_tiny_trial_has_at_most_low_certainty() {
     assert!(c.certainty <= Certainty::Low, "{}", show(&c));
 }
 
+/// Deviation (a) and certainty. S1, S2: appraised RCTs with some concerns,
+/// n 100 each, 0.30 (0.10); S3: RCT without a risk-of-bias judgement, n
+/// 2,000, 0.30 (0.03). All three: 0.30, se 0.0275, I^2 0, mHKSJ t(2)
+/// excludes 0, n 2,200 -> high -> risk of bias (1 not assessed) ->
+/// moderate. Appraised alone (S1, S2): 0.30 [0.161, 0.439], benefit with 2
+/// appraised studies -> the code's cap does not bind -> effective, with the
+/// certainty of the FULL synthesis. But the appraised evidence alone is
+/// low: high -> risk of bias (some concerns carry all its weight) ->
+/// imprecision (mHKSJ t(1) crosses 0; n 200 < 500). The moderate
+/// certainty comes from the unappraised study that the sensitivity
+/// analysis was meant to set aside. A reviewer signs promising: the
+/// evidence that licenses "effective" must itself have adequate certainty.
+#[test]
+#[ignore = "reviewer objection (deviation a): effective from an appraised sensitivity synthesis of LOW certainty, moderate only thanks to the unappraised study"]
+fn x_the_appraised_sensitivity_synthesis_needs_adequate_certainty() {
+    let some = Some(RiskOfBias::SomeConcerns);
+    let c = cell(vec![
+        rct("S1", 0.30, 0.10).rob(some).n(Some(100)),
+        rct("S2", 0.30, 0.10).rob(some).n(Some(100)),
+        rct("S3", 0.30, 0.03).rob(None).n(Some(2000)),
+    ]);
+    assert_eq!(c.category, Rating::Promising, "{}", show(&c));
+}
+
+/// Weak harm beside good evidence: three appraised RCTs 0.30 (0.08) with
+/// direction (effective, see f05's behaviour numbers) and a HIGH-RoB RCT
+/// with a significant harm -0.40 (0.10) with direction, on violence. The
+/// high-RoB study is not eligible: harm signal "high risk of bias"; the
+/// synthesis of the three -> effective, not harmful.
+#[test]
+fn x_a_high_rob_harm_is_a_signal_beside_good_evidence() {
+    let mut rs: Vec<R> = (1..=3).map(|i| rct(&format!("S{i}"), 0.30, 0.08)).collect();
+    rs.push(rct("S4", -0.40, 0.10).rob(Some(RiskOfBias::High)));
+    let c = cell(rs);
+    assert_eq!((c.category, c.harm_flag), (Rating::Effective, false), "{}", show(&c));
+    assert_eq!(c.pooled.as_ref().unwrap().synthesis.k, 3);
+    assert_eq!(c.harm_signals.len(), 1);
+    assert_eq!(c.harm_signals[0].reason, HarmReason::HighRiskOfBias);
+}
+
+/// Missing design: a row with a significant benefit 0.40 (0.10) and low
+/// RoB but no design is not controlled (unknown design): it can support
+/// prudent only.
+#[test]
+fn x_a_finding_without_a_design_supports_prudent_only() {
+    let mut x = rct("S1", 0.40, 0.10);
+    x.0.design = None;
+    let c = cell(vec![x]);
+    assert_eq!((c.category, c.rule), (Rating::Prudent, Rule::Prudent), "{}", show(&c));
+}
+
+/// A raw mean difference has no band by default (`md = 0`): a precise MD
+/// around 0 is never "no effect", so MD 0.0 (0.01) is inconclusive ->
+/// needs more research, not ineffective.
+#[test]
+fn x_a_raw_mean_difference_is_never_null_without_a_band() {
+    let c = cell(vec![r("A", "S1").effect("MD", 0.0, 0.01).direction(HIGHER).n(Some(3000))]);
+    assert_eq!((c.category, c.rule), (Rating::NeedsResearch, Rule::Inconclusive), "{}", show(&c));
+}
+
+/// Finding 4 / item 4: `score` warns about rows whose direction was
+/// assumed (SMD without `direction`), with a row count, on stderr and in
+/// meta.json. On this branch neither says anything.
+#[test]
+#[ignore = "not wired on this branch (quality gates): `evidex score` prints no direction-assumed warning on stderr or in meta.json"]
+fn f04_score_warns_about_rows_with_an_assumed_direction() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "record_id,study_id,intervention,target_group,income_setting,design,risk_of_bias,sample_size,year,outcome_domain,effect_size,se,measure\n\
+               A,S1,Prog,parents,LIC,rct,low,400,2020,violence,-0.4,0.1,SMD\n\
+               B,S2,Prog,parents,LIC,rct,low,400,2020,violence,-0.3,0.1,SMD\n";
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let run = crate::util::run_in(dir.path(), &["score", "d.csv", "--out", "o.csv"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("direction") && run.stderr.contains('2'), "{}", run.show());
+    let meta = std::fs::read_to_string(dir.path().join("o.csv.meta.json")).unwrap();
+    assert!(meta.contains("direction"), "{meta}");
+}
+
 // ---------------------------------------------------------------------
 // The worked example (docs/scoring.md section 19.1).
 // ---------------------------------------------------------------------
