@@ -1052,7 +1052,7 @@ fn x_a_rated_null_beside_an_inconclusive_synthesis_is_not_ineffective() {
 /// 0.7 each) and two RCTs rated needs more research (weight 1.0 each):
 /// randomised weight share 2 / 3.4 = 0.59 >= 0.5 -> certainty starts high;
 /// no downgrade (n 1,600; no synthesis) -> high. The benefit rests on QEDs
-/// only: the documented rule gives promising; WWC would need... at most
+/// only: the documented rule gives promising; WWC would rate it at most
 /// "potentially positive" too (2 positive, 2 indeterminate).
 #[test]
 #[ignore = "code disagrees with docs/scoring.md rule 3: effective without a randomised study behind the benefit (certainty start borrowed from inconclusive RCTs)"]
