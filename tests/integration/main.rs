@@ -12,4 +12,5 @@ mod records;
 mod scoring;
 pub mod tol;
 mod util;
+mod verdicts;
 mod visual;

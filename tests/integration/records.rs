@@ -106,6 +106,23 @@ impl R {
         };
         self
     }
+    /// The `harm` column, leaving the rating as it is.
+    pub(crate) fn harm_col(mut self, h: bool) -> R {
+        self.0.harm = h;
+        self
+    }
+    pub(crate) fn group(mut self, g: &str) -> R {
+        self.0.target_group = TargetGroup::new(g).unwrap();
+        self
+    }
+    /// An unrated finding with a generic effect of another measure (`m`)
+    /// and its standard error.
+    pub(crate) fn effect(mut self, m: &str, y: f64, se: f64) -> R {
+        self.0.rating = None;
+        self.0.effect =
+            EffectInput { effect_size: Some(y), se: Some(se), measure: Some(m.into()), ..Default::default() };
+        self
+    }
     pub(crate) fn build(self) -> EvaluationRecord {
         EvaluationRecord::new(self.0).unwrap()
     }
