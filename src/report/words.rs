@@ -119,6 +119,9 @@ pub fn rule_sentence(d: &DomainResult) -> String {
         Rule::NotAssessedCap => format!(
             "{verdict}: a benefit {dom}{ben} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it)"
         ),
+        Rule::NotRandomised => format!(
+            "{verdict}: a benefit {dom}{ben} from non-randomised studies only; effective needs a randomised one"
+        ),
         Rule::Ineffective => {
             format!("{verdict}: the controlled evidence {dom} shows no important effect{eff} (its 95% CI lies within the band of unimportant effects)")
         }
@@ -201,7 +204,7 @@ pub fn downgrade(d: &Downgrade) -> String {
             }
             format!("inconsistency: {}", parts.join("; "))
         }
-        Downgrade::Imprecision { ci_inconclusive, hksj_crosses_zero, total_sample, ois } => {
+        Downgrade::Imprecision { ci_inconclusive, hksj_crosses_zero, total_sample, ois, very_serious } => {
             let mut parts = Vec::new();
             if *ci_inconclusive {
                 parts.push("the 95% CI is compatible with a benefit and with none".to_string());
@@ -212,7 +215,8 @@ pub fn downgrade(d: &Downgrade) -> String {
             if let Some(n) = total_sample.filter(|n| n < ois) {
                 parts.push(format!("total sample {n} is below the optimal information size {ois}"));
             }
-            format!("imprecision: {}", parts.join("; "))
+            let how = if *very_serious { " (very serious: down two levels)" } else { "" };
+            format!("imprecision{how}: {}", parts.join("; "))
         }
         Downgrade::Indirectness { borrowed_from, risk_factors } => {
             let mut parts = Vec::new();
@@ -286,6 +290,7 @@ pub fn harm_reason(r: HarmReason) -> &'static str {
         HarmReason::SecondaryOutcome => "a secondary outcome",
         HarmReason::DirectionNotGiven => "direction not given (an SMD or MD is not read as harm)",
         HarmReason::ClusterNotCorrected => "clusters assigned, SE not corrected for clustering",
+        HarmReason::ContradictsEstimate => "marked harmful, but its own estimate shows a significant benefit",
     }
 }
 

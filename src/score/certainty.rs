@@ -92,6 +92,9 @@ pub enum Downgrade {
         /// Total sample (a study without a sample size counts as 0).
         total_sample: Option<u64>,
         ois: u64,
+        /// Very serious: the total sample is below a quarter of the OIS
+        /// (down two levels).
+        very_serious: bool,
     },
     Indirectness {
         borrowed_from: Vec<IncomeSetting>,
@@ -205,12 +208,14 @@ pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
         Some(x.studies.iter().map(|s| s.sample.unwrap_or(0)).fold(0u64, u64::saturating_add));
     let small = total_sample.is_some_and(|n| (n as f64) < t.ois);
     if x.inconclusive || hksj || small {
-        level -= 1;
+        let very_serious = total_sample.is_some_and(|n| (n as f64) < t.ois / 4.0);
+        level -= if very_serious { 2 } else { 1 };
         why.push(Downgrade::Imprecision {
             ci_inconclusive: x.inconclusive,
             hksj_crosses_zero: hksj,
             total_sample,
             ois: t.ois.round() as u64,
+            very_serious,
         });
     }
 

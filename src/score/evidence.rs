@@ -31,6 +31,9 @@ pub enum HarmReason {
     /// Clusters were assigned but the SE was computed from individuals and
     /// could not be corrected.
     ClusterNotCorrected,
+    /// An explicit harm mark on a finding whose own estimate is
+    /// significantly beneficial.
+    ContradictsEstimate,
 }
 
 /// A finding that points to harm without making harm credible.
@@ -70,6 +73,8 @@ pub struct DomainAnalysis {
     /// risk-of-bias judgement are pooled too (the sensitivity analysis
     /// effective needs; docs/scoring.md section 7).
     pub appraised_synthesis: Option<Synthesis>,
+    /// What certainty is rated on for that synthesis.
+    pub appraised_studies: Vec<StudyInput>,
     pub pool_note: Option<PoolNote>,
     /// Every pooled finding was reported lower-is-better.
     pub pooled_lower: bool,
@@ -105,7 +110,7 @@ fn harm_reason(s: &StudyView, d: &StudyDomain, explicit: bool) -> Option<HarmRea
         Appraisal::Appraised => {}
     }
     if explicit {
-        return None;
+        return (d.composites.iter().any(|c| c.ci().0 > 0.0)).then_some(HarmReason::ContradictsEstimate);
     }
     if !d.primary {
         return Some(HarmReason::SecondaryOutcome);
@@ -206,6 +211,13 @@ impl DomainAnalysis {
         for (_, s, d) in &members {
             let effect_harm = d.effect_harm();
             if !(d.explicit_harm || effect_harm) {
+                if d.secondary_harm {
+                    harm_signals.push(HarmSignal {
+                        study: Some(s.study.clone()),
+                        domain,
+                        reason: HarmReason::SecondaryOutcome,
+                    });
+                }
                 continue;
             }
             let explicit_reason = d.explicit_harm.then(|| harm_reason(s, d, true));
@@ -238,18 +250,39 @@ impl DomainAnalysis {
 
         let eligible: Vec<&(usize, &StudyView, &StudyDomain)> =
             members.iter().filter(|(_, s, _)| s.appraisal.eligible()).collect();
-        let inverse = |d: &StudyDomain, tau2: f64| d.composite().map(|c| 1.0 / (c.vi + tau2));
-        let tau2 = synthesis.as_ref().map_or(0.0, |x| x.tau2);
+        // Shares of the evidence: pooled studies by their synthesis weight
+        // (summing to k), studies counted on their own as one each.
+        let shares = |set: &[usize], tau2: f64| -> Vec<f64> {
+            let w: Vec<f64> = set
+                .iter()
+                .map(|i| studies[*i].domain(domain).and_then(|d| d.composite()).map_or(0.0, |c| 1.0 / (c.vi + tau2)))
+                .collect();
+            let sw: f64 = w.iter().sum();
+            w.iter().map(|x| if sw > 0.0 { set.len() as f64 * x / sw } else { 1.0 }).collect()
+        };
+        let pooled_shares = shares(&pooled, synthesis.as_ref().map_or(0.0, |x| x.tau2));
         let certainty_studies: Vec<StudyInput> = if eligible.is_empty() {
-            members.iter().map(|(_, s, d)| study_input(s, d, d.weight)).collect()
+            members.iter().map(|(_, s, d)| study_input(s, d, 1.0)).collect()
         } else {
             eligible
                 .iter()
                 .map(|(i, s, d)| {
-                    let w = if pooled.contains(i) { inverse(d, tau2).unwrap_or(d.weight) } else { d.weight };
+                    let w = pooled.iter().position(|p| p == i).map_or(1.0, |j| pooled_shares[j]);
                     study_input(s, d, w)
                 })
                 .collect()
+        };
+        let appraised_set: Vec<usize> =
+            pooled.iter().copied().filter(|i| studies[*i].appraisal == Appraisal::Appraised).collect();
+        let appraised_studies: Vec<StudyInput> = if appraised_synthesis.is_some() {
+            let sh = shares(&appraised_set, appraised_synthesis.as_ref().map_or(0.0, |x| x.tau2));
+            appraised_set
+                .iter()
+                .zip(sh)
+                .filter_map(|(i, w)| studies[*i].domain(domain).map(|d| study_input(studies[*i], d, w)))
+                .collect()
+        } else {
+            Vec::new()
         };
         let pooled_appraised = pooled.iter().filter(|i| studies[**i].appraisal == Appraisal::Appraised).count() as u32;
         let pooled_randomised = pooled.iter().filter(|i| studies[**i].randomised).count() as u32;
@@ -259,6 +292,7 @@ impl DomainAnalysis {
             pooled,
             synthesis,
             appraised_synthesis,
+            appraised_studies,
             pool_note,
             pooled_lower,
             units,

@@ -266,9 +266,16 @@ pub fn leave_one_out(
     // Borrowed studies can change the verdict only when it uses them.
     let n = if a.combined.is_some() { c.n_studies() } else { c.local.len() };
     for i in 0..n {
-        let after = c.category_after(a, Some(i), &[], s, egger_min);
-        if after != Some(base) {
-            let (to, harm) = after.unwrap_or((Rating::NeedsResearch, false));
+        // A cell left without local studies has no verdict of its own in a
+        // re-run (it would not exist): that reads as needs more research.
+        let no_local_left = i < c.local.len() && c.local.len() == 1;
+        let after = if no_local_left {
+            (Rating::NeedsResearch, false)
+        } else {
+            c.category_after(a, Some(i), &[], s, egger_min).unwrap_or((Rating::NeedsResearch, false))
+        };
+        if after != base {
+            let (to, harm) = after;
             let study = c.study(i);
             let worse = |x: (Rating, bool)| (x.1, x.0);
             let upgrade = worse((to, harm)) < worse(base);
@@ -337,6 +344,7 @@ fn hypothetical(
             rated: effect.is_none().then_some(rated),
             best_rating: None,
             explicit_harm: false,
+            secondary_harm: false,
             weights: Vec::new(),
             weight: 1.0,
         }],

@@ -168,6 +168,9 @@ pub struct StudyDomain {
     /// A finding here carries an explicit harm judgement (a "harmful"
     /// rating or the `harm` column).
     pub explicit_harm: bool,
+    /// A finding here that does not set the standing (a secondary outcome)
+    /// is significantly harmful.
+    pub secondary_harm: bool,
     /// The weight keys of the findings that set the standing, with counts.
     #[serde(skip)]
     pub weights: Vec<KeyCount>,
@@ -459,6 +462,13 @@ fn domain_evidence(domain: OutcomeDomain, all: &[&Fact], cfg: &ScoringConfig, we
         rated,
         best_rating,
         explicit_harm: all.iter().any(|f| f.harm()),
+        secondary_harm: primary
+            && all.iter().any(|f| {
+                f.measure.is_some() && f.primary() != Some(true) && !set.iter().any(|x| std::ptr::eq(*x, *f)) && {
+                    let (_, hi) = ci95(f.yi, f.vi);
+                    hi < 0.0
+                }
+            }),
         weight: mean_weight(&keys, weights),
         weights: keys,
     }

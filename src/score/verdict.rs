@@ -73,6 +73,9 @@ pub enum Rule {
     RiskFactorCap,
     /// A benefit that rests on studies without a risk-of-bias judgement.
     NotAssessedCap,
+    /// A benefit from non-randomised studies only (effective needs a
+    /// randomised one, as WWC and Blueprints do for their top ratings).
+    NotRandomised,
     /// Evidence of no important effect.
     Ineffective,
     /// No controlled, appraised evidence; support from other studies.
@@ -127,16 +130,25 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
     let units: Vec<(Standing, &Unit)> = a.units.iter().map(|u| (unit_standing(u, s), u)).collect();
     let count = |want: Standing| units.iter().filter(|(st, _)| *st == want).count() as u32;
     let pooled_k = a.synthesis.as_ref().map_or(0, |x| x.k as u32);
-    let benefit = standing == Some(Standing::Benefit) || count(Standing::Benefit) > 0;
-    let null = standing == Some(Standing::Null) || count(Standing::Null) > 0;
+    // What the evidence claims. A reviewer's "no effect" cannot stand
+    // against an estimate that is compatible with a benefit (absence of
+    // evidence is not evidence of absence); a reviewer's benefit stands
+    // beside an inconclusive estimate only when the estimate points the same
+    // way.
+    let estimate_positive = a.synthesis.as_ref().is_some_and(|x| x.estimate > 0.0);
+    let rated_benefit = count(Standing::Benefit) > 0;
+    let benefit = standing == Some(Standing::Benefit) || rated_benefit;
+    let null = standing == Some(Standing::Null)
+        || (count(Standing::Null) > 0 && standing != Some(Standing::Inconclusive));
     let harm = standing == Some(Standing::Harm) || count(Standing::Harm) > 0;
+    let against = rated_benefit && standing == Some(Standing::Inconclusive) && !estimate_positive;
     let inconclusive = standing == Some(Standing::Inconclusive) || count(Standing::Inconclusive) > 0;
     let (certainty, downgrades) = certainty::rate(
         &certainty::Input {
             domain: a.domain,
             studies: &a.certainty_studies,
             synthesis: a.synthesis.as_ref(),
-            inconclusive: standing == Some(Standing::Inconclusive)
+            inconclusive: (standing == Some(Standing::Inconclusive) && !benefit)
                 || (a.synthesis.is_none() && !(benefit || null || harm)),
             borrowed_from: borrowed,
         },
@@ -159,7 +171,7 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         let rule = if a.credible_harm.is_empty() { Rule::HarmPooled } else { Rule::HarmStudies };
         return DomainDecision { harm: true, ..d(Rating::Ineffective, rule) };
     }
-    if benefit && (null || harm) {
+    if benefit && (null || harm || against) {
         return d(Rating::NeedsResearch, Rule::Mixed);
     }
     if benefit {
@@ -180,13 +192,34 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         };
         let appraised_benefit =
             pooled_appraised + units.iter().filter(|(st, u)| *st == Standing::Benefit && appraised(u)).count() as u32;
-        let counted = if s.unknown_rob_max == Rating::Effective { n_benefit } else { appraised_benefit };
+        let lenient = s.unknown_rob_max == Rating::Effective;
+        let counted = if lenient { n_benefit } else { appraised_benefit };
+        // The appraised studies alone must also carry adequate certainty.
+        let appraised_certain = lenient
+            || a.appraised_synthesis.as_ref().is_none_or(|x| {
+                let inputs = &a.appraised_studies;
+                certainty::rate(
+                    &certainty::Input {
+                        domain: a.domain,
+                        studies: inputs,
+                        synthesis: Some(x),
+                        inconclusive: false,
+                        borrowed_from: borrowed,
+                    },
+                    &s.thresholds,
+                )
+                .0 >= s.adequate
+            });
+        let randomised = if standing == Some(Standing::Benefit) { a.pooled_randomised } else { 0 }
+            + units.iter().filter(|(st, u)| *st == Standing::Benefit && u.randomised).count() as u32;
         let rule = if a.domain == OutcomeDomain::RiskFactor {
             Rule::RiskFactorCap
         } else if n_benefit < s.effective_min {
             Rule::Promising
-        } else if counted < s.effective_min {
+        } else if counted < s.effective_min || !appraised_certain {
             Rule::NotAssessedCap
+        } else if randomised == 0 {
+            Rule::NotRandomised
         } else if certainty < s.adequate {
             Rule::LowCertainty
         } else {
