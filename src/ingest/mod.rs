@@ -7,8 +7,10 @@
 //! -> a consumer ([`read::Sink`]): records for `validate`, `meta` and
 //! `explain` (here), compact facts for `score` (in `score::stream`).
 //! Cross-row checks follow (duplicate ids, studies mixing interventions,
-//! near-duplicate target groups). Every data row ends up accepted or
-//! rejected; [`Ingested::rows_read`] equals `accepted + rejected`.
+//! near-duplicate target groups). Every data row ends up accepted,
+//! rejected, or left out (a valid row whose intervention is a placeholder
+//! name, counted in a warning unless placeholders are kept);
+//! [`Ingested::rows_read`] equals `accepted + rejected + left_out`.
 
 pub mod columns;
 pub mod decode;
@@ -145,6 +147,18 @@ pub struct RowError {
     /// The row as it appeared in the input.
     #[serde(skip)]
     pub raw: String,
+    /// Set when the row is valid but left out of scoring rather than
+    /// rejected: the reader counts it apart (see [`FileSummary::left_out`]).
+    #[serde(skip)]
+    pub left_out: Option<LeftOut>,
+}
+
+/// Why a valid row is left out of scoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeftOut {
+    /// Its intervention is a placeholder name (as written, after `[names]`).
+    Placeholder(String),
 }
 
 impl std::fmt::Display for RowError {
@@ -193,6 +207,9 @@ pub struct FileSummary {
     pub rows_read: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// Valid rows left out of scoring (placeholder interventions);
+    /// `rows_read = accepted + rejected + left_out`.
+    pub left_out: u64,
 }
 
 /// Which columns a command needs.
@@ -214,6 +231,10 @@ pub struct IngestOptions {
     /// The workbook sheet to read (`--sheet`); default: the first sheet
     /// with the contract's columns.
     pub sheet: Option<SheetChoice>,
+    /// Accept rows whose intervention is a placeholder name (with a note)
+    /// instead of leaving them out, counted (`--keep-placeholders`; and
+    /// `validate`, which checks rows rather than scoring them).
+    pub keep_placeholders: bool,
 }
 
 /// The outcome of reading one or more files.
@@ -241,6 +262,10 @@ impl Ingested {
     }
     pub fn rejected_count(&self) -> u64 {
         self.rejected.len() as u64
+    }
+    /// Valid rows left out of scoring (placeholder interventions).
+    pub fn left_out(&self) -> u64 {
+        self.files.iter().map(|f| f.left_out).sum()
     }
     pub fn file_name(&self, idx: u32) -> &str {
         self.files.get(idx as usize).map_or("?", |f| f.path.as_str())
@@ -532,6 +557,7 @@ pub fn duplicate_error(file: String, line: u64, id: &str, first_file: &str, firs
         message: format!("duplicate record_id; first used at {first_file}:{first_line}; record ids must be unique"),
         suggestion: None,
         raw: String::new(),
+        left_out: None,
     }
 }
 

@@ -11,7 +11,7 @@ use super::{GroupKey, ScoringConfig};
 use crate::ingest::quality::RowCounts;
 use crate::ingest::row::RowView;
 use crate::meta::{compute_effect, Measure};
-use crate::model::{Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
+use crate::model::{Assignment, Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::BTreeSet;
@@ -227,6 +227,10 @@ pub struct FactInput<'r> {
     pub effect: Option<(f64, f64, Measure)>,
     /// The row's own direction (`None`: the configuration decides).
     pub direction: Option<Direction>,
+    /// Unit of assignment (`None`: not said).
+    pub assignment: Option<Assignment>,
+    /// Total number of clusters assigned (`None`: not said).
+    pub clusters: Option<u32>,
 }
 
 impl<'r> FactInput<'r> {
@@ -256,6 +260,8 @@ impl<'r> FactInput<'r> {
             primary: r.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
             direction: r.direction,
+            assignment: r.assignment,
+            clusters: r.clusters,
         }
     }
 }
@@ -297,6 +303,8 @@ impl<'v> FactInput<'v> {
             primary: v.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
             direction: v.direction,
+            assignment: v.assignment,
+            clusters: v.clusters,
         }
     }
 }
