@@ -425,7 +425,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         ..Ingested::default()
     };
     let t0 = std::time::Instant::now();
-    cross_row_checks(&mut out);
+    cross_row_checks(&mut out, &opts.mapping.name_table());
     timing("cross-row checks", t0);
     let files = &out.files;
     out.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
@@ -479,7 +479,7 @@ fn duplicate_ids(records: &[EvaluationRecord], files: &[FileSummary]) -> Vec<((u
 /// normalise alike or nearly alike (warning; one spelling is chosen per
 /// key, the lexicographically smallest, so output does not depend on row
 /// order), intervention names that match regardless of case and spacing.
-fn cross_row_checks(out: &mut Ingested) {
+fn cross_row_checks(out: &mut Ingested, names_table: &columns::NameTable) {
     // Studies that mix interventions.
     let mut by_study: FxHashMap<&str, (&str, Vec<&str>)> = FxHashMap::default();
     for r in &out.records {
@@ -525,7 +525,10 @@ fn cross_row_checks(out: &mut Ingested) {
     for r in &out.records {
         *names.entry((crate::model::intervention_key(&r.intervention), r.intervention.as_str())).or_insert(0) += 1;
     }
-    out.warnings.extend(quality::intervention_warnings(names.iter().map(|((k, d), n)| (k.as_str(), *d, *n))));
+    let table = names_table;
+    out.warnings.extend(quality::intervention_warnings(
+        names.iter().filter(|((k, _), _)| !table.is_placeholder(k)).map(|((k, d), n)| (k.as_str(), *d, *n)),
+    ));
     let mut shown: FxHashMap<&str, (&str, u64)> = FxHashMap::default();
     for ((k, d), n) in &names {
         let e = shown.entry(k.as_str()).or_insert((d, *n));

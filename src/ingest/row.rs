@@ -767,15 +767,22 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         .read(ctx, f, Col::Assignment, Assignment::parse)
         .transpose()
         .map_err(|e| ctx.vocab(line, Col::Assignment, &e))?;
+    // A count written with decimals (an average over arms, or a sum of
+    // such) is rounded, as sample sizes are, and noted.
     let clusters = match ctx.number(f, Col::Clusters)? {
         None => None,
-        Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Some(n as u32),
+        Some(n) if n >= 0.5 && n.round() <= f64::from(u32::MAX) => {
+            if (n - n.round()).abs() > 1e-6 {
+                add_note(&mut note, format!("{NOTE_ROWS} with a number of clusters that is not whole: rounded"));
+            }
+            Some(n.round() as u32)
+        }
         Some(n) => {
             return Err(ctx.err(
                 line,
                 Col::Clusters,
                 &n.to_string(),
-                "must be a whole number of clusters, at least 1 (the total assigned, all arms together)",
+                "must be a positive number of clusters (the total assigned, all arms together)",
                 None,
             ))
         }

@@ -255,7 +255,21 @@ pub fn is_placeholder_key(key: &str) -> bool {
 /// A name as a TOML string (quoted and escaped), for lines to paste into a
 /// mapping file.
 pub fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Notes on intervention names for ingest warnings (docs/scoring.md
@@ -268,7 +282,10 @@ pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a 
     use std::collections::BTreeMap;
     let mut by_key: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
     for (k, d, n) in spellings {
-        by_key.entry(k).or_default().push((d, n));
+        // Placeholders are noted per row; they are no programme to merge.
+        if !is_placeholder_key(k) {
+            by_key.entry(k).or_default().push((d, n));
+        }
     }
     let mut notes = Vec::new();
     let shown = |v: &[(&str, u64)]| -> String {
