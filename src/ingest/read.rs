@@ -352,7 +352,17 @@ pub fn left_out_warning(by_name: &BTreeMap<String, u64>) -> Option<Warning> {
     if total == 0 {
         return None;
     }
-    let mut names: Vec<(&String, &u64)> = by_name.iter().collect();
+    // Spellings of one name are counted together, shown as the most
+    // frequent (ties: the first in sort order).
+    let mut by_key: BTreeMap<String, (u64, (u64, &String))> = BTreeMap::new();
+    for (name, n) in by_name {
+        let e = by_key.entry(crate::model::intervention_key(name)).or_insert((0, (0, name)));
+        e.0 += n;
+        if *n > e.1 .0 {
+            e.1 = (*n, name);
+        }
+    }
+    let mut names: Vec<(&String, &u64)> = by_key.values().map(|(n, (_, name))| (*name, n)).collect();
     names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let mut parts: Vec<String> =
         names.iter().take(SHOWN).map(|(k, n)| format!("'{}' {n}", crate::model::shown(k))).collect();

@@ -852,8 +852,11 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
 pub const COMBINED_LABEL_NOTE: &str = "{rows} rated 'ineffective/harmful': read as ineffective (no effect); \
      mark harm explicitly with the harm column or the label 'harmful'";
 
-/// The note on kept rows whose intervention is a placeholder.
+/// The note on kept rows whose intervention is a placeholder (by its
+/// matching key, so spellings are counted together).
 fn placeholder_note(name: &str) -> String {
+    let key = crate::model::intervention_key(name);
+    let name = if key.is_empty() { name } else { key.as_str() };
     format!(
         "{NOTE_ROWS} name the placeholder '{}' as intervention, not a programme: these findings may belong to different \
          programmes; name them (score, rank, explain, report and gapmap leave such rows out unless --keep-placeholders \
