@@ -858,8 +858,8 @@ fn placeholder_note(name: &str) -> String {
     let key = crate::model::intervention_key(name);
     let name = if key.is_empty() { name } else { key.as_str() };
     format!(
-        "{NOTE_ROWS} name the placeholder '{}' as intervention, not a programme: these findings may belong to different \
-         programmes; name them (score, rank, explain, report and gapmap leave such rows out unless --keep-placeholders \
+        "{NOTE_ROWS} whose intervention is the placeholder '{}', not a programme name: these findings may belong to \
+         different programmes; name them (score, rank, explain, report and gapmap leave such rows out unless --keep-placeholders \
          is given)",
         crate::model::shown(name)
     )

@@ -53,7 +53,7 @@ fn keep_placeholders_keeps_them_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "t.csv", TABLE);
     let r = run_in(dir.path(), &["score", &f, "--format", "json", "--keep-placeholders"]);
-    r.expect_code(0).expect_stderr("2 rows name the placeholder 'treatment and control' as intervention");
+    r.expect_code(0).expect_stderr("2 rows whose intervention is the placeholder 'treatment and control'");
     let j = r.json();
     assert_eq!(j["rows"].as_array().unwrap().len(), 5);
     assert_eq!(j["run"]["left_out"], 0);
@@ -111,7 +111,7 @@ fn validate_keeps_placeholder_rows_and_names_them() {
     run_in(dir.path(), &["validate", &f])
         .expect_code(0)
         .expect_stdout("7 rows read, 7 accepted, 0 rejected")
-        .expect_stdout("2 rows name the placeholder 'treatment and control' as intervention, not a programme");
+        .expect_stdout("2 rows whose intervention is the placeholder 'treatment and control', not a programme name");
 }
 
 #[test]
