@@ -314,7 +314,8 @@ impl RowContext<'_> {
         let mut total: Option<f64> = None;
         for &i in idx {
             let t = trim(f.field(i));
-            let v = match f.stored_number(i).filter(|_| self.mapping.null_values.is_empty()) {
+            // A stored number is taken as it is (missing-value tokens act on text).
+            let v = match f.stored_number(i) {
                 Some(v) => v.filter(|x| !x.is_nan()),
                 None if self.is_null(t) => None,
                 None => Some(parse_number(t, self.decimal_comma).ok_or_else(|| {

@@ -333,3 +333,44 @@ fn sv_meta_programmes_are_named_once_and_placeholders_left_out() {
     assert!(j["run"]["left_out"].as_u64().unwrap() > 0);
     r.expect_stderr("whose intervention is a placeholder ('intervention' 19,");
 }
+
+/// `[sum]` over Parquet: one part a typed integer column, the other text
+/// (with a missing value); the records agree with the same table as CSV,
+/// and placeholder rows are left out of both alike.
+#[test]
+fn sum_and_placeholders_read_alike_from_parquet_and_csv() {
+    use evidex::ingest::{self, ColumnMapping, IngestOptions};
+    use polars::prelude::*;
+    let mut df = DataFrame::new(
+        3,
+        vec![
+            Column::new("intervention".into(), vec!["Safe Dates", "treatment", "Green Dot"]),
+            Column::new("target_group".into(), vec!["x", "x", "x"]),
+            Column::new("income_setting".into(), vec!["HIC", "HIC", "HIC"]),
+            Column::new("rating".into(), vec!["effective", "effective", "promising"]),
+            Column::new("n_t_group".into(), vec![Some(4i64), Some(2), None]),
+            Column::new("n_c_group".into(), vec![Some("5"), None, None]),
+        ],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("t.parquet");
+    ParquetWriter::new(std::fs::File::create(&pq).unwrap()).finish(&mut df).unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "intervention,target_group,income_setting,rating,n_t_group,n_c_group\n\
+         Safe Dates,x,HIC,effective,4,5\ntreatment,x,HIC,effective,2,\nGreen Dot,x,HIC,promising,,\n",
+    )
+    .unwrap();
+    let toml = dir.path().join("m.toml");
+    std::fs::write(&toml, "[sum]\nclusters = [\"n_t_group\", \"n_c_group\"]\n").unwrap();
+    let opts = IngestOptions { mapping: ColumnMapping::load(&toml).unwrap(), ..IngestOptions::default() };
+    for p in [&pq, &csv] {
+        let ing = ingest::ingest_one(p, &opts).unwrap();
+        assert!(ing.rejected.is_empty(), "{p:?}: {:?}", ing.rejected);
+        assert_eq!((ing.rows_read(), ing.accepted(), ing.left_out()), (3, 2, 1), "{p:?}");
+        let got: Vec<(&str, Option<u32>)> = ing.records.iter().map(|r| (r.intervention.as_str(), r.clusters)).collect();
+        assert_eq!(got, [("Safe Dates", Some(9)), ("Green Dot", None)], "{p:?}");
+    }
+}
