@@ -503,12 +503,17 @@ fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
     let ing = read_inputs(&a.input, Contract::Scoring, a.model.keep_placeholders, rejects.as_ref())?;
     report_rejections(&ing);
     report_warnings(&ing);
-    let wanted = evidex::model::normalise_label(&a.intervention);
+    // Asked as the data or the mapping's [names] spell it: a variant means
+    // its canonical name.
+    let table = ingest_options(&a.input, Contract::Scoring, false)?.mapping.name_table();
+    let key = evidex::model::intervention_key(&a.intervention);
+    let wanted = match table.alias_of.get(&key) {
+        Some(&i) => evidex::model::intervention_key(&table.canonical[i as usize]),
+        None => key.clone(),
+    };
     let interventions: std::collections::BTreeSet<&str> = ing.records.iter().map(|r| r.intervention.as_str()).collect();
-    let Some(name) = interventions.iter().find(|i| evidex::model::normalise_label(i) == wanted) else {
-        let key = evidex::model::intervention_key(&a.intervention);
-        let mapping = ingest_options(&a.input, Contract::Scoring, false)?.mapping;
-        if !a.model.keep_placeholders && mapping.name_table().is_placeholder(&key) {
+    let Some(name) = interventions.iter().find(|i| evidex::model::intervention_key(i) == wanted) else {
+        if !a.model.keep_placeholders && table.is_placeholder(&key) {
             anyhow::bail!(
                 "intervention '{}' is a placeholder name, not a programme: rows naming it are left out ({} left out in all); \
                  give --keep-placeholders to explain them anyway",

@@ -162,6 +162,24 @@ Green Dot,students,HIC,promising
     assert_eq!(rows.len(), 2, "{rows:?}");
     let bitb = rows.iter().find(|c| c["intervention"] == "Bringing in the Bystander").expect("canonical name");
     assert_eq!(bitb["n_records"], 4, "{bitb}");
+    // `explain` takes a variant for its canonical name.
+    run_in(
+        dir.path(),
+        &[
+            "explain",
+            &f,
+            "--columns",
+            &m,
+            "--intervention",
+            "bitb",
+            "--target-group",
+            "students",
+            "--income-setting",
+            "HIC",
+        ],
+    )
+    .expect_code(0)
+    .expect_stdout("intervention = Bringing in the Bystander");
 }
 
 #[test]
