@@ -306,6 +306,15 @@ impl<'a> RowContext<'a> {
 }
 
 impl RowContext<'_> {
+    /// The first non-blank text of `col`'s sources, missing-value tokens
+    /// included (value maps not applied).
+    pub fn written<'s, F: Fields>(&'s self, f: &'s F, col: Col) -> Option<&'s str> {
+        match self.slots[col as usize]? {
+            Source::Constant(v) => Some(v.trim()).filter(|v| !v.is_empty()),
+            Source::Columns(idx) | Source::Sum(idx) => idx.iter().map(|&i| trim(f.field(i))).find(|v| !v.is_empty()),
+        }
+    }
+
     /// The sum of a `[sum]` column's sources (`None` when all are empty).
     ///
     /// # Errors
@@ -630,7 +639,11 @@ pub fn check_lengths<F: Fields>(ctx: &RowContext<'_>, f: &F) -> Result<(), RowEr
 pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut Memo) -> Result<RowView<'a>, RowError> {
     let line = f.line();
     check_lengths(ctx, f)?;
-    let Some(intervention) = ctx.text(f, Col::Intervention) else {
+    // A missing-value token ("-", "n/a") names no programme: a placeholder,
+    // not an empty cell.
+    let Some(intervention) =
+        ctx.text(f, Col::Intervention).or_else(|| ctx.written(f, Col::Intervention).map(Cow::Borrowed))
+    else {
         return Err(ctx.err(line, Col::Intervention, "", "is empty; every row must name an intervention", None));
     };
     let tgs = &mut memo.tgs;

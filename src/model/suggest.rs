@@ -223,6 +223,8 @@ const PLACEHOLDERS: &[&str] = &[
     "nr",
     "n a",
     "na",
+    "null",
+    "nan",
     "none",
     "other",
     "tbd",

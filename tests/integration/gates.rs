@@ -392,3 +392,28 @@ fn sum_and_placeholders_read_alike_from_parquet_and_csv() {
         assert_eq!(got, [("Safe Dates", Some(9)), ("Green Dot", None)], "{p:?}");
     }
 }
+
+/// "-" and "n/a" are missing-value tokens elsewhere; as an intervention
+/// they name no programme: placeholders, left out like the others (an
+/// empty cell is still rejected).
+#[test]
+fn missing_value_tokens_as_intervention_are_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "t.csv",
+        "intervention,target_group,income_setting,rating
+-,x,HIC,effective
+N/A,x,HIC,effective
+,x,HIC,effective
+Safe Dates,x,HIC,effective
+",
+    );
+    let r = run_in(dir.path(), &["score", &f, "--format", "json"]);
+    r.expect_code(0)
+        .expect_stderr("1 of 4 rows rejected")
+        .expect_stderr("t.csv:4: column 'intervention': is empty; every row must name an intervention")
+        .expect_stderr("2 rows whose intervention is a placeholder ('-' 1, 'N/A' 1) were left out");
+    let j = r.json();
+    assert_eq!((j["run"]["accepted"].as_u64(), j["run"]["left_out"].as_u64()), (Some(1), Some(2)));
+}
