@@ -13,8 +13,8 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// No progress display on stderr (it only appears on a terminal anyway) and no notes on
-    /// the files written.
+    /// No progress display on stderr (it only appears on a terminal anyway), no notes on the
+    /// files written, and no data warnings on stderr (they stay in the run metadata).
     #[arg(long, global = true)]
     pub quiet: bool,
 }
@@ -233,6 +233,11 @@ pub struct ModelArgs {
     /// Scoring configuration (TOML); see `evidex config --default`.
     #[arg(long, value_name = "TOML")]
     pub config: Option<PathBuf>,
+    /// Keep rows whose intervention is a placeholder name ("treatment", "control", "treatment and
+    /// control", "literature", "experimental", "program", "-", "n/a", "unknown", ... and a mapping
+    /// file's `placeholders`); by default they are left out and counted in a warning.
+    #[arg(long)]
+    pub keep_placeholders: bool,
 }
 
 #[derive(Debug, Args)]
@@ -262,7 +267,8 @@ pub struct RankArgs {
     /// Target group (same aliases and spelling tolerance as ingest).
     #[arg(long)]
     pub target_group: String,
-    /// Income setting: LIC, LMC, UMC, HIC or an alias (LMIC, "low income", ...).
+    /// Income setting: LIC, LMC, UMC, HIC or an alias ("low income", "lower-middle income", ...;
+    /// "LMIC" is refused as ambiguous).
     #[arg(long)]
     pub income_setting: String,
     /// Only interventions of this INSPIRE strategy.

@@ -34,7 +34,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 
 /// Build ingest options from the arguments (mapping loaded and checked
 /// before any input file is opened).
-pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<IngestOptions> {
+pub fn ingest_options(a: &InputArgs, contract: Contract, keep_placeholders: bool) -> anyhow::Result<IngestOptions> {
     let mut mapping = match &a.columns {
         Some(p) => ColumnMapping::load(p)?,
         None => ColumnMapping::default(),
@@ -52,7 +52,7 @@ pub fn ingest_options(a: &InputArgs, contract: Contract) -> anyhow::Result<Inges
         InputFormatArg::Ods => InputFormat::Ods,
     });
     let sheet = a.sheet.as_deref().map(ingest::SheetChoice::parse);
-    Ok(IngestOptions { mapping, format, contract, sheet })
+    Ok(IngestOptions { mapping, format, contract, sheet, keep_placeholders })
 }
 
 /// One planned output: the option that named it, where it goes, and its
@@ -152,8 +152,13 @@ fn rejects_out(a: &InputArgs) -> anyhow::Result<Option<Out>> {
 }
 
 /// Read inputs and write the rejects file when asked.
-pub fn read_inputs(a: &InputArgs, contract: Contract, rejects: Option<&Out>) -> anyhow::Result<Ingested> {
-    let opts = ingest_options(a, contract)?;
+pub fn read_inputs(
+    a: &InputArgs,
+    contract: Contract,
+    keep_placeholders: bool,
+    rejects: Option<&Out>,
+) -> anyhow::Result<Ingested> {
+    let opts = ingest_options(a, contract, keep_placeholders)?;
     let pb = super::progress::spinner(&format!("reading {} file(s)", a.files.len()));
     let ing = ingest::ingest(&a.files, &opts);
     pb.finish_and_clear();
@@ -186,7 +191,8 @@ fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
     let rejects = rejects_out(&a.input)?;
     let outs: Vec<&Out> = [Some(&main), accepted.as_ref(), rejects.as_ref()].into_iter().flatten().collect();
     guard(&input_paths(&a.input), &outs)?;
-    let ing = read_inputs(&a.input, Contract::Scoring, rejects.as_ref())?;
+    // Validate checks rows: placeholder rows are accepted and noted.
+    let ing = read_inputs(&a.input, Contract::Scoring, true, rejects.as_ref())?;
     if let Some(o) = &accepted {
         o.write(
             rv::accepted_csv(&ing).as_bytes(),
@@ -248,10 +254,37 @@ pub fn meta_options(m: &MetaOpts) -> anyhow::Result<MetaOptions> {
 
 /// Read inputs, report rejections on stderr, and apply `--strict`: `None`
 /// means rows were rejected under `--strict` (exit 1, nothing written).
-fn read_checked(a: &InputArgs, contract: Contract, rejects: Option<&Out>) -> anyhow::Result<Option<Ingested>> {
-    let ing = read_inputs(a, contract, rejects)?;
+fn read_checked(
+    a: &InputArgs,
+    contract: Contract,
+    keep_placeholders: bool,
+    rejects: Option<&Out>,
+) -> anyhow::Result<Option<Ingested>> {
+    let ing = read_inputs(a, contract, keep_placeholders, rejects)?;
     report_rejections(&ing);
     Ok((!(a.strict && !ing.rejected.is_empty())).then_some(ing))
+}
+
+/// Most data warnings printed on stderr by the commands that show verdicts
+/// (all of them are in the run metadata; `validate` lists them all).
+const WARNINGS_SHOWN: usize = 20;
+
+/// The data warnings `validate` prints, on stderr (unless `--quiet`), for
+/// the commands that show verdicts.
+fn report_warnings(ing: &Ingested) {
+    if ing.warnings.is_empty() || super::progress::is_quiet() {
+        return;
+    }
+    eprintln!("evidex: {}:", output::count(ing.warnings.len() as u64, "warning on the data", "warnings on the data"));
+    for w in ing.warnings.iter().take(WARNINGS_SHOWN) {
+        eprintln!("  {w}");
+    }
+    if ing.warnings.len() > WARNINGS_SHOWN {
+        eprintln!(
+            "  ... and {} more (all in the run metadata; `evidex validate` lists them too)",
+            ing.warnings.len() - WARNINGS_SHOWN
+        );
+    }
 }
 
 fn report_rejections(ing: &Ingested) {
@@ -286,7 +319,7 @@ fn meta(a: MetaArgs) -> anyhow::Result<i32> {
         OutputKind::Text,
     )?;
     let rejects = guard_run(&input_paths(&a.input), &main, &a.input)?;
-    let Some(ing) = read_checked(&a.input, Contract::Effects, rejects.as_ref())? else {
+    let Some(ing) = read_checked(&a.input, Contract::Effects, false, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
@@ -406,7 +439,7 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     let cfg = load_config(&a.model)?;
     let keys = parse_keys(&a.by)?;
     // Streaming: chunks of rows become compact facts; records are not kept.
-    let opts = ingest_options(&a.input, Contract::Scoring)?;
+    let opts = ingest_options(&a.input, Contract::Scoring, a.model.keep_placeholders)?;
     let pb = super::progress::spinner(&format!("reading {} file(s)", a.input.files.len()));
     let st = score::stream::read_facts(&a.input.files, &opts, &keys, &cfg);
     pb.finish_and_clear();
@@ -414,6 +447,7 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     let t0 = std::time::Instant::now();
     write_rejects(rejects.as_ref(), &st.ing)?;
     report_rejections(&st.ing);
+    report_warnings(&st.ing);
     if a.input.strict && !st.ing.rejected.is_empty() {
         return Ok(EXIT_FINDINGS);
     }
@@ -448,9 +482,10 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map(|s| Strategy::parse(s).map_err(|e| anyhow::anyhow!("--strategy: {e}")))
         .transpose()?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, a.model.keep_placeholders, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
+    report_warnings(&ing);
     let q = RankQuery { target_group: tg, income_setting: income, strategy, top: a.top };
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
@@ -465,11 +500,27 @@ fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
     let cfg = load_config(&a.model)?;
     let income = parse_income(&a.income_setting)?;
     let tg = parse_group(&a.target_group)?;
-    let ing = read_inputs(&a.input, Contract::Scoring, rejects.as_ref())?;
+    let ing = read_inputs(&a.input, Contract::Scoring, a.model.keep_placeholders, rejects.as_ref())?;
     report_rejections(&ing);
-    let wanted = evidex::model::normalise_label(&a.intervention);
+    report_warnings(&ing);
+    // Asked as the data or the mapping's [names] spell it: a variant means
+    // its canonical name.
+    let table = ingest_options(&a.input, Contract::Scoring, false)?.mapping.name_table();
+    let key = evidex::model::intervention_key(&a.intervention);
+    let wanted = match table.alias_of.get(&key) {
+        Some(&i) => evidex::model::intervention_key(&table.canonical[i as usize]),
+        None => key.clone(),
+    };
     let interventions: std::collections::BTreeSet<&str> = ing.records.iter().map(|r| r.intervention.as_str()).collect();
-    let Some(name) = interventions.iter().find(|i| evidex::model::normalise_label(i) == wanted) else {
+    let Some(name) = interventions.iter().find(|i| evidex::model::intervention_key(i) == wanted) else {
+        if !a.model.keep_placeholders && table.is_placeholder(&key) {
+            anyhow::bail!(
+                "intervention '{}' is a placeholder name, not a programme: rows naming it are left out ({} left out in all); \
+                 give --keep-placeholders to explain them anyway",
+                a.intervention,
+                output::count(ing.left_out(), "row", "rows")
+            );
+        }
         let list: Vec<&str> = interventions.iter().copied().collect();
         let hint = evidex::model::did_you_mean(&a.intervention, &list)
             .map(|s| format!(" (did you mean '{s}'?)"))
@@ -746,9 +797,10 @@ fn gapmap(a: GapmapArgs) -> anyhow::Result<i32> {
     let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
     let income = a.income_setting.as_deref().map(parse_income).transpose()?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, a.model.keep_placeholders, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
+    report_warnings(&ing);
     let domain = a
         .domain
         .as_deref()
@@ -777,7 +829,7 @@ fn forest(a: ForestArgs) -> anyhow::Result<i32> {
     let opts = meta_options(&a.meta)?;
     let main = image_out(a.format, &a.out)?;
     let rejects = guard_run(&input_paths(&a.input), &main, &a.input)?;
-    let Some(ing) = read_checked(&a.input, Contract::Effects, rejects.as_ref())? else {
+    let Some(ing) = read_checked(&a.input, Contract::Effects, false, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
     let rep = meta::run_meta(&ing.effect_rows, &opts)?;
@@ -793,9 +845,10 @@ fn report_html(a: ReportArgs) -> anyhow::Result<i32> {
     let main = Out::plan("--out", Some(&a.out), None, &[OutputKind::Html], OutputKind::Html)?;
     let rejects = guard_run(&model_inputs(&a.input, &a.model), &main, &a.input)?;
     let cfg = load_config(&a.model)?;
-    let Some(ing) = read_checked(&a.input, Contract::Scoring, rejects.as_ref())? else {
+    let Some(ing) = read_checked(&a.input, Contract::Scoring, a.model.keep_placeholders, rejects.as_ref())? else {
         return Ok(EXIT_FINDINGS);
     };
+    report_warnings(&ing);
     let html = evidex::report::html::render(&ing, &cfg, &data_note(&ing));
     let what = format!(
         "{} from {}",

@@ -46,10 +46,12 @@ pub enum Col {
     OutcomeDomain,
     Primary,
     Direction,
+    Assignment,
+    Clusters,
 }
 
 impl Col {
-    pub const ALL: [Col; 36] = [
+    pub const ALL: [Col; 38] = [
         Col::RecordId,
         Col::StudyId,
         Col::Intervention,
@@ -86,6 +88,8 @@ impl Col {
         Col::OutcomeDomain,
         Col::Primary,
         Col::Direction,
+        Col::Assignment,
+        Col::Clusters,
     ];
 
     /// Contract name.
@@ -127,6 +131,8 @@ impl Col {
             Col::OutcomeDomain => "outcome_domain",
             Col::Primary => "primary",
             Col::Direction => "direction",
+            Col::Assignment => "assignment",
+            Col::Clusters => "clusters",
         }
     }
 
@@ -137,7 +143,7 @@ impl Col {
 
     /// Columns read as numbers (year, sample size, the numeric effect fields).
     pub fn is_number(self) -> bool {
-        matches!(self, Col::Year | Col::SampleSize) || self.is_effect()
+        matches!(self, Col::Year | Col::SampleSize | Col::Clusters) || self.is_effect()
     }
 
     /// Columns that carry effect-size information.
@@ -271,6 +277,12 @@ const ALIASES: &[(&str, Col)] = &[
     ("reference", Col::Source),
     ("citation", Col::Source),
     ("bron", Col::Source),
+    ("unit_of_assignment", Col::Assignment),
+    ("assignment_unit", Col::Assignment),
+    ("toewijzing", Col::Assignment),
+    ("n_clusters", Col::Clusters),
+    ("number_of_clusters", Col::Clusters),
+    ("aantal_clusters", Col::Clusters),
 ];
 
 /// A user column mapping (`--columns mapping.toml`).
@@ -284,8 +296,15 @@ const ALIASES: &[(&str, Col)] = &[
 /// "Observational" = "pre_post"
 /// [constants]          # a contract column filled with one value
 /// strategy = "education_life_skills"
-/// null_values = ["-"]  # extra tokens read as missing
+/// [sum]                # a number column as the sum of source columns
+/// clusters = ["n_t_group", "n_c_group"]
+/// [names]              # canonical intervention name = [variants]
+/// "Bringing in the Bystander" = ["Bringing in the Bystander (BITB)", "BITB"]
 /// ```
+/// Top-level keys (before any table): `null_values = ["-"]` (extra tokens
+/// read as missing) and `placeholders = ["lecture"]` (extra intervention
+/// names that say nothing about the programme, left out of scoring like
+/// the built-in ones).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnMapping {
@@ -299,6 +318,42 @@ pub struct ColumnMapping {
     pub constants: BTreeMap<String, String>,
     #[serde(default)]
     pub null_values: Vec<String>,
+    /// Numeric contract columns summed from several source columns (empty
+    /// when all of them are).
+    #[serde(default)]
+    pub sum: BTreeMap<String, Vec<String>>,
+    /// Intervention aliases: canonical name = its other spellings (matched
+    /// by [`crate::model::intervention_key`]).
+    #[serde(default)]
+    pub names: BTreeMap<String, Vec<String>>,
+    /// Extra placeholder intervention names for this table.
+    #[serde(default)]
+    pub placeholders: Vec<String>,
+}
+
+/// Intervention names resolved with a mapping's `[names]` and
+/// `placeholders` (matching keys of [`crate::model::intervention_key`]).
+#[derive(Debug, Clone, Default)]
+pub struct NameTable {
+    /// Canonical names, indexed by `alias_of`'s values.
+    pub canonical: Vec<String>,
+    /// Variant key -> index into `canonical`.
+    pub alias_of: rustc_hash::FxHashMap<String, u32>,
+    /// Keys of the mapping's extra placeholders.
+    pub placeholders: rustc_hash::FxHashSet<String>,
+}
+
+impl NameTable {
+    /// Whether there is nothing to resolve.
+    pub fn is_empty(&self) -> bool {
+        self.alias_of.is_empty() && self.placeholders.is_empty()
+    }
+
+    /// Whether an intervention's matching key is a placeholder: the
+    /// built-in list or the mapping's.
+    pub fn is_placeholder(&self, key: &str) -> bool {
+        crate::model::is_placeholder_key(key) || self.placeholders.contains(key)
+    }
 }
 
 impl ColumnMapping {
@@ -313,8 +368,86 @@ impl ColumnMapping {
             .map_err(|e| IngestError::Io { path: display.clone(), message: e.to_string() })?;
         let m: ColumnMapping = toml::from_str(&text)
             .map_err(|e| IngestError::Mapping { path: display.clone(), message: e.to_string() })?;
-        m.validate().map_err(|message| IngestError::Mapping { path: display, message })?;
+        m.validate().map_err(|message| IngestError::Mapping { path: display.clone(), message })?;
+        m.check_names().map_err(|(needle, message)| {
+            let at = locate(&text, &needle).map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+            IngestError::Mapping { path: format!("{display}{at}"), message }
+        })?;
         Ok(m)
+    }
+
+    /// The `[names]` and `placeholders` of this mapping, ready for lookups.
+    pub fn name_table(&self) -> NameTable {
+        let key = crate::model::intervention_key;
+        let mut t = NameTable::default();
+        for (canon, variants) in &self.names {
+            let i = t.canonical.len() as u32;
+            t.canonical.push(canon.trim().to_string());
+            for v in variants {
+                t.alias_of.insert(key(v), i);
+            }
+        }
+        t.placeholders = self.placeholders.iter().map(|p| key(p)).collect();
+        t
+    }
+
+    /// `[names]` and `placeholders` make sense together: every name
+    /// non-empty, a variant under one canonical name only, no canonical
+    /// name that is another's variant (no chains), no canonical placeholder.
+    ///
+    /// # Errors
+    /// `(the quoted text to locate, message)`.
+    fn check_names(&self) -> Result<(), (String, String)> {
+        use crate::model::{intervention_key as key, shown};
+        let t = self.name_table();
+        let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+        for (canon, variants) in &self.names {
+            let ck = key(canon);
+            if ck.is_empty() {
+                return Err((
+                    format!("\"{canon}\""),
+                    format!("[names]: '{}' is not a name; give the programme's name (letters or digits)", shown(canon)),
+                ));
+            }
+            if t.is_placeholder(&ck) {
+                return Err((
+                    format!("\"{canon}\""),
+                    format!("[names]: '{}' is a placeholder, not a programme name; a canonical name must name the programme", shown(canon)),
+                ));
+            }
+            if let Some(i) = t.alias_of.get(&ck).filter(|i| t.canonical[**i as usize] != canon.trim()) {
+                return Err((
+                    format!("\"{canon}\""),
+                    format!(
+                        "[names]: '{}' is a canonical name and also a variant of '{}'; list its variants under '{}' instead (one level of aliases)",
+                        shown(canon),
+                        shown(&t.canonical[*i as usize]),
+                        shown(&t.canonical[*i as usize])
+                    ),
+                ));
+            }
+            for v in variants {
+                let vk = key(v);
+                if vk.is_empty() {
+                    return Err((
+                        format!("\"{v}\""),
+                        format!("[names]: variant '{}' of '{}' is not a name", shown(v), shown(canon)),
+                    ));
+                }
+                if let Some(other) = owner.insert(vk, canon.as_str()).filter(|o| *o != canon.as_str()) {
+                    return Err((
+                        format!("\"{v}\""),
+                        format!(
+                            "[names]: '{}' is listed under both '{}' and '{}'; a spelling can belong to one programme only",
+                            shown(v),
+                            shown(other),
+                            shown(canon)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Add a `source=target` pair from the command line.
@@ -333,13 +466,39 @@ impl ColumnMapping {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let targets =
-            self.columns.values().chain(self.coalesce.keys()).chain(self.values.keys()).chain(self.constants.keys());
+        let targets = self
+            .columns
+            .values()
+            .chain(self.coalesce.keys())
+            .chain(self.values.keys())
+            .chain(self.constants.keys())
+            .chain(self.sum.keys());
         for t in targets {
             if Col::from_name(t).is_none() {
                 let names: Vec<&str> = Col::ALL.iter().map(|c| c.name()).collect();
                 let hint = did_you_mean(t, &names).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
                 return Err(format!("'{t}' is not a contract column{hint}; contract columns are {}", names.join(", ")));
+            }
+        }
+        for (t, list) in &self.sum {
+            let col = Col::from_name(t).expect("checked above");
+            if !col.is_number() {
+                let numeric: Vec<&str> = Col::ALL.iter().filter(|c| c.is_number()).map(|c| c.name()).collect();
+                return Err(format!(
+                    "[sum]: '{t}' is not a number column, so it cannot be a sum; number columns are {}",
+                    numeric.join(", ")
+                ));
+            }
+            if list.is_empty() {
+                return Err(format!(
+                    "[sum]: '{t}' lists no source columns; give at least one, e.g. {t} = [\"a\", \"b\"]"
+                ));
+            }
+            if self.coalesce.contains_key(t) || self.constants.contains_key(t) || self.columns.values().any(|c| c == t)
+            {
+                return Err(format!(
+                    "[sum]: '{t}' also has another source ([columns], [coalesce] or [constants]); give it one source"
+                ));
             }
         }
         Ok(())
@@ -357,12 +516,23 @@ impl ColumnMapping {
     }
 }
 
+/// 1-based line and column of the first occurrence of `needle` in `text`.
+fn locate(text: &str, needle: &str) -> Option<(usize, usize)> {
+    let at = text.find(needle)?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, col))
+}
+
 /// Where a contract column's value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// Header indices, first non-empty wins.
     Columns(Vec<usize>),
     Constant(String),
+    /// Header indices whose numbers are added (a mapping's `[sum]`).
+    Sum(Vec<usize>),
 }
 
 /// The result of matching a file's headers against the contract.
@@ -382,7 +552,7 @@ impl Resolved {
 
     /// Whether the file column at `index` feeds a contract column.
     pub fn reads(&self, index: usize) -> bool {
-        self.sources.values().any(|s| matches!(s, Source::Columns(idx) if idx.contains(&index)))
+        self.sources.values().any(|s| matches!(s, Source::Columns(idx) | Source::Sum(idx) if idx.contains(&index)))
     }
 
     /// The name to show for a column in messages: the file's own header.
@@ -417,6 +587,17 @@ pub fn resolve_headers(path: &str, headers: &[String], mapping: &ColumnMapping) 
         }
         res.header_of.insert(col, list.join("|"));
         res.sources.insert(col, Source::Columns(idx));
+    }
+    for (target, list) in &mapping.sum {
+        let col = Col::from_name(target).expect("validated mapping");
+        let mut idx = Vec::new();
+        for src in list {
+            let i = find(src).ok_or_else(|| missing_mapped(path, src, headers))?;
+            idx.push(i);
+            used[i] = true;
+        }
+        res.header_of.insert(col, list.join("+"));
+        res.sources.insert(col, Source::Sum(idx));
     }
     for (src, target) in &mapping.columns {
         let col = Col::from_name(target).expect("validated mapping");

@@ -7,8 +7,10 @@
 //! -> a consumer ([`read::Sink`]): records for `validate`, `meta` and
 //! `explain` (here), compact facts for `score` (in `score::stream`).
 //! Cross-row checks follow (duplicate ids, studies mixing interventions,
-//! near-duplicate target groups). Every data row ends up accepted or
-//! rejected; [`Ingested::rows_read`] equals `accepted + rejected`.
+//! near-duplicate target groups). Every data row ends up accepted,
+//! rejected, or left out (a valid row whose intervention is a placeholder
+//! name, counted in a warning unless placeholders are kept);
+//! [`Ingested::rows_read`] equals `accepted + rejected + left_out`.
 
 pub mod columns;
 pub mod decode;
@@ -145,6 +147,18 @@ pub struct RowError {
     /// The row as it appeared in the input.
     #[serde(skip)]
     pub raw: String,
+    /// Set when the row is valid but left out of scoring rather than
+    /// rejected: the reader counts it apart (see [`FileSummary::left_out`]).
+    #[serde(skip)]
+    pub left_out: Option<LeftOut>,
+}
+
+/// Why a valid row is left out of scoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeftOut {
+    /// Its intervention is a placeholder name (as written, after `[names]`).
+    Placeholder(String),
 }
 
 impl std::fmt::Display for RowError {
@@ -193,6 +207,9 @@ pub struct FileSummary {
     pub rows_read: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// Valid rows left out of scoring (placeholder interventions);
+    /// `rows_read = accepted + rejected + left_out`.
+    pub left_out: u64,
 }
 
 /// Which columns a command needs.
@@ -214,6 +231,10 @@ pub struct IngestOptions {
     /// The workbook sheet to read (`--sheet`); default: the first sheet
     /// with the contract's columns.
     pub sheet: Option<SheetChoice>,
+    /// Accept rows whose intervention is a placeholder name (with a note)
+    /// instead of leaving them out, counted (`--keep-placeholders`; and
+    /// `validate`, which checks rows rather than scoring them).
+    pub keep_placeholders: bool,
 }
 
 /// The outcome of reading one or more files.
@@ -241,6 +262,10 @@ impl Ingested {
     }
     pub fn rejected_count(&self) -> u64 {
         self.rejected.len() as u64
+    }
+    /// Valid rows left out of scoring (placeholder interventions).
+    pub fn left_out(&self) -> u64 {
+        self.files.iter().map(|f| f.left_out).sum()
     }
     pub fn file_name(&self, idx: u32) -> &str {
         self.files.get(idx as usize).map_or("?", |f| f.path.as_str())
@@ -400,7 +425,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<Ingested, Inges
         ..Ingested::default()
     };
     let t0 = std::time::Instant::now();
-    cross_row_checks(&mut out);
+    cross_row_checks(&mut out, &opts.mapping.name_table());
     timing("cross-row checks", t0);
     let files = &out.files;
     out.rejected.sort_by_key(|e| (files.iter().position(|f| f.path == e.file).unwrap_or(usize::MAX), e.line));
@@ -454,7 +479,7 @@ fn duplicate_ids(records: &[EvaluationRecord], files: &[FileSummary]) -> Vec<((u
 /// normalise alike or nearly alike (warning; one spelling is chosen per
 /// key, the lexicographically smallest, so output does not depend on row
 /// order), intervention names that match regardless of case and spacing.
-fn cross_row_checks(out: &mut Ingested) {
+fn cross_row_checks(out: &mut Ingested, names_table: &columns::NameTable) {
     // Studies that mix interventions.
     let mut by_study: FxHashMap<&str, (&str, Vec<&str>)> = FxHashMap::default();
     for r in &out.records {
@@ -500,7 +525,10 @@ fn cross_row_checks(out: &mut Ingested) {
     for r in &out.records {
         *names.entry((crate::model::intervention_key(&r.intervention), r.intervention.as_str())).or_insert(0) += 1;
     }
-    out.warnings.extend(quality::intervention_warnings(names.iter().map(|((k, d), n)| (k.as_str(), *d, *n))));
+    let table = names_table;
+    out.warnings.extend(quality::intervention_warnings(
+        names.iter().filter(|((k, _), _)| !table.is_placeholder(k)).map(|((k, d), n)| (k.as_str(), *d, *n)),
+    ));
     let mut shown: FxHashMap<&str, (&str, u64)> = FxHashMap::default();
     for ((k, d), n) in &names {
         let e = shown.entry(k.as_str()).or_insert((d, *n));
@@ -532,6 +560,7 @@ pub fn duplicate_error(file: String, line: u64, id: &str, first_file: &str, firs
         message: format!("duplicate record_id; first used at {first_file}:{first_line}; record ids must be unique"),
         suggestion: None,
         raw: String::new(),
+        left_out: None,
     }
 }
 

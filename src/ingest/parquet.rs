@@ -164,13 +164,26 @@ impl ParquetSlice {
             // feeds takes it as a stored number.
             let mut as_text = vec![false; width];
             for (c, src) in &ctx.resolved.sources {
-                if let Source::Columns(idx) = src {
-                    for &pos in idx {
-                        let typed = c.is_number() && ctx.plain_number_source(*c) == Some(pos) && nums[pos].is_some();
-                        if !typed {
-                            as_text[pos] = true;
+                match src {
+                    Source::Columns(idx) => {
+                        for &pos in idx {
+                            let typed =
+                                c.is_number() && ctx.plain_number_source(*c) == Some(pos) && nums[pos].is_some();
+                            if !typed {
+                                as_text[pos] = true;
+                            }
                         }
                     }
+                    // The parts of a sum are added as stored numbers where
+                    // the file stores numbers, else read as text.
+                    Source::Sum(idx) => {
+                        for &pos in idx {
+                            if nums[pos].is_none() {
+                                as_text[pos] = true;
+                            }
+                        }
+                    }
+                    Source::Constant(_) => {}
                 }
             }
             let mut text: Vec<Option<Utf8ViewArray>> = vec![None; width];

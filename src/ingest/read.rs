@@ -14,7 +14,7 @@ use super::parquet::{self, ParquetSlice, ParquetSource, TASK_ROWS};
 use super::row::{check_required, Fields, RowContext, Visit};
 use super::text::{self, Cutting, End, TextReader};
 use super::workbook;
-use super::{Contract, FileSummary, IngestError, IngestOptions, InputFormat, RowError, Warning};
+use super::{Contract, FileSummary, IngestError, IngestOptions, InputFormat, LeftOut, RowError, Warning};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -57,6 +57,8 @@ pub struct ReadLog {
     pub files: Vec<FileSummary>,
     pub rejected: Vec<RowError>,
     pub warnings: Vec<Warning>,
+    /// Rows left out, by placeholder name (all files).
+    pub left_out: BTreeMap<String, u64>,
 }
 
 /// One chunk's rows through a worker.
@@ -66,6 +68,7 @@ struct Chunk<'c, W> {
     forced: Option<&'c Forced>,
     rejected: Vec<RowError>,
     notes: Vec<(String, u64)>,
+    left_out: FxHashMap<String, u64>,
     rows: u64,
     blank: u64,
 }
@@ -75,19 +78,30 @@ struct ChunkOut<O> {
     out: O,
     rejected: Vec<RowError>,
     notes: Vec<(String, u64)>,
+    left_out: FxHashMap<String, u64>,
     rows: u64,
     blank: u64,
 }
 
 impl<'c, W: RowWorker> Chunk<'c, W> {
     fn new(ctx: &'c RowContext<'c>, w: W, forced: Option<&'c Forced>) -> Self {
-        Chunk { ctx, w, forced, rejected: Vec::new(), notes: Vec::new(), rows: 0, blank: 0 }
+        Chunk {
+            ctx,
+            w,
+            forced,
+            rejected: Vec::new(),
+            notes: Vec::new(),
+            left_out: FxHashMap::default(),
+            rows: 0,
+            blank: 0,
+        }
     }
     fn finish(self) -> ChunkOut<W::Out> {
         ChunkOut {
             out: self.w.finish(),
             rejected: self.rejected,
             notes: self.notes,
+            left_out: self.left_out,
             rows: self.rows,
             blank: self.blank,
         }
@@ -104,8 +118,15 @@ impl<W: RowWorker> Visit for Chunk<'_, W> {
             return;
         }
         match self.w.row(self.ctx, f) {
-            Ok(Some(note)) => self.notes.push((note, f.line())),
+            Ok(Some(note)) => {
+                for n in note.split(super::row::NOTE_SEP) {
+                    self.notes.push((n.to_string(), f.line()));
+                }
+            }
             Ok(None) => {}
+            Err(RowError { left_out: Some(LeftOut::Placeholder(name)), .. }) => {
+                *self.left_out.entry(name).or_insert(0) += 1;
+            }
             Err(mut e) => {
                 e.raw = f.raw();
                 self.rejected.push(e);
@@ -122,6 +143,7 @@ impl<W: RowWorker> Visit for Chunk<'_, W> {
             message,
             suggestion: None,
             raw,
+            left_out: None,
         });
     }
     fn blank(&mut self) {
@@ -135,6 +157,7 @@ struct Tally {
     rows: u64,
     blank: u64,
     rejected: u64,
+    left_out: u64,
     notes: BTreeMap<String, (u64, u64)>,
 }
 
@@ -144,6 +167,10 @@ impl Tally {
         self.blank += o.blank;
         self.rejected += o.rejected.len() as u64;
         log.rejected.extend(o.rejected);
+        for (name, n) in o.left_out {
+            self.left_out += n;
+            *log.left_out.entry(name).or_insert(0) += n;
+        }
         for (n, line) in o.notes {
             self.notes.entry(n).or_insert((0, line)).0 += 1;
         }
@@ -311,7 +338,47 @@ pub fn read_files<S: Sink>(
     for (file_idx, path) in paths.iter().enumerate() {
         read_file(file_idx as u32, path, opts, forced, sink, &mut log)?;
     }
+    if let Some(w) = left_out_warning(&log.left_out) {
+        log.warnings.push(w);
+    }
     Ok(log)
+}
+
+/// The warning on rows left out for their placeholder intervention: how
+/// many, the names by count (at most 12), and how to keep them.
+pub fn left_out_warning(by_name: &BTreeMap<String, u64>) -> Option<Warning> {
+    const SHOWN: usize = 12;
+    let total: u64 = by_name.values().sum();
+    if total == 0 {
+        return None;
+    }
+    // Spellings of one name are counted together, shown as the most
+    // frequent (ties: the first in sort order).
+    let mut by_key: BTreeMap<String, (u64, (u64, &String))> = BTreeMap::new();
+    for (name, n) in by_name {
+        let e = by_key.entry(crate::model::intervention_key(name)).or_insert((0, (0, name)));
+        e.0 += n;
+        if *n > e.1 .0 {
+            e.1 = (*n, name);
+        }
+    }
+    let mut names: Vec<(&String, &u64)> = by_key.values().map(|(n, (_, name))| (*name, n)).collect();
+    names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut parts: Vec<String> =
+        names.iter().take(SHOWN).map(|(k, n)| format!("'{}' {n}", crate::model::shown(k))).collect();
+    if names.len() > SHOWN {
+        parts.push(format!("and {} more names", names.len() - SHOWN));
+    }
+    Some(Warning {
+        file: None,
+        line: None,
+        message: format!(
+            "{total} row{} whose intervention is a placeholder ({}) {} left out; --keep-placeholders keeps them",
+            if total == 1 { "" } else { "s" },
+            parts.join(", "),
+            if total == 1 { "was" } else { "were" }
+        ),
+    })
 }
 
 fn read_file<S: Sink>(
@@ -378,6 +445,7 @@ fn read_file<S: Sink>(
         };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
         let mut ctx = RowContext::new(&display, file_idx, &headers, &resolved, &opts.mapping, decimal_comma, stem);
+        ctx.keep_placeholders = opts.keep_placeholders;
         if let Opened::Sheet(s) = &opened {
             ctx.letters = s.letters.clone();
         }
@@ -482,11 +550,13 @@ fn read_file<S: Sink>(
             });
         }
         for (msg, (n, first_line)) in std::mem::take(&mut tally.notes) {
-            log.warnings.push(Warning {
-                file: Some(display.clone()),
-                line: Some(first_line),
-                message: format!("{msg} ({n} row{}, first shown)", if n == 1 { "" } else { "s" }),
-            });
+            let rows = format!("{n} row{}", if n == 1 { "" } else { "s" });
+            let message = if msg.contains(super::row::NOTE_ROWS) {
+                format!("{} (first shown)", msg.replace(super::row::NOTE_ROWS, &rows))
+            } else {
+                format!("{msg} ({rows}, first shown)")
+            };
+            log.warnings.push(Warning { file: Some(display.clone()), line: Some(first_line), message });
         }
         sink.end_file(&display, &mut log.warnings);
         log.files.push(FileSummary {
@@ -496,8 +566,9 @@ fn read_file<S: Sink>(
             delimiter: shape.delimiter,
             sha256,
             rows_read: tally.rows,
-            accepted: tally.rows - tally.rejected,
+            accepted: tally.rows - tally.rejected - tally.left_out,
             rejected: tally.rejected,
+            left_out: tally.left_out,
         });
         Ok(())
     })

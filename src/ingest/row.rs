@@ -7,11 +7,11 @@
 //! distinct text and remembered ([`Memo`]), with their error; a row that
 //! fails gets its message from the same code that passes good rows.
 
-use super::columns::{Col, ColumnMapping, Resolved, Source};
-use super::{worldbank, Contract, IngestError, RowError};
+use super::columns::{Col, ColumnMapping, NameTable, Resolved, Source};
+use super::{worldbank, Contract, IngestError, LeftOut, RowError};
 use crate::model::{
-    check_record, did_you_mean, normalise_label, Direction, EffectInput, IncomeSetting, OutcomeDomain, Rating,
-    RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
+    check_record, did_you_mean, normalise_label, Assignment, Direction, EffectInput, IncomeSetting, OutcomeDomain,
+    Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup, VocabError,
 };
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -131,6 +131,11 @@ pub struct RowContext<'a> {
     pub stem: &'a str,
     /// Column letters by file column (workbooks; empty otherwise).
     pub letters: Vec<String>,
+    /// Accept rows whose intervention is a placeholder (noted) instead of
+    /// leaving them out (`--keep-placeholders`, and `validate`).
+    pub keep_placeholders: bool,
+    /// The mapping's `[names]` and `placeholders`.
+    pub names: NameTable,
     value_maps: std::collections::BTreeMap<Col, std::collections::BTreeMap<String, String>>,
     /// `resolved.sources` by column index (a lookup per field is hot).
     slots: [Option<&'a Source>; Col::ALL.len()],
@@ -166,6 +171,8 @@ impl<'a> RowContext<'a> {
             decimal_comma,
             stem,
             letters: Vec::new(),
+            keep_placeholders: false,
+            names: mapping.name_table(),
             value_maps,
             slots,
             mapped,
@@ -198,12 +205,12 @@ impl<'a> RowContext<'a> {
             message: message.into(),
             suggestion,
             raw: String::new(),
+            left_out: None,
         }
     }
 
     fn vocab(&self, line: u64, col: Col, e: &VocabError) -> RowError {
-        let msg = format!("unknown value; expected one of {}", e.allowed);
-        self.err(line, col, &e.value, msg, e.suggestion.clone())
+        self.err(line, col, &e.value, e.reason(), e.suggestion.clone())
     }
 
     /// The field text for a contract column: coalesced, null tokens
@@ -214,6 +221,11 @@ impl<'a> RowContext<'a> {
             Source::Constant(v) => Some(v.trim()).filter(|v| !self.is_null(v))?,
             Source::Columns(idx) if idx.len() == 1 => Some(trim(field(idx[0]))).filter(|v| !self.is_null(v))?,
             Source::Columns(idx) => idx.iter().map(|&i| trim(field(i))).find(|v| !self.is_null(v))?,
+            // Shown as its parts ("12+10"); `number` adds them.
+            Source::Sum(idx) => {
+                let parts: Vec<&str> = idx.iter().map(|&i| trim(field(i))).filter(|v| !self.is_null(v)).collect();
+                return (!parts.is_empty()).then(|| Cow::Owned(parts.join("+")));
+            }
         };
         if self.mapped[col as usize] {
             if let Some(v) = self.value_maps.get(&col).and_then(|map| map.get(&normalise_label(raw))) {
@@ -267,6 +279,9 @@ impl<'a> RowContext<'a> {
     /// # Errors
     /// A value that is not a (finite) number, worded for the row.
     pub fn number<F: Fields>(&self, f: &F, col: Col) -> Result<Option<f64>, RowError> {
+        if let Some(Source::Sum(idx)) = self.slots[col as usize] {
+            return self.sum(f, col, idx);
+        }
         if let Some(stored) = self.plain_number_source(col).and_then(|i| f.stored_number(i)) {
             return match stored {
                 // NaN is how data frames write a missing number, and its
@@ -289,6 +304,50 @@ impl<'a> RowContext<'a> {
         })
     }
 }
+
+impl RowContext<'_> {
+    /// The first non-blank text of `col`'s sources, missing-value tokens
+    /// included (value maps not applied).
+    pub fn written<'s, F: Fields>(&'s self, f: &'s F, col: Col) -> Option<&'s str> {
+        match self.slots[col as usize]? {
+            Source::Constant(v) => Some(v.trim()).filter(|v| !v.is_empty()),
+            Source::Columns(idx) | Source::Sum(idx) => idx.iter().map(|&i| trim(f.field(i))).find(|v| !v.is_empty()),
+        }
+    }
+
+    /// The sum of a `[sum]` column's sources (`None` when all are empty).
+    ///
+    /// # Errors
+    /// A source that is not a number, named by its own header.
+    fn sum<F: Fields>(&self, f: &F, col: Col, idx: &[usize]) -> Result<Option<f64>, RowError> {
+        let mut total: Option<f64> = None;
+        for &i in idx {
+            let t = trim(f.field(i));
+            // A stored number is taken as it is (missing-value tokens act on text).
+            let v = match f.stored_number(i) {
+                Some(v) => v.filter(|x| !x.is_nan()),
+                None if self.is_null(t) => None,
+                None => Some(parse_number(t, self.decimal_comma).ok_or_else(|| {
+                    let mut e = self.err(f.line(), col, t, "is not a number", None);
+                    let header = self.headers.get(i).map_or("?", String::as_str);
+                    e.column = Some(format!("{header} (summed into {})", col.name()));
+                    e
+                })?),
+            };
+            if let Some(v) = v {
+                total = Some(total.unwrap_or(0.0) + v);
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Several notes of one row, each counted on its own by the reader.
+pub const NOTE_SEP: char = '\u{1e}';
+
+/// In a note, replaced by the number of rows ("3 rows") when the notes are
+/// counted.
+pub const NOTE_ROWS: &str = "{rows}";
 
 /// `str::trim`, without the Unicode scan when both ends are plain ASCII
 /// (the common case; the result is the same).
@@ -394,7 +453,7 @@ impl<T: Clone> Vocab<T> {
 }
 
 fn vocab_err(value: &str, allowed: &str) -> VocabError {
-    VocabError { value: value.to_string(), allowed: allowed.to_string(), suggestion: None }
+    VocabError { value: value.to_string(), allowed: allowed.to_string(), suggestion: None, refused: None }
 }
 
 /// Parse results per distinct field text, for one worker.
@@ -403,7 +462,10 @@ pub struct Memo {
     tg: Vocab<u32>,
     tgs: Vec<TargetGroup>,
     income: Vocab<IncomeSetting>,
-    rating: Vocab<(Rating, bool)>,
+    rating: Vocab<(Rating, bool, bool)>,
+    assignment: Vocab<Assignment>,
+    /// Intervention text -> what the name table says of it.
+    names: FxHashMap<String, Name>,
     harm: Vocab<bool>,
     strategy: Vocab<Strategy>,
     design: Vocab<StudyDesign>,
@@ -420,6 +482,20 @@ impl Memo {
     pub fn new() -> Memo {
         Memo::default()
     }
+}
+
+/// An intervention name after the mapping's `[names]` and the placeholder
+/// lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    /// Kept as written.
+    Own,
+    /// Replaced by the canonical name at this index of [`NameTable::canonical`].
+    Alias(u32),
+    /// A placeholder (as written).
+    Placeholder,
+    /// The canonical name at this index, which is a placeholder.
+    AliasPlaceholder(u32),
 }
 
 /// A World Bank country code (three ASCII letters).
@@ -474,6 +550,10 @@ pub struct RowView<'a> {
     pub domain_inferred: bool,
     pub primary: Option<bool>,
     pub direction: Option<Direction>,
+    /// Unit of assignment (`None`: not said).
+    pub assignment: Option<Assignment>,
+    /// Total number of clusters assigned (`None`: not said).
+    pub clusters: Option<u32>,
     pub source: Option<Cow<'a, str>>,
     pub effect: EffectInput,
     /// For an aggregated warning (income derived with a fallback year, se
@@ -508,6 +588,8 @@ impl RowView<'_> {
             primary: self.primary,
             direction: self.direction,
             risk_of_bias: self.risk_of_bias,
+            assignment: self.assignment,
+            clusters: self.clusters,
             source: self.source.map(Cow::into_owned),
             effect: self.effect,
             provenance: crate::model::Provenance { file: ctx.file_idx, line },
@@ -545,6 +627,7 @@ pub fn check_lengths<F: Fields>(ctx: &RowContext<'_>, f: &F) -> Result<(), RowEr
         message: format!("is {} bytes long; a field may hold at most {MAX_FIELD_BYTES} bytes (64 KiB)", t.len()),
         suggestion: None,
         raw: String::new(),
+        left_out: None,
     })
 }
 
@@ -556,7 +639,11 @@ pub fn check_lengths<F: Fields>(ctx: &RowContext<'_>, f: &F) -> Result<(), RowEr
 pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut Memo) -> Result<RowView<'a>, RowError> {
     let line = f.line();
     check_lengths(ctx, f)?;
-    let Some(intervention) = ctx.text(f, Col::Intervention) else {
+    // A missing-value token ("-", "n/a") names no programme: a placeholder,
+    // not an empty cell.
+    let Some(intervention) =
+        ctx.text(f, Col::Intervention).or_else(|| ctx.written(f, Col::Intervention).map(Cow::Borrowed))
+    else {
         return Err(ctx.err(line, Col::Intervention, "", "is empty; every row must name an intervention", None));
     };
     let tgs = &mut memo.tgs;
@@ -618,9 +705,12 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
     };
 
     let (rating, mut harm) =
-        match memo.rating.read(ctx, f, Col::Rating, |s| Rating::parse(s).map(|p| (p.rating, p.harmful))) {
+        match memo.rating.read(ctx, f, Col::Rating, |s| Rating::parse(s).map(|p| (p.rating, p.harmful, p.combined))) {
             Some(r) => {
-                let (r, h) = r.map_err(|e| ctx.vocab(line, Col::Rating, &e))?;
+                let (r, h, combined) = r.map_err(|e| ctx.vocab(line, Col::Rating, &e))?;
+                if combined {
+                    add_note(&mut note, COMBINED_LABEL_NOTE.to_string());
+                }
                 (Some(r), h)
             }
             None => (None, false),
@@ -686,9 +776,35 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         .transpose()
         .map_err(|e| ctx.vocab(line, Col::Direction, &e))?;
 
+    let assignment = memo
+        .assignment
+        .read(ctx, f, Col::Assignment, Assignment::parse)
+        .transpose()
+        .map_err(|e| ctx.vocab(line, Col::Assignment, &e))?;
+    // A count written with decimals (an average over arms, or a sum of
+    // such) is rounded, as sample sizes are, and noted.
+    let clusters = match ctx.number(f, Col::Clusters)? {
+        None => None,
+        Some(n) if n >= 0.5 && n.round() <= f64::from(u32::MAX) => {
+            if (n - n.round()).abs() > 1e-6 {
+                add_note(&mut note, format!("{NOTE_ROWS} with a number of clusters that is not whole: rounded"));
+            }
+            Some(n.round() as u32)
+        }
+        Some(n) => {
+            return Err(ctx.err(
+                line,
+                Col::Clusters,
+                &n.to_string(),
+                "must be a positive number of clusters (the total assigned, all arms together)",
+                None,
+            ))
+        }
+    };
+
     let effect = read_effect(ctx, f, &mut memo.measure)?;
     if let Some(msg) = se_ci_disagreement(&effect) {
-        note = Some(note.map_or(msg.clone(), |n| format!("{n}; {msg}")));
+        add_note(&mut note, msg);
     }
     let record_id = ctx.text(f, Col::RecordId).unwrap_or_else(|| Cow::Owned(format!("{}:{}", ctx.file, line)));
     check_record(&intervention, sample_size, year, &effect, rating.is_some()).map_err(|e| {
@@ -699,12 +815,29 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         }
         err
     })?;
+    let intervention = trim_cow(intervention);
+    let (intervention, placeholder) = resolve_name(ctx, intervention, &mut memo.names);
+    if placeholder {
+        if !ctx.keep_placeholders {
+            return Err(RowError {
+                file: ctx.file.into(),
+                line,
+                column: Some(ctx.shown(Col::Intervention)),
+                value: Some(intervention.to_string()),
+                message: "is a placeholder, not a programme name; left out".into(),
+                suggestion: None,
+                raw: String::new(),
+                left_out: Some(LeftOut::Placeholder(intervention.into_owned())),
+            });
+        }
+        add_note(&mut note, placeholder_note(&intervention));
+    }
     let memo: &'a Memo = memo;
     Ok(RowView {
         line,
         record_id,
         study_id: ctx.text(f, Col::StudyId),
-        intervention: trim_cow(intervention),
+        intervention,
         target_group: &memo.tgs[tg as usize],
         income_setting,
         income_derived,
@@ -721,10 +854,70 @@ pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut 
         domain_inferred,
         primary,
         direction,
+        assignment,
+        clusters,
         source: ctx.text(f, Col::Source),
         effect,
         note,
     })
+}
+
+/// The note on rows rated with the combined bottom label (issue 20).
+pub const COMBINED_LABEL_NOTE: &str = "{rows} rated 'ineffective/harmful': read as ineffective (no effect); \
+     mark harm explicitly with the harm column or the label 'harmful'";
+
+/// The note on kept rows whose intervention is a placeholder (by its
+/// matching key, so spellings are counted together).
+fn placeholder_note(name: &str) -> String {
+    let key = crate::model::intervention_key(name);
+    let name = if key.is_empty() { name } else { key.as_str() };
+    format!(
+        "{NOTE_ROWS} whose intervention is the placeholder '{}', not a programme name: these findings may belong to \
+         different programmes; name them (score, rank, explain, report and gapmap leave such rows out unless --keep-placeholders \
+         is given)",
+        crate::model::shown(name)
+    )
+}
+
+/// Add `msg` to a row's notes.
+fn add_note(note: &mut Option<String>, msg: String) {
+    *note = Some(match note.take() {
+        Some(n) => format!("{n}{NOTE_SEP}{msg}"),
+        None => msg,
+    });
+}
+
+/// The intervention after the mapping's `[names]`, and whether it is a
+/// placeholder (built-in or the mapping's). Remembered per distinct text.
+fn resolve_name<'a>(
+    ctx: &'a RowContext<'a>,
+    name: Cow<'a, str>,
+    memo: &mut FxHashMap<String, Name>,
+) -> (Cow<'a, str>, bool) {
+    let kind = match memo.get(name.as_ref()) {
+        Some(k) => *k,
+        None => {
+            let key = crate::model::intervention_key(&name);
+            let k = match ctx.names.alias_of.get(&key) {
+                Some(&i)
+                    if ctx.names.is_placeholder(&crate::model::intervention_key(&ctx.names.canonical[i as usize])) =>
+                {
+                    Name::AliasPlaceholder(i)
+                }
+                Some(&i) => Name::Alias(i),
+                None if ctx.names.is_placeholder(&key) => Name::Placeholder,
+                None => Name::Own,
+            };
+            memo.insert(name.to_string(), k);
+            k
+        }
+    };
+    match kind {
+        Name::Own => (name, false),
+        Name::Placeholder => (name, true),
+        Name::Alias(i) => (Cow::Borrowed(ctx.names.canonical[i as usize].as_str()), false),
+        Name::AliasPlaceholder(i) => (Cow::Borrowed(ctx.names.canonical[i as usize].as_str()), true),
+    }
 }
 
 /// The year of an ISO date (`2019-05-01`, optionally with a time).

@@ -28,7 +28,6 @@ const ALIASES: &[(&str, IncomeSetting)] = &[
     ("laag inkomen", IncomeSetting::Lic),
     ("lage inkomenslanden", IncomeSetting::Lic),
     ("lmc", IncomeSetting::Lmc),
-    ("lmic", IncomeSetting::Lmc),
     ("lm", IncomeSetting::Lmc),
     ("lower middle income", IncomeSetting::Lmc),
     ("lower middle", IncomeSetting::Lmc),
@@ -56,6 +55,31 @@ const ALIASES: &[(&str, IncomeSetting)] = &[
     ("hoge inkomenslanden", IncomeSetting::Hic),
 ];
 
+/// Labels for "low- and middle-income" as one group (normalised): World
+/// Bank and UNICEF usage covers LIC, LMC and UMC, so no one income group
+/// can be read from them; refused with a suggestion.
+const LOW_AND_MIDDLE: &[&str] = &[
+    "lmic",
+    "lmics",
+    "lamic",
+    "lamics",
+    "low and middle income",
+    "low and middle income country",
+    "low and middle income countries",
+    "low and middle",
+    "low or middle income",
+    "low or middle income countries",
+    "low/middle income",
+    "lage en middeninkomens",
+    "lage en middeninkomenslanden",
+    "lage en midden inkomens",
+];
+
+/// Why "LMIC" is refused, and what to give instead.
+pub const LMIC_REFUSAL: &str =
+    "'LMIC' means low- and middle-income (LIC, LMC and UMC) in World Bank and UNICEF usage; \
+     give the country, or one of LIC, LMC, UMC, HIC (for lower-middle income: LMC)";
+
 impl IncomeSetting {
     pub const ALL: [IncomeSetting; 4] =
         [IncomeSetting::Lic, IncomeSetting::Lmc, IncomeSetting::Umc, IncomeSetting::Hic];
@@ -74,17 +98,20 @@ impl IncomeSetting {
         self as usize
     }
 
-    /// Parse a code or an English / Dutch label ("LMIC", "upper middle-income",
+    /// Parse a code or an English / Dutch label ("LMC", "upper middle-income",
     /// "lage inkomens").
     ///
     /// # Errors
-    /// [`VocabError`] with a suggestion for unknown labels.
+    /// [`VocabError`] with a suggestion for unknown labels; "LMIC" and the
+    /// other labels for low- and middle-income as one group are refused as
+    /// ambiguous ([`LMIC_REFUSAL`]).
     ///
     /// # Examples
     /// ```
     /// use evidex::model::IncomeSetting;
     /// assert_eq!(IncomeSetting::parse("Upper middle-income").unwrap(), IncomeSetting::Umc);
-    /// assert_eq!(IncomeSetting::parse("LMIC").unwrap(), IncomeSetting::Lmc);
+    /// assert_eq!(IncomeSetting::parse("lower-middle income").unwrap(), IncomeSetting::Lmc);
+    /// assert!(IncomeSetting::parse("LMIC").unwrap_err().to_string().contains("LIC, LMC and UMC"));
     /// ```
     pub fn parse(s: &str) -> Result<IncomeSetting, VocabError> {
         if let Some(v) = IncomeSetting::ALL.iter().find(|v| v.key() == s) {
@@ -97,6 +124,14 @@ impl IncomeSetting {
             }
         }
         let keys: Vec<&str> = IncomeSetting::ALL.iter().map(|i| i.key()).collect();
+        if LOW_AND_MIDDLE.contains(&n.as_str()) {
+            return Err(VocabError {
+                value: s.to_string(),
+                allowed: keys.join(", "),
+                suggestion: None,
+                refused: Some(format!("ambiguous: {LMIC_REFUSAL}")),
+            });
+        }
         let labels: Vec<&str> = ALIASES.iter().map(|a| a.0).collect();
         let mut e = VocabError::new(s, &keys, &labels);
         // Suggest the code, not the alias that happened to be closest.
@@ -127,7 +162,6 @@ mod tests {
             ("low income", Lic),
             ("Low-income", Lic),
             ("lage inkomens", Lic),
-            ("LMIC", Lmc),
             ("lmc", Lmc),
             ("lower-middle income", Lmc),
             ("Lower middle-income", Lmc),
@@ -141,6 +175,25 @@ mod tests {
         ] {
             assert_eq!(IncomeSetting::parse(s).unwrap(), v, "{s}");
         }
+    }
+
+    #[test]
+    fn low_and_middle_income_as_one_group_is_refused() {
+        for s in ["LMIC", "lmic", "LMICs", "low- and middle-income", "Low and middle income countries"] {
+            let e = IncomeSetting::parse(s).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "value '{s}': ambiguous: 'LMIC' means low- and middle-income (LIC, LMC and UMC) in World Bank and UNICEF \
+                     usage; give the country, or one of LIC, LMC, UMC, HIC (for lower-middle income: LMC)"
+                ),
+                "{s}"
+            );
+            assert_eq!(e.suggestion, None, "{s}: no single group to suggest");
+        }
+        // The single groups stay readable.
+        assert_eq!(IncomeSetting::parse("lower middle income").unwrap(), Lmc);
+        assert_eq!(IncomeSetting::parse("LMC").unwrap(), Lmc);
     }
 
     #[test]

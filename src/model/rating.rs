@@ -16,12 +16,22 @@ pub enum Rating {
     Ineffective,
 }
 
-/// A parsed rating label: the level, and whether the label said *harmful*.
+/// A parsed rating label: the level, whether the label said *harmful*, and
+/// whether it was the scale's combined bottom label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedRating {
     pub rating: Rating,
     pub harmful: bool,
+    /// The combined bottom label ("ineffective/harmful",
+    /// "ineffectief/schadelijk"): read as ineffective *without* harm, since
+    /// it does not say which of the two the reviewer meant (counted in a
+    /// warning).
+    pub combined: bool,
 }
+
+/// The scale's combined bottom level, normalised (see
+/// [`ParsedRating::combined`]).
+const COMBINED: &[&str] = &["ineffective/harmful", "ineffectief/schadelijk", "ineffective or harmful"];
 
 const LABELS: &[(&str, Rating, bool)] = &[
     ("effective", Rating::Effective, false),
@@ -43,11 +53,7 @@ const LABELS: &[(&str, Rating, bool)] = &[
     ("harmful", Rating::Ineffective, true),
     ("negative effects", Rating::Ineffective, true),
     ("negative effect", Rating::Ineffective, true),
-    ("ineffective/harmful", Rating::Ineffective, true),
-    ("ineffective / harmful", Rating::Ineffective, true),
     ("schadelijk", Rating::Ineffective, true),
-    ("ineffectief/schadelijk", Rating::Ineffective, true),
-    ("ineffectief / schadelijk", Rating::Ineffective, true),
 ];
 
 impl Rating {
@@ -82,7 +88,10 @@ impl Rating {
     }
 
     /// Parse any English or Dutch label (case, whitespace, `_` and `-`
-    /// insensitive). A label meaning *harmful* sets `harmful`.
+    /// insensitive). A label meaning *harmful* ("harmful", "schadelijk",
+    /// "negative effects") sets `harmful`; the combined bottom label
+    /// "ineffective/harmful" ("ineffectief/schadelijk", any spacing around
+    /// the slash) is ineffective without harm and sets `combined`.
     ///
     /// # Errors
     /// Unknown labels give a [`VocabError`] with the closest label suggested.
@@ -90,25 +99,30 @@ impl Rating {
     /// # Examples
     /// ```
     /// use evidex::model::Rating;
-    /// let p = Rating::parse("Ineffectief/Schadelijk").unwrap();
+    /// let p = Rating::parse("Ineffectief / Schadelijk").unwrap();
     /// assert_eq!(p.rating, Rating::Ineffective);
-    /// assert!(p.harmful);
+    /// assert!(!p.harmful && p.combined);
+    /// assert!(Rating::parse("schadelijk").unwrap().harmful);
     /// assert_eq!(Rating::parse("veelbelovend").unwrap().rating, Rating::Promising);
     /// ```
     pub fn parse(s: &str) -> Result<ParsedRating, VocabError> {
         if let Some(r) = Rating::ALL.iter().find(|r| r.key() == s) {
-            return Ok(ParsedRating { rating: *r, harmful: false });
+            return Ok(ParsedRating { rating: *r, harmful: false, combined: false });
         }
         let n = normalise_label(s);
-        let n_slash: String = n.replace(" / ", "/");
+        let n_slash: String = n.split('/').map(str::trim).collect::<Vec<_>>().join("/");
+        if COMBINED.contains(&n_slash.as_str()) {
+            return Ok(ParsedRating { rating: Rating::Ineffective, harmful: false, combined: true });
+        }
         for (label, rating, harmful) in LABELS {
             if n == *label || n_slash == *label {
-                return Ok(ParsedRating { rating: *rating, harmful: *harmful });
+                return Ok(ParsedRating { rating: *rating, harmful: *harmful, combined: false });
             }
         }
         // Canonical keys with underscores normalise to spaces; also accept them.
         let keys: Vec<&str> = Rating::ALL.iter().map(|r| r.key()).collect();
-        let labels: Vec<&str> = LABELS.iter().map(|l| l.0).chain(keys.iter().copied()).collect();
+        let labels: Vec<&str> =
+            LABELS.iter().map(|l| l.0).chain(COMBINED.iter().copied()).chain(keys.iter().copied()).collect();
         Err(VocabError::new(s, &keys, &labels))
     }
 }
@@ -143,15 +157,32 @@ mod tests {
             ("no effect", Rating::Ineffective, false),
             ("ineffectief", Rating::Ineffective, false),
             ("harmful", Rating::Ineffective, true),
-            ("Ineffective/Harmful", Rating::Ineffective, true),
-            ("ineffective / harmful", Rating::Ineffective, true),
+            ("Harmful", Rating::Ineffective, true),
             ("negative effects", Rating::Ineffective, true),
             ("schadelijk", Rating::Ineffective, true),
-            ("ineffectief/schadelijk", Rating::Ineffective, true),
         ];
         for (label, rating, harmful) in cases {
             let p = Rating::parse(label).unwrap_or_else(|e| panic!("{label}: {e}"));
-            assert_eq!((p.rating, p.harmful), (rating, harmful), "{label}");
+            assert_eq!((p.rating, p.harmful, p.combined), (rating, harmful, false), "{label}");
+        }
+    }
+
+    /// Issue 20 item 2: the combined bottom label made harm on its own.
+    #[test]
+    fn combined_bottom_label_is_ineffective_without_harm() {
+        for label in [
+            "ineffective/harmful",
+            "Ineffective/Harmful",
+            "ineffective / harmful",
+            "ineffective /harmful",
+            "ineffective/ harmful",
+            " Ineffective  /  Harmful ",
+            "ineffectief/schadelijk",
+            "Ineffectief / Schadelijk",
+            "ineffectief /schadelijk",
+        ] {
+            let p = Rating::parse(label).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!((p.rating, p.harmful, p.combined), (Rating::Ineffective, false, true), "{label}");
         }
     }
 

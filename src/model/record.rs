@@ -1,6 +1,8 @@
 //! One evaluated finding of one intervention, valid by construction.
 
-use super::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup};
+use super::{
+    Assignment, Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign, TargetGroup,
+};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -101,6 +103,10 @@ pub struct EvaluationRecord {
     /// configuration decides).
     pub direction: Option<Direction>,
     pub risk_of_bias: Option<RiskOfBias>,
+    /// Unit of assignment (`None`: not said).
+    pub assignment: Option<Assignment>,
+    /// Total number of clusters assigned (`None`: not said).
+    pub clusters: Option<u32>,
     pub source: Option<String>,
     /// Effect-size inputs, boxed and only when the row has any (most rows
     /// have none: this keeps a record at about half the size).
@@ -137,6 +143,8 @@ pub struct RecordFields {
     pub primary: Option<bool>,
     pub direction: Option<Direction>,
     pub risk_of_bias: Option<RiskOfBias>,
+    pub assignment: Option<Assignment>,
+    pub clusters: Option<u32>,
     pub source: Option<String>,
     pub effect: EffectInput,
     pub provenance: Provenance,
@@ -193,6 +201,8 @@ impl EvaluationRecord {
             primary: f.primary,
             direction: f.direction,
             risk_of_bias: f.risk_of_bias,
+            assignment: f.assignment,
+            clusters: f.clusters,
             source: f.source,
             effect_data: (f.effect != EffectInput::default()).then(|| Box::new(f.effect)),
             provenance: f.provenance,
@@ -386,6 +396,8 @@ mod tests {
             primary: None,
             direction: None,
             risk_of_bias: None,
+            assignment: None,
+            clusters: None,
             source: None,
             effect: EffectInput::default(),
             provenance: Provenance { file: 0, line: 2 },

@@ -169,32 +169,125 @@ pub fn intervention_key(s: &str) -> String {
 /// is skipped (and said so).
 pub const LOOK_ALIKE_MAX_NAMES: usize = 5000;
 
-/// Names that say nothing about which programme was evaluated.
+/// Intervention names (matching keys) that say nothing about which
+/// programme was evaluated: arm and condition labels, generic words, and
+/// "not known" tokens. Rows naming one are left out of scoring unless the
+/// user keeps them (docs/scoring.md section 11).
 const PLACEHOLDERS: &[&str] = &[
+    // Nothing but punctuation ("-", "?").
+    "",
     "intervention",
     "interventions",
+    "intervention group",
+    "intervention arm",
+    "intervention condition",
+    "intervention and control",
     "programme",
+    "programmes",
     "program",
+    "programs",
+    "the program",
+    "the programme",
     "treatment",
+    "treatments",
+    "treatment group",
+    "treatment arm",
+    "treatment condition",
+    "treatment and control",
+    "treatment control",
+    "treatment vs control",
     "experimental",
+    "experimental group",
+    "experimental condition",
+    "experiment",
     "condition",
     "control",
+    "controls",
+    "control group",
+    "comparison",
+    "comparison group",
+    "usual care",
+    "standard care",
+    "standard of care",
+    "waitlist",
+    "wait list",
+    "literature",
+    "study",
+    "arm",
+    "group",
     "unknown",
+    "unnamed",
+    "not named",
+    "not reported",
+    "not applicable",
+    "nr",
     "n a",
     "na",
+    "null",
+    "nan",
     "none",
     "other",
+    "tbd",
+    // Dutch.
+    "interventie",
+    "programma",
+    "behandeling",
+    "controle",
+    "controlegroep",
+    "experimenteel",
+    "literatuur",
+    "onbekend",
+    "overig",
 ];
+
+/// Whether an intervention's matching key ([`intervention_key`]) is a
+/// built-in placeholder name.
+///
+/// # Examples
+/// ```
+/// use evidex::model::{intervention_key, is_placeholder_key};
+/// assert!(is_placeholder_key(&intervention_key("Treatment and Control")));
+/// assert!(is_placeholder_key(&intervention_key("N/A")));
+/// assert!(!is_placeholder_key(&intervention_key("Safe Dates")));
+/// ```
+pub fn is_placeholder_key(key: &str) -> bool {
+    PLACEHOLDERS.contains(&key)
+}
+
+/// A name as a TOML string (quoted and escaped), for lines to paste into a
+/// mapping file.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// Notes on intervention names for ingest warnings (docs/scoring.md
 /// section 11), from `(matching key, spelling, rows)` triples: keys spelled
-/// several ways (merged), placeholder names, and keys that look alike (not
-/// merged). Sorted, so the output does not depend on input order.
+/// several ways (merged) and keys that look alike (not merged; with the
+/// `[names]` line that merges them, ready to paste into a mapping file).
+/// Placeholder names are noted by the row reader, per row. Sorted, so the
+/// output does not depend on input order.
 pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a str, u64)>) -> Vec<String> {
     use std::collections::BTreeMap;
     let mut by_key: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
     for (k, d, n) in spellings {
-        by_key.entry(k).or_default().push((d, n));
+        // Placeholders are noted per row; they are no programme to merge.
+        if !is_placeholder_key(k) {
+            by_key.entry(k).or_default().push((d, n));
+        }
     }
     let mut notes = Vec::new();
     let shown = |v: &[(&str, u64)]| -> String {
@@ -202,7 +295,7 @@ pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a 
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         v[0].0.to_string()
     };
-    for (k, v) in &by_key {
+    for v in by_key.values() {
         if v.len() > 1 {
             let mut names: Vec<String> = v.iter().map(|(d, n)| format!("'{}' ({n})", shown_value(d))).collect();
             names.sort();
@@ -211,14 +304,6 @@ pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a 
                 v.len(),
                 names.join(", "),
                 shown_value(&shown(v))
-            ));
-        }
-        if PLACEHOLDERS.contains(k) {
-            let rows: u64 = v.iter().map(|x| x.1).sum();
-            notes.push(format!(
-                "'{}' is a placeholder, not an intervention name ({rows} row{}); these findings may belong to different programmes: name them",
-                shown_value(&shown(v)),
-                if rows == 1 { "" } else { "s" }
             ));
         }
     }
@@ -235,13 +320,20 @@ pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a 
             .iter()
             .enumerate()
             .filter(|(j, b)| *j != i && look_alike(a, b) && (a.len(), *a) < (b.len(), **b))
-            .map(|(_, b)| format!("'{}'", shown_value(&shown(&by_key[b]))))
+            .map(|(_, b)| shown(&by_key[b]))
             .collect();
         if !alike.is_empty() {
+            let quoted: Vec<String> = alike.iter().map(|b| format!("'{}'", shown_value(b))).collect();
+            let line = format!(
+                "{} = [{}]",
+                toml_string(&shown(&by_key[a])),
+                alike.iter().map(|b| toml_string(b)).collect::<Vec<_>>().join(", ")
+            );
             notes.push(format!(
-                "intervention '{}' looks like {}; not merged (if they are one programme, use one name)",
+                "intervention '{}' looks like {}; not merged (if they are one programme, add to the mapping file's [names]: {})",
                 shown_value(&shown(&by_key[a])),
-                alike.join(", ")
+                quoted.join(", "),
+                shown_value_long(&line)
             ));
         }
     }
@@ -250,6 +342,11 @@ pub fn intervention_notes<'a>(spellings: impl IntoIterator<Item = (&'a str, &'a 
 
 fn shown_value(s: &str) -> String {
     super::shown(s)
+}
+
+/// A line to paste: control characters escaped, never cut.
+fn shown_value_long(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 /// Two matching keys that are probably one programme: one's words start
@@ -295,11 +392,43 @@ mod name_tests {
         let notes = intervention_notes(s.iter().map(|(k, d, n)| (*k, *d, *n as u64)));
         let has = |needle: &str| notes.iter().any(|n| n.contains(needle));
         assert!(has("spelled 2 ways ('The Men's Program' (7), 'The men's program' (3)); matched as one, shown as 'The Men's Program'"), "{notes:#?}");
-        assert!(has("'intervention' is a placeholder"), "{notes:#?}");
-        assert!(has("'Bringing in the Bystander' looks like 'Bringing in the Bystander (BITB)'"), "{notes:#?}");
+        // Placeholders are the row reader's note, not a name note.
+        assert!(!has("placeholder"), "{notes:#?}");
+        assert!(
+            has("intervention 'Bringing in the Bystander' looks like 'Bringing in the Bystander (BITB)'; not merged (if they are one programme, add to the mapping file's [names]: \"Bringing in the Bystander\" = [\"Bringing in the Bystander (BITB)\"])"),
+            "{notes:#?}"
+        );
         assert!(has("'TakeCare' looks like 'Take Care'"), "{notes:#?}");
+        assert!(has("[names]: \"TakeCare\" = [\"Take Care\"]"), "{notes:#?}");
         // Numbered names are different programmes, not look-alikes.
         assert!(!has("'Intervention 001' looks like"), "{notes:#?}");
-        assert_eq!(notes.len(), 4, "{notes:#?}");
+        assert_eq!(notes.len(), 3, "{notes:#?}");
+    }
+
+    #[test]
+    fn alias_lines_quote_like_toml() {
+        assert_eq!(toml_string("The Men's \"Program\""), "\"The Men's \\\"Program\\\"\"");
+        let v: toml::Value = toml::from_str(&format!("x = {}", toml_string("a \\ \"b\""))).unwrap();
+        assert_eq!(v["x"].as_str(), Some("a \\ \"b\""));
+    }
+
+    #[test]
+    fn placeholder_keys() {
+        for p in [
+            "treatment and control",
+            "Literature",
+            "Experimental",
+            "program",
+            "Programme",
+            "-",
+            "N/A",
+            "unknown",
+            "Intervention",
+        ] {
+            assert!(is_placeholder_key(&intervention_key(p)), "{p}");
+        }
+        for p in ["Safe Dates", "Bringing in the Bystander", "Program H", "Intervention 001"] {
+            assert!(!is_placeholder_key(&intervention_key(p)), "{p}");
+        }
     }
 }

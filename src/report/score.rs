@@ -311,6 +311,8 @@ pub fn run_metadata(ing: &Ingested, cfg: Option<&ScoringConfig>, keys: &[&str]) 
         "rows_read": ing.rows_read(),
         "accepted": ing.accepted(),
         "rejected": ing.rejected_count(),
+        "left_out": ing.left_out(),
+        "warnings": ing.warnings,
     })
 }
 

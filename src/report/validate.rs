@@ -11,6 +11,7 @@ pub fn validate_json(ing: &Ingested) -> String {
         "rows_read": ing.rows_read(),
         "accepted": ing.accepted(),
         "rejected": ing.rejected_count(),
+        "left_out": ing.left_out(),
         "files": ing.files,
         "errors": ing.rejected,
         "warnings": ing.warnings,
@@ -26,9 +27,10 @@ pub fn validate_text(ing: &Ingested, max_errors: usize) -> String {
     for f in &ing.files {
         let enc = f.encoding.as_deref().map(|e| format!(", {e}")).unwrap_or_default();
         let del = f.delimiter.as_deref().map(|d| format!(", delimiter '{d}'")).unwrap_or_default();
+        let left = if f.left_out > 0 { format!(", {} left out", f.left_out) } else { String::new() };
         let _ = writeln!(
             s,
-            "{} ({}{enc}{del}): {} rows read, {} accepted, {} rejected",
+            "{} ({}{enc}{del}): {} rows read, {} accepted, {} rejected{left}",
             f.path,
             f.format.name(),
             f.rows_read,
@@ -110,6 +112,8 @@ pub fn accepted_csv(ing: &Ingested) -> String {
         "year",
         "outcome",
         "risk_of_bias",
+        "assignment",
+        "clusters",
         "effect_size",
         "se",
         "variance",
@@ -158,6 +162,8 @@ pub fn accepted_csv(ing: &Ingested) -> String {
             r.year.map(|x| x.to_string()).unwrap_or_default(),
             opt(r.outcome.as_deref()),
             r.risk_of_bias.map(|x| x.key().to_string()).unwrap_or_default(),
+            r.assignment.map(|x| x.key().to_string()).unwrap_or_default(),
+            r.clusters.map(|x| x.to_string()).unwrap_or_default(),
             num(e.effect_size),
             num(e.se),
             num(e.variance),

@@ -12,7 +12,7 @@ use super::{GroupKey, ScoringConfig};
 use crate::ingest::quality::RowCounts;
 use crate::ingest::row::RowView;
 use crate::meta::{compute_effect, Measure};
-use crate::model::{Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
+use crate::model::{Assignment, Direction, EvaluationRecord, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::BTreeSet;
@@ -244,6 +244,10 @@ pub struct FactInput<'r> {
     pub effect: Option<(f64, f64, Measure)>,
     /// The row's own direction (`None`: the configuration decides).
     pub direction: Option<Direction>,
+    /// Unit of assignment (`None`: not said).
+    pub assignment: Option<Assignment>,
+    /// Total number of clusters assigned (`None`: not said).
+    pub clusters: Option<u32>,
 }
 
 impl<'r> FactInput<'r> {
@@ -273,6 +277,8 @@ impl<'r> FactInput<'r> {
             primary: r.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
             direction: r.direction,
+            assignment: r.assignment,
+            clusters: r.clusters,
         }
     }
 }
@@ -314,6 +320,8 @@ impl<'v> FactInput<'v> {
             primary: v.primary,
             effect: effect.map(|e| (e.yi, e.vi, e.measure)),
             direction: v.direction,
+            assignment: v.assignment,
+            clusters: v.clusters,
         }
     }
 }
@@ -608,8 +616,16 @@ fn make_fact(x: &FactInput<'_>, cell: u32, study: u32, cfg: &ScoringConfig) -> F
 /// for SEs that already account for clustering; `None` when it cannot be
 /// corrected (clusters or sample size unknown).
 fn cluster_design_effect(x: &FactInput<'_>, cfg: &ScoringConfig) -> Option<f64> {
-    let _ = (x, cfg);
-    Some(1.0)
+    if x.assignment != Some(crate::model::Assignment::Cluster) {
+        return Some(1.0);
+    }
+    match (x.sample_size, x.clusters) {
+        (Some(n), Some(k)) if k >= 2 && n >= u64::from(k) => {
+            let m = n as f64 / f64::from(k);
+            Some(1.0 + (m - 1.0) * cfg.effects.icc)
+        }
+        _ => None,
+    }
 }
 
 /// The direction of a finding: its own, else the configuration's default
@@ -932,6 +948,43 @@ mod tests {
     }
 
     use super::*;
+
+    /// docs/scoring.md: 2,530 people in 8 communities, ICC 0.10:
+    /// m = 316.25, design effect 1 + 315.25 x 0.10 = 32.525 (the SE grows
+    /// by sqrt(32.525) = 5.703069); without clusters it cannot be corrected.
+    #[test]
+    fn design_effect_of_a_cluster_assigned_study() {
+        let cfg = ScoringConfig::default();
+        let mut x = FactInput {
+            key: [""; 7],
+            tg_key: "",
+            tg_display: "",
+            int_key: "",
+            int_display: "",
+            study: "S",
+            year: None,
+            sample_size: Some(2530),
+            design: Some(StudyDesign::Rct),
+            rob: None,
+            strategy: None,
+            rating: None,
+            harm: false,
+            domain: OutcomeDomain::Violence,
+            domain_inferred: false,
+            has_study_id: true,
+            primary: None,
+            effect: Some((0.1, 0.01, Measure::SMD)),
+            direction: None,
+            assignment: Some(crate::model::Assignment::Cluster),
+            clusters: Some(8),
+        };
+        let d = cluster_design_effect(&x, &cfg).unwrap();
+        assert!((d - 32.525).abs() < 1e-12, "{d}");
+        x.clusters = None;
+        assert_eq!(cluster_design_effect(&x, &cfg), None);
+        x.assignment = Some(crate::model::Assignment::ClusterAdjusted);
+        assert_eq!(cluster_design_effect(&x, &cfg), Some(1.0));
+    }
 
     #[test]
     fn fact_is_compact() {

@@ -130,7 +130,9 @@ pub fn synthesise(items: &[Item], measure: Measure, egger_min: usize) -> Result<
 fn t975(df: usize) -> f64 {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
     const N: usize = 512;
-    let table = TABLE.get_or_init(|| (0..N).map(|d| if d == 0 { f64::NAN } else { meta::fit::t_quantile(0.975, d as f64) }).collect());
+    let table = TABLE.get_or_init(|| {
+        (0..N).map(|d| if d == 0 { f64::NAN } else { meta::fit::t_quantile(0.975, d as f64) }).collect()
+    });
     match table.get(df) {
         Some(t) if df > 0 => *t,
         _ => meta::fit::t_quantile(0.975, df as f64),

@@ -138,8 +138,8 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
     let estimate_positive = a.synthesis.as_ref().is_some_and(|x| x.estimate > 0.0);
     let rated_benefit = count(Standing::Benefit) > 0;
     let benefit = standing == Some(Standing::Benefit) || rated_benefit;
-    let null = standing == Some(Standing::Null)
-        || (count(Standing::Null) > 0 && standing != Some(Standing::Inconclusive));
+    let null =
+        standing == Some(Standing::Null) || (count(Standing::Null) > 0 && standing != Some(Standing::Inconclusive));
     let harm = standing == Some(Standing::Harm) || count(Standing::Harm) > 0;
     let against = rated_benefit && standing == Some(Standing::Inconclusive) && !estimate_positive;
     let inconclusive = standing == Some(Standing::Inconclusive) || count(Standing::Inconclusive) > 0;

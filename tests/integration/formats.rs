@@ -385,7 +385,7 @@ proptest! {
                 (Ok(st), Ok(ing)) => {
                     prop_assert_eq!(&st.ing.rejected, &ing.rejected);
                     prop_assert_eq!(st.ing.accepted(), ing.accepted());
-                    prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count());
+                    prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count() + ing.left_out());
                     prop_assert_eq!(ing.rows_read(), picks.len() as u64);
                 }
                 // JSON Lines leaves empty fields out, so a required field

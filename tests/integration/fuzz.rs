@@ -81,7 +81,7 @@ fn read_without_panic(path: &Path, o: &IngestOptions) -> Result<(), TestCaseErro
         return Err(TestCaseError::fail(format!("ingest panicked on {shown}")));
     };
     match r {
-        Ok(ing) => prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count()),
+        Ok(ing) => prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count() + ing.left_out()),
         Err(e) => prop_assert!(e.to_string().starts_with(&shown), "error does not name the file: {e}"),
     }
     let f = std::panic::catch_unwind(|| read_facts(&paths, o, &GroupKey::DEFAULT, &ScoringConfig::default()));

@@ -48,14 +48,14 @@ proptest! {
         let p = dir.path().join("fuzz.csv");
         std::fs::write(&p, &bytes).unwrap();
         if let Ok(ing) = ingest::ingest_one(&p, &IngestOptions::default()) {
-            prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count());
+            prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count() + ing.left_out());
         }
     }
 
     #[test]
     fn csv_like_text_keeps_the_row_count_invariant(
         rows in proptest::collection::vec(
-            (prop::sample::select(vec!["A", "B", "", "C,D", "\"q\""]),
+            (prop::sample::select(vec!["A", "B", "", "C,D", "\"q\"", "treatment", "N/A"]),
              prop::sample::select(vec!["girls", "", "Boys "]),
              prop::sample::select(vec!["LIC", "hic", "lmic", "x", ""]),
              prop::sample::select(vec!["effective", "harmful", "veelbelovend", "nope", ""])),
@@ -75,7 +75,9 @@ proptest! {
                 return Ok(());
             }
         };
-        prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count());
+        prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count() + ing.left_out());
+        // Placeholder interventions are never accepted by default.
+        prop_assert!(ing.records.iter().all(|r| r.intervention != "treatment"));
         // Rows with every cell empty are blank rows: skipped with a warning, not data.
         let blank = rows.iter().filter(|(a, b, c, d)| a.is_empty() && b.is_empty() && c.is_empty() && d.is_empty()).count();
         prop_assert_eq!(ing.rows_read(), (rows.len() - blank) as u64);

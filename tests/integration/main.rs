@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod formats;
 mod fuzz;
+mod gates;
 mod ingest_props;
 mod meta_reference;
 mod outputs;

@@ -35,6 +35,8 @@ pub(crate) fn r(id: &str, study: &str) -> R {
         primary: None,
         direction: None,
         risk_of_bias: Some(RiskOfBias::Low),
+        assignment: None,
+        clusters: None,
         source: None,
         effect: EffectInput::default(),
         provenance: Provenance { file: 0, line: 1 },

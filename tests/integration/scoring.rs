@@ -384,7 +384,7 @@ fn ingest_warns_about_what_rows_leave_unsaid() {
         .expect_stdout("outcome domain inferred from the outcome text for 3 rows (violence 1, other 1, risk_factor 1)")
         .expect_stdout("3 rows without study_id")
         .expect_stdout("3 rows without a risk-of-bias judgement")
-        .expect_stdout("'intervention' is a placeholder");
+        .expect_stdout("t.csv:2: 1 row whose intervention is the placeholder 'intervention', not a programme name");
 }
 
 fn arb_rating() -> impl Strategy<Value = Rating> {

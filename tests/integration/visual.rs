@@ -85,7 +85,7 @@ fn gap_map_of_200_interventions_stays_readable() {
             "--level",
             level,
             "--income-setting",
-            "LMIC",
+            "LMC",
             "--out",
             out.to_str().unwrap(),
         ])
