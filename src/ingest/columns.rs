@@ -3,8 +3,9 @@
 //! `--map source=target`).
 
 use super::IngestError;
-use crate::model::{did_you_mean, normalise_label};
+use crate::model::{did_you_mean, normalise_label, EvaluationRecord};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A column of the input contract.
@@ -133,6 +134,59 @@ impl Col {
     pub fn from_name(s: &str) -> Option<Col> {
         let n = normalise_header(s);
         Col::ALL.into_iter().find(|c| c.name() == n)
+    }
+
+    /// This column's value in an accepted record, written so that the row
+    /// reader reads it back as the same value: vocabulary columns as their
+    /// keys, numbers in their shortest exact form, flags as `true`/`false`,
+    /// the income setting and outcome domain as used (also when derived or
+    /// inferred). `None`: the record has no value. Non-event counts are
+    /// `None`: the reader folds them into the group sizes (`n_t`, `n_c`).
+    pub fn value_of(self, r: &EvaluationRecord) -> Option<Cow<'_, str>> {
+        fn text(s: Option<&str>) -> Option<Cow<'_, str>> {
+            s.map(Cow::Borrowed)
+        }
+        let key = |s: &'static str| Some(Cow::Borrowed(s));
+        let num = |x: Option<f64>| x.map(|v| Cow::Owned(v.to_string()));
+        let flag = |b: bool| key(if b { "true" } else { "false" });
+        let e = r.effect();
+        match self {
+            Col::RecordId => text(Some(&r.record_id)),
+            Col::StudyId => text(r.study_id.as_deref()),
+            Col::Intervention => text(Some(&r.intervention)),
+            Col::TargetGroup => text(Some(r.target_group.display())),
+            Col::IncomeSetting => key(r.income_setting.key()),
+            Col::Rating => r.rating.and_then(|x| key(x.key())),
+            Col::Strategy => r.strategy.and_then(|x| key(x.key())),
+            Col::Country => text(r.country.as_deref()),
+            Col::Design => r.design.and_then(|x| key(x.key())),
+            Col::SampleSize => r.sample_size.map(|n| Cow::Owned(n.to_string())),
+            Col::Year => r.year.map(|y| Cow::Owned(y.to_string())),
+            Col::Outcome => text(r.outcome.as_deref()),
+            Col::EffectSize => num(e.effect_size),
+            Col::Se => num(e.se),
+            Col::Variance => num(e.variance),
+            Col::CiLower => num(e.ci_lower),
+            Col::CiUpper => num(e.ci_upper),
+            Col::Yi => num(e.yi),
+            Col::Vi => num(e.vi),
+            Col::Measure => text(e.measure.as_deref()),
+            Col::EventsT => num(e.events_t),
+            Col::NonEventsT | Col::NonEventsC => None,
+            Col::NT => num(e.n_t),
+            Col::EventsC => num(e.events_c),
+            Col::NC => num(e.n_c),
+            Col::MeanT => num(e.mean_t),
+            Col::SdT => num(e.sd_t),
+            Col::MeanC => num(e.mean_c),
+            Col::SdC => num(e.sd_c),
+            Col::RiskOfBias => r.risk_of_bias.and_then(|x| key(x.key())),
+            Col::Harm => flag(r.harm),
+            Col::Source => text(r.source.as_deref()),
+            Col::OutcomeDomain => key(r.outcome_domain.key()),
+            Col::Primary => r.primary.and_then(flag),
+            Col::Direction => r.direction.and_then(|x| key(x.key())),
+        }
     }
 
     /// Columns read as numbers (year, sample size, the numeric effect fields).

@@ -8,6 +8,7 @@ mod fuzz;
 mod ingest_props;
 mod meta_reference;
 mod outputs;
+mod roundtrip;
 mod scoring;
 pub mod tol;
 mod util;
