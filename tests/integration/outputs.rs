@@ -123,7 +123,33 @@ fn the_format_follows_the_extension_and_dash_is_stdout() {
     r.expect_code(0).expect_stdout("<svg");
     let r = run_in(d, &["validate", "in.csv", "--accepted", "-", "--out", "v.json"]);
     r.expect_code(1).expect_stdout("record_id,");
-    run_in(d, &["validate", "in.csv", "--accepted", "-"]).expect_code(2).expect_stderr("both go to standard output");
+    // With nothing else on standard output, `-` works for --accepted and
+    // --rejects; the summary goes to standard error (issue 19).
+    let r = run_in(d, &["validate", "in.csv", "--accepted", "-"]);
+    r.expect_code(1).expect_stderr("rows read,");
+    assert!(r.stdout.starts_with("record_id,study_id,") && !r.stdout.contains("rows read"), "{}", r.show());
+    let r = run_in(d, &["validate", "in.csv", "--rejects", "-"]);
+    r.expect_code(1).expect_stderr("rows read,");
+    assert!(
+        r.stdout.starts_with("file,line,column,value,reason,row\n") && !r.stdout.contains("rows read"),
+        "{}",
+        r.show()
+    );
+    // Two outputs on standard output stay an error, named by their options.
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--rejects", "-"])
+        .expect_code(2)
+        .expect_stderr("--rejects and --accepted both go to standard output");
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--out", "-"])
+        .expect_code(2)
+        .expect_stderr("--accepted and --out both go to standard output");
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--format", "json"]).expect_code(2).expect_stderr(
+        "--accepted -: standard output already carries the json output of this command (no --out was given",
+    );
+    run_in(d, &["score", "in.csv", "--rejects", "-"])
+        .expect_code(2)
+        .expect_stderr("--rejects -: standard output already carries the");
+    let r = run_in(d, &["score", "in.csv", "--rejects", "-", "--out", "s.json"]);
+    r.expect_code(0).expect_stdout("file,line,column,value,reason,row");
     assert!(!d.join("-").exists(), "a file named '-' was written");
 }
 
