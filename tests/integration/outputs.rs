@@ -220,6 +220,55 @@ fn markdown_verdict_table_has_one_cell_per_header() {
 }
 
 #[test]
+fn markdown_cells_render_as_their_source_text() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    // Intervention names with inline markup (issue 19: `*pilot*`, backticks
+    // and `<b>` rendered as markup on GitHub).
+    let names = [
+        "*pilot*",
+        "`Safe` ``Dates``",
+        "<b>x</b>",
+        "a|b",
+        "[link](x)",
+        "_x_",
+        "~~x~~",
+        "&amp;",
+        "1. First",
+        "- dash",
+        "# Hash",
+        "@team :x: $y$",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let head = "intervention,target_group,income_setting,category,score\n";
+    let (mut old, mut new) = (head.to_string(), head.to_string());
+    for n in names {
+        let n = evidex::report::csv_field(n);
+        old.push_str(&format!("{n},girls,LIC,promising,0.7\n"));
+        new.push_str(&format!("{n},girls,LIC,ineffective,0.2\n"));
+    }
+    std::fs::write(d.join("old.csv"), old).unwrap();
+    std::fs::write(d.join("new.csv"), new).unwrap();
+    let r = run_in(d, &["check", "--expected", "old.csv", "--actual", "new.csv", "--format", "markdown"]);
+    r.expect_code(1);
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_MATH | Options::ENABLE_GFM;
+    let (mut cells, mut cell, mut markup) = (Vec::new(), None::<String>, Vec::new());
+    for ev in Parser::new_ext(&r.stdout, opts) {
+        match ev {
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => cells.extend(cell.take()),
+            Event::Text(t) if cell.is_some() => cell.as_mut().unwrap().push_str(&t),
+            ev if cell.is_some() => markup.push(format!("{ev:?}")),
+            _ => {}
+        }
+    }
+    assert!(markup.is_empty(), "markup inside cells: {markup:?}\n{}", r.stdout);
+    for n in names {
+        assert!(cells.iter().any(|c| c == n), "no cell reads {n:?}; cells {cells:?}\n{}", r.stdout);
+    }
+}
+
+#[test]
 fn rejects_keep_their_rows_duplicates_included() {
     let dir = tempfile::tempdir().unwrap();
     let rej = dir.path().join("rej.csv");
