@@ -8,10 +8,13 @@
 //! `explain` (here), compact facts for `score` (in `score::stream`).
 //! Cross-row checks follow (duplicate ids, studies mixing interventions,
 //! near-duplicate target groups). Every data row ends up accepted or
-//! rejected; [`Ingested::rows_read`] equals `accepted + rejected`.
+//! rejected; [`Ingested::rows_read`] equals `accepted + rejected`. Calls
+//! into file-format libraries go through [`guard::guarded`], which turns
+//! their panics on damaged files into the file's error.
 
 pub mod columns;
 pub mod decode;
+pub mod guard;
 pub mod pages;
 pub mod parquet;
 pub mod quality;
