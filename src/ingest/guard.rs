@@ -111,7 +111,8 @@ mod tests {
         assert!(e.starts_with("the reader failed on damaged data (bad page header 7"), "{e}");
         assert_eq!(guarded(|| 5), Ok(5));
         let e = guarded(|| std::panic::panic_any(17u8)).unwrap_err();
-        assert_eq!(e, "the reader failed on damaged data (a panic without a message)");
+        // With the hook installed (another test may have), the place follows.
+        assert!(e.starts_with("the reader failed on damaged data (a panic without a message"), "{e}");
     }
 
     /// The hook is process-wide; guarding a read on one thread must not
