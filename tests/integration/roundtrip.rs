@@ -8,7 +8,8 @@ use std::path::Path;
 
 /// Score `input` (with `extra` arguments) and the file `validate --accepted`
 /// writes from it (without them: the accepted file is in contract names),
-/// and require byte-identical `score --format csv` output.
+/// and require byte-identical `score --format csv` output and equal rows in
+/// `score --format json`.
 fn assert_round_trip(dir: &Path, input: &Path, extra: &[&str]) {
     let accepted = dir.join("accepted.csv");
     let input = input.to_str().unwrap();
@@ -34,6 +35,16 @@ fn assert_round_trip(dir: &Path, input: &Path, extra: &[&str]) {
             from_accepted.show(),
             std::fs::read_to_string(&accepted).unwrap_or_default()
         );
+    }
+    // The JSON output's rows (everything but the run's inputs: paths and
+    // checksums differ by construction) and accepted count agree too.
+    let mut args = vec!["score", input];
+    args.extend_from_slice(extra);
+    args.extend(["--format", "json"]);
+    let (a, b) = (run_in(dir, &args).json(), run_in(dir, &["score", acc, "--format", "json"]).json());
+    assert!(a["rows"] == b["rows"], "JSON rows differ for {input}");
+    for k in ["accepted", "keys", "model_version", "config_sha256"] {
+        assert_eq!(a["run"][k], b["run"][k], "run.{k} differs for {input}");
     }
     // The accepted file is clean: every row of it is accepted again.
     run_in(dir, &["validate", acc]).expect_code(0);
