@@ -88,7 +88,9 @@ pub fn install_panic_hook() {
 /// Whether the current thread is inside [`guarded`]; if so, keep the
 /// panic's message and place for it.
 fn keep_if_guarded(info: &PanicHookInfo<'_>) -> bool {
-    if DEPTH.with(Cell::get) == 0 {
+    // `try_with`: a panic while the thread's locals are being torn down
+    // is not a guarded one (and the hook itself must not panic).
+    if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {
         return false;
     }
     let kept = Kept {
@@ -96,8 +98,7 @@ fn keep_if_guarded(info: &PanicHookInfo<'_>) -> bool {
         message: payload_message(info.payload()),
         place: info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
     };
-    CAUGHT.with(|c| c.borrow_mut().push(kept));
-    true
+    CAUGHT.try_with(|c| c.borrow_mut().push(kept)).is_ok()
 }
 
 #[cfg(test)]
