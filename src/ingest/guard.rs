@@ -49,7 +49,8 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         // The last panic on this thread is the one that unwound to here,
         // unless it came from another thread (a library's worker, printed
         // there by the hook) with its payload only.
-        match seen.pop_if(|k| k.message == message) {
+        let own = if seen.last().is_some_and(|k| k.message == message) { seen.pop() } else { None };
+        match own {
             Some(Kept { place: Some(p), .. }) => format!("the reader failed on damaged data ({message}, at {p})"),
             _ => format!("the reader failed on damaged data ({message})"),
         }
