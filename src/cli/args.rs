@@ -98,14 +98,16 @@ pub struct ValidateArgs {
     /// Output format (default: text, or from the --out extension).
     #[arg(long, value_enum)]
     pub format: Option<TextOrJson>,
-    /// Write the report to this file (atomically; `-`: standard output).
+    /// Write the report to this file (atomically; `-`: standard output). Default: standard
+    /// output, or standard error when --accepted or --rejects is `-` (and no --format is given).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Most rejected rows listed in text output.
     #[arg(long, default_value_t = 50)]
     pub max_errors: usize,
-    /// Write the accepted records, normalised to the contract (canonical labels, derived income
-    /// settings) with every pass-through column kept, to this CSV (`-`: standard output).
+    /// Write the accepted records to this CSV (`-`: standard output): every contract column under
+    /// its contract name (canonical values, derived income settings), every pass-through column,
+    /// then file and line. Scoring it gives the verdicts of scoring the input.
     #[arg(long, value_name = "CSV")]
     pub accepted: Option<PathBuf>,
 }

@@ -62,6 +62,8 @@ pub struct Out {
     pub option: &'static str,
     pub target: Target,
     pub kind: OutputKind,
+    /// Standard output because no path was given (not `-`).
+    pub implicit: bool,
 }
 
 impl Out {
@@ -83,15 +85,18 @@ impl Out {
         if target == Target::Stdout && kind.is_binary() && std::io::stdout().is_terminal() {
             return Err(output::OutputError::BinaryToTerminal { option: option.into(), kind }.into());
         }
-        Ok(Out { option, target, kind })
+        Ok(Out { option, target, kind, implicit: path.is_none() })
     }
 
     /// The run-metadata sidecar `<file>.meta.json` of a CSV file output.
     fn sidecar(&self) -> Option<Out> {
         match (&self.target, self.kind) {
-            (Target::File(p), OutputKind::Csv) => {
-                Some(Out { option: "(metadata of --out)", target: Target::File(sidecar(p)), kind: OutputKind::Json })
-            }
+            (Target::File(p), OutputKind::Csv) => Some(Out {
+                option: "(metadata of --out)",
+                target: Target::File(sidecar(p)),
+                kind: OutputKind::Json,
+                implicit: false,
+            }),
             _ => None,
         }
     }
@@ -120,6 +125,22 @@ pub fn guard(inputs: &[&Path], outs: &[&Out]) -> anyhow::Result<()> {
         if p.is_dir() {
             anyhow::bail!("{}: is a directory; give a file (CSV, TSV, JSON Lines or Parquet)", p.display());
         }
+    }
+    // An output asked for on standard output (`-`) meets the command's own
+    // output, which goes there when no --out is given.
+    if let (Some(main), Some(other)) = (
+        outs.iter().find(|o| o.implicit && o.target == Target::Stdout),
+        outs.iter().find(|o| !o.implicit && o.target == Target::Stdout),
+    ) {
+        anyhow::bail!(
+            "{} -: standard output already carries the {} output of this command (no {} was given, so it goes there); \
+             give {} FILE, or a file name to {}",
+            other.option,
+            main.kind,
+            main.option,
+            main.option,
+            other.option
+        );
     }
     let mut all: Vec<Out> = Vec::new();
     for o in outs {
@@ -182,14 +203,21 @@ fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
         TextOrJson::Text => OutputKind::Text,
         TextOrJson::Json => OutputKind::Json,
     });
-    let main = Out::plan("--out", a.out.as_deref(), flag, &[OutputKind::Text, OutputKind::Json], OutputKind::Text)?;
     let accepted = a
         .accepted
         .as_deref()
         .map(|p| Out::plan("--accepted", Some(p), None, &[OutputKind::Csv], OutputKind::Csv))
         .transpose()?;
     let rejects = rejects_out(&a.input)?;
-    let outs: Vec<&Out> = [Some(&main), accepted.as_ref(), rejects.as_ref()].into_iter().flatten().collect();
+    // With `--accepted -` or `--rejects -` and neither --out nor --format,
+    // the summary (for people) goes to standard error.
+    let side_on_stdout = [&accepted, &rejects].into_iter().flatten().any(|o| o.target == Target::Stdout);
+    let main = if side_on_stdout && a.out.is_none() && flag.is_none() {
+        None
+    } else {
+        Some(Out::plan("--out", a.out.as_deref(), flag, &[OutputKind::Text, OutputKind::Json], OutputKind::Text)?)
+    };
+    let outs: Vec<&Out> = [main.as_ref(), accepted.as_ref(), rejects.as_ref()].into_iter().flatten().collect();
     guard(&input_paths(&a.input), &outs)?;
     // Validate checks rows: placeholder rows are accepted and noted.
     let ing = read_inputs(&a.input, Contract::Scoring, true, rejects.as_ref())?;
@@ -199,11 +227,16 @@ fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
             &output::count(ing.accepted(), "accepted record", "accepted records"),
         )?;
     }
-    let text = match main.kind {
-        OutputKind::Json => rv::validate_json(&ing),
-        _ => rv::validate_text(&ing, a.max_errors),
-    };
-    main.write(text.as_bytes(), &output::count(ing.rows_read(), "row checked", "rows checked"))?;
+    match &main {
+        Some(main) => {
+            let text = match main.kind {
+                OutputKind::Json => rv::validate_json(&ing),
+                _ => rv::validate_text(&ing, a.max_errors),
+            };
+            main.write(text.as_bytes(), &output::count(ing.rows_read(), "row checked", "rows checked"))?;
+        }
+        None => eprint!("{}", rv::validate_text(&ing, a.max_errors)),
+    }
     Ok(if ing.rejected.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 

@@ -20,22 +20,13 @@ pub const EXIT_FINDINGS: i32 = 1;
 /// Exit code for usage errors and unusable input.
 pub const EXIT_USAGE: i32 = 2;
 
-/// Parse arguments, run, and map errors to exit codes.
-/// A panic inside a file-format library while a reader guards the call
-/// (`ingest::parquet::guarded`) is reported as the file's error (exit 2);
-/// the default hook's "thread panicked" text would only confuse, so it is
-/// not printed then. Any other panic is printed as usual.
-fn quiet_guarded_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if evidex::ingest::parquet::GUARDED.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-            default(info);
-        }
-    }));
-}
-
+/// Parse arguments, run, and map errors to exit codes. A panic inside a
+/// file-format library, on a thread inside a guarded call
+/// (`ingest::guard::guarded`), is reported as the file's error with the
+/// panic's message (exit 2), not by the panic hook; every other panic is
+/// printed as usual.
 pub fn run() -> i32 {
-    quiet_guarded_panics();
+    evidex::ingest::guard::install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -3,8 +3,9 @@
 //! `--map source=target`).
 
 use super::IngestError;
-use crate::model::{did_you_mean, normalise_label};
+use crate::model::{did_you_mean, normalise_label, EvaluationRecord};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A column of the input contract.
@@ -141,6 +142,61 @@ impl Col {
         Col::ALL.into_iter().find(|c| c.name() == n)
     }
 
+    /// This column's value in an accepted record, written so that the row
+    /// reader reads it back as the same value: vocabulary columns as their
+    /// keys, numbers in their shortest exact form, flags as `true`/`false`,
+    /// the income setting and outcome domain as used (also when derived or
+    /// inferred). `None`: the record has no value. Non-event counts are
+    /// `None`: the reader folds them into the group sizes (`n_t`, `n_c`).
+    pub fn value_of(self, r: &EvaluationRecord) -> Option<Cow<'_, str>> {
+        fn text(s: Option<&str>) -> Option<Cow<'_, str>> {
+            s.map(Cow::Borrowed)
+        }
+        let key = |s: &'static str| Some(Cow::Borrowed(s));
+        let num = |x: Option<f64>| x.map(|v| Cow::Owned(v.to_string()));
+        let flag = |b: bool| key(if b { "true" } else { "false" });
+        let e = r.effect();
+        match self {
+            Col::RecordId => text(Some(&r.record_id)),
+            Col::StudyId => text(r.study_id.as_deref()),
+            Col::Intervention => text(Some(&r.intervention)),
+            Col::TargetGroup => text(Some(r.target_group.display())),
+            Col::IncomeSetting => key(r.income_setting.key()),
+            Col::Rating => r.rating.and_then(|x| key(x.key())),
+            Col::Strategy => r.strategy.and_then(|x| key(x.key())),
+            Col::Country => text(r.country.as_deref()),
+            Col::Design => r.design.and_then(|x| key(x.key())),
+            Col::SampleSize => r.sample_size.map(|n| Cow::Owned(n.to_string())),
+            Col::Year => r.year.map(|y| Cow::Owned(y.to_string())),
+            Col::Outcome => text(r.outcome.as_deref()),
+            Col::EffectSize => num(e.effect_size),
+            Col::Se => num(e.se),
+            Col::Variance => num(e.variance),
+            Col::CiLower => num(e.ci_lower),
+            Col::CiUpper => num(e.ci_upper),
+            Col::Yi => num(e.yi),
+            Col::Vi => num(e.vi),
+            Col::Measure => text(e.measure.as_deref()),
+            Col::EventsT => num(e.events_t),
+            Col::NonEventsT | Col::NonEventsC => None,
+            Col::NT => num(e.n_t),
+            Col::EventsC => num(e.events_c),
+            Col::NC => num(e.n_c),
+            Col::MeanT => num(e.mean_t),
+            Col::SdT => num(e.sd_t),
+            Col::MeanC => num(e.mean_c),
+            Col::SdC => num(e.sd_c),
+            Col::RiskOfBias => r.risk_of_bias.and_then(|x| key(x.key())),
+            Col::Harm => flag(r.harm),
+            Col::Source => text(r.source.as_deref()),
+            Col::OutcomeDomain => key(r.outcome_domain.key()),
+            Col::Primary => r.primary.and_then(flag),
+            Col::Direction => r.direction.and_then(|x| key(x.key())),
+            Col::Assignment => r.assignment.and_then(|x| key(x.key())),
+            Col::Clusters => r.clusters.map(|n| Cow::Owned(n.to_string())),
+        }
+    }
+
     /// Columns read as numbers (year, sample size, the numeric effect fields).
     pub fn is_number(self) -> bool {
         matches!(self, Col::Year | Col::SampleSize | Col::Clusters) || self.is_effect()
@@ -194,14 +250,22 @@ const ALIASES: &[(&str, Col)] = &[
     ("id", Col::RecordId),
     ("record", Col::RecordId),
     ("finding_id", Col::RecordId),
+    ("bevinding_id", Col::RecordId),
+    ("bevinding", Col::RecordId),
+    ("regel_id", Col::RecordId),
     ("study", Col::StudyId),
     ("trial", Col::StudyId),
     ("studie_id", Col::StudyId),
     ("studie", Col::StudyId),
+    ("onderzoek_id", Col::StudyId),
+    ("studienummer", Col::StudyId),
     ("programme", Col::Intervention),
     ("program", Col::Intervention),
     ("intervention_name", Col::Intervention),
     ("interventie", Col::Intervention),
+    ("interventienaam", Col::Intervention),
+    ("programma", Col::Intervention),
+    ("programmanaam", Col::Intervention),
     ("target", Col::TargetGroup),
     ("target_population", Col::TargetGroup),
     ("population", Col::TargetGroup),
@@ -211,40 +275,79 @@ const ALIASES: &[(&str, Col)] = &[
     ("income_level", Col::IncomeSetting),
     ("inkomensgroep", Col::IncomeSetting),
     ("inkomensniveau", Col::IncomeSetting),
+    ("inkomenscategorie", Col::IncomeSetting),
+    ("inkomensklasse", Col::IncomeSetting),
     ("evidence_rating", Col::Rating),
     ("unicef_rating", Col::Rating),
     ("beoordeling", Col::Rating),
     ("oordeel", Col::Rating),
+    ("waardering", Col::Rating),
+    ("beoordeling_unicef", Col::Rating),
+    ("unicef_beoordeling", Col::Rating),
     ("inspire_strategy", Col::Strategy),
     ("strategie", Col::Strategy),
+    ("inspire_strategie", Col::Strategy),
     ("iso3", Col::Country),
     ("land", Col::Country),
     ("study_design", Col::Design),
     ("ontwerp", Col::Design),
     ("onderzoeksopzet", Col::Design),
+    ("onderzoeksontwerp", Col::Design),
+    ("studieopzet", Col::Design),
+    ("studieontwerp", Col::Design),
+    ("design_type", Col::Design),
     ("n", Col::SampleSize),
     ("sample", Col::SampleSize),
     ("total_n", Col::SampleSize),
     ("steekproefomvang", Col::SampleSize),
+    ("steekproefgrootte", Col::SampleSize),
+    ("aantal_deelnemers", Col::SampleSize),
+    ("deelnemers", Col::SampleSize),
+    ("sample_size_total", Col::SampleSize),
     ("publication_year", Col::Year),
     ("jaar", Col::Year),
+    ("publicatiejaar", Col::Year),
+    ("jaar_van_publicatie", Col::Year),
     ("uitkomst", Col::Outcome),
+    ("uitkomstmaat", Col::Outcome),
+    ("outcome_measure", Col::Outcome),
     ("effect", Col::EffectSize),
     ("es", Col::EffectSize),
     ("effectgrootte", Col::EffectSize),
+    ("effect_grootte", Col::EffectSize),
+    ("effect_size_estimate", Col::EffectSize),
     ("std_err", Col::Se),
     ("standard_error", Col::Se),
     ("sei", Col::Se),
+    ("std_error", Col::Se),
+    ("stderr", Col::Se),
+    ("standaardfout", Col::Se),
+    ("standaard_fout", Col::Se),
+    ("se_effect", Col::Se),
     ("var", Col::Variance),
+    ("variantie", Col::Variance),
     ("lower", Col::CiLower),
     ("ci_low", Col::CiLower),
     ("lower_ci", Col::CiLower),
     ("ci_lb", Col::CiLower),
+    ("ondergrens", Col::CiLower),
+    ("bi_ondergrens", Col::CiLower),
+    ("ondergrens_bi", Col::CiLower),
+    ("ci_ondergrens", Col::CiLower),
+    ("ondergrens_95_bi", Col::CiLower),
     ("upper", Col::CiUpper),
     ("ci_high", Col::CiUpper),
     ("upper_ci", Col::CiUpper),
     ("ci_ub", Col::CiUpper),
+    ("bovengrens", Col::CiUpper),
+    ("bi_bovengrens", Col::CiUpper),
+    ("bovengrens_bi", Col::CiUpper),
+    ("ci_bovengrens", Col::CiUpper),
+    ("bovengrens_95_bi", Col::CiUpper),
     ("effect_measure", Col::Measure),
+    ("maat", Col::Measure),
+    ("effectmaat", Col::Measure),
+    ("type_effectmaat", Col::Measure),
     ("ai", Col::EventsT),
     ("tpos", Col::EventsT),
     ("tneg", Col::NonEventsT),
@@ -258,22 +361,40 @@ const ALIASES: &[(&str, Col)] = &[
     ("sd1i", Col::SdT),
     ("m2i", Col::MeanC),
     ("sd2i", Col::SdC),
+    ("gebeurtenissen_interventie", Col::EventsT),
+    ("n_interventie", Col::NT),
+    ("gebeurtenissen_controle", Col::EventsC),
+    ("n_controle", Col::NC),
+    ("gemiddelde_interventie", Col::MeanT),
+    ("sd_interventie", Col::SdT),
+    ("gemiddelde_controle", Col::MeanC),
+    ("sd_controle", Col::SdC),
     ("rob", Col::RiskOfBias),
     ("bias", Col::RiskOfBias),
     ("risico_op_bias", Col::RiskOfBias),
+    ("risico_op_vertekening", Col::RiskOfBias),
+    ("risico_van_vertekening", Col::RiskOfBias),
+    ("vertekening", Col::RiskOfBias),
+    ("risk_of_bias_rating", Col::RiskOfBias),
     ("harmful", Col::Harm),
     ("schade", Col::Harm),
+    ("schadelijk", Col::Harm),
     ("domain", Col::OutcomeDomain),
     ("outcome_type", Col::OutcomeDomain),
     ("outcome_tier", Col::OutcomeDomain),
     ("uitkomstdomein", Col::OutcomeDomain),
+    ("domein", Col::OutcomeDomain),
+    ("uitkomst_domein", Col::OutcomeDomain),
     ("is_primary", Col::Primary),
     ("primary_outcome", Col::Primary),
     ("primair", Col::Primary),
     ("primaire_uitkomst", Col::Primary),
+    ("primaire_uitkomstmaat", Col::Primary),
     ("effect_direction", Col::Direction),
     ("good_direction", Col::Direction),
     ("richting", Col::Direction),
+    ("effectrichting", Col::Direction),
+    ("gunstige_richting", Col::Direction),
     ("reference", Col::Source),
     ("citation", Col::Source),
     ("bron", Col::Source),
@@ -283,7 +404,86 @@ const ALIASES: &[(&str, Col)] = &[
     ("n_clusters", Col::Clusters),
     ("number_of_clusters", Col::Clusters),
     ("aantal_clusters", Col::Clusters),
+    ("referentie", Col::Source),
+    ("bronvermelding", Col::Source),
 ];
+
+/// The contract column a header names exactly: its contract name or an
+/// alias (after header normalisation). `ci` is not resolved here (it
+/// depends on the whole header).
+pub fn named(header: &str) -> Option<Col> {
+    let n = normalise_header(header);
+    Col::ALL.into_iter().find(|c| c.name() == n).or_else(|| ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
+}
+
+/// The contract column an unknown header probably means: the contract name
+/// or alias closest to it, compared without case, separators and
+/// punctuation (`Std. Error`, `effectsize`), within a typo's distance
+/// (at most one edit per four letters, at most three; names shorter than
+/// four letters only when equal). `None` when nothing is that close.
+///
+/// ```
+/// use evidex::ingest::columns::{looks_like, Col};
+/// assert_eq!(looks_like("standard_eror"), Some(Col::Se));
+/// assert_eq!(looks_like("Risico op vertekenning"), Some(Col::RiskOfBias));
+/// assert_eq!(looks_like("S.E."), Some(Col::Se));
+/// assert_eq!(looks_like("paper_title"), None);
+/// ```
+pub fn looks_like(header: &str) -> Option<Col> {
+    let squash =
+        |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
+    let h = squash(header);
+    if h.is_empty() {
+        return None;
+    }
+    let names = Col::ALL.iter().map(|c| (c.name(), *c)).chain(ALIASES.iter().copied());
+    let mut best: Option<(usize, Col)> = None;
+    for (name, col) in names {
+        let n = squash(name);
+        let longest = h.chars().count().max(n.chars().count());
+        let limit = if h.chars().count() < 4 || n.chars().count() < 4 { 0 } else { (longest / 4).clamp(1, 3) };
+        if h.chars().count().abs_diff(n.chars().count()) > limit {
+            continue;
+        }
+        let d = crate::model::edit_distance(&h, &n);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, col));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Warnings for pass-through headers that look like contract columns: a
+/// second header for a column already read, or a near miss of a column the
+/// file lacks ("did you mean").
+pub fn header_warnings(resolved: &Resolved) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, h) in &resolved.extra {
+        if h.trim().is_empty() {
+            continue;
+        }
+        let shown = crate::model::shown(h);
+        match named(h) {
+            Some(c) if resolved.has(c) => out.push(format!(
+                "column '{shown}' also names '{}', which is read from '{}'; '{shown}' is passed through, not read",
+                c.name(),
+                crate::model::shown(&resolved.shown(c))
+            )),
+            Some(_) => {}
+            None => {
+                if let Some(c) = looks_like(h).filter(|c| !resolved.has(*c)) {
+                    out.push(format!(
+                        "column '{shown}' is not part of the contract and is passed through; did you mean '{}'? \
+                         (rename it, or map it with --map \"{shown}={}\")",
+                        c.name(),
+                        c.name()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// A user column mapping (`--columns mapping.toml`).
 ///
@@ -635,7 +835,7 @@ pub fn resolve_headers(path: &str, headers: &[String], mapping: &ColumnMapping) 
                 });
             }
         } else {
-            Col::ALL.into_iter().find(|c| c.name() == n).or_else(|| ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
+            named(n)
         };
         match col {
             Some(c) if res.sources.contains_key(&c) => {
@@ -711,6 +911,137 @@ mod tests {
         for c in [Col::Intervention, Col::TargetGroup, Col::IncomeSetting, Col::Rating] {
             assert!(r.has(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn dutch_export_headers_cover_the_contract() {
+        // The headers of a Dutch export, as Excel users write them.
+        let cases = [
+            ("Standaardfout", Col::Se),
+            ("Steekproefgrootte", Col::SampleSize),
+            ("Risico op vertekening", Col::RiskOfBias),
+            ("Maat", Col::Measure),
+            ("Studie ID", Col::StudyId),
+            ("Interventie", Col::Intervention),
+            ("Strategie", Col::Strategy),
+            ("Doelgroep", Col::TargetGroup),
+            ("Inkomensgroep", Col::IncomeSetting),
+            ("Land", Col::Country),
+            ("Onderzoeksopzet", Col::Design),
+            ("Jaar", Col::Year),
+            ("Uitkomst", Col::Outcome),
+            ("Uitkomstdomein", Col::OutcomeDomain),
+            ("Primaire uitkomst", Col::Primary),
+            ("Richting", Col::Direction),
+            ("Schadelijk", Col::Harm),
+            ("Beoordeling", Col::Rating),
+            ("Effectgrootte", Col::EffectSize),
+            ("Variantie", Col::Variance),
+            ("Ondergrens", Col::CiLower),
+            ("Bovengrens", Col::CiUpper),
+            ("Bron", Col::Source),
+            ("N interventie", Col::NT),
+            ("Gemiddelde controle", Col::MeanC),
+        ];
+        let headers: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+        let r = resolve_headers("x", &headers, &ColumnMapping::default()).unwrap();
+        assert!(r.extra.is_empty(), "{:?}", r.extra);
+        for (i, (h, c)) in cases.iter().enumerate() {
+            assert_eq!(r.sources.get(c), Some(&Source::Columns(vec![i])), "{h}");
+        }
+        assert_eq!(named("Effectmaat"), Some(Col::Measure));
+        assert_eq!(named("Risico van vertekening"), Some(Col::RiskOfBias));
+    }
+
+    #[test]
+    fn aliases_are_normalised_unique_and_not_contract_names() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (a, _) in ALIASES {
+            assert_eq!(normalise_header(a), *a, "alias {a} is never matched");
+            assert!(seen.insert(*a), "alias {a} listed twice");
+            assert!(Col::ALL.iter().all(|c| c.name() != *a), "alias {a} is a contract name");
+        }
+    }
+
+    #[test]
+    fn every_alias_is_documented() {
+        let doc = include_str!("../../docs/input-format.md");
+        let section = doc.split("## Header aliases").nth(1).expect("docs/input-format.md has a Header aliases section");
+        for (a, c) in ALIASES {
+            let row = format!("| `{}` |", c.name());
+            let line =
+                section.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("no row for {}", c.name()));
+            assert!(line.contains(&format!("`{a}`")), "alias {a} of {} is not in docs/input-format.md", c.name());
+        }
+    }
+
+    #[test]
+    fn near_misses_name_the_column_they_probably_mean() {
+        for (h, c) in [
+            ("standard_eror", Col::Se),
+            ("Standaardfuot", Col::Se),
+            ("Std. Error", Col::Se),
+            ("S.E.", Col::Se),
+            ("effectsize", Col::EffectSize),
+            ("sampel_size", Col::SampleSize),
+            ("Risico op vertekenning", Col::RiskOfBias),
+            ("outcome domian", Col::OutcomeDomain),
+            ("interventon", Col::Intervention),
+            ("C.I. lower", Col::CiLower),
+        ] {
+            assert_eq!(looks_like(h), Some(c), "{h}");
+        }
+        // Pass-through columns of the bundled sv-meta table, and short or
+        // unrelated names, look like nothing.
+        for h in [
+            "paper_title",
+            "publication_type",
+            "mean_age",
+            "n_c_pre",
+            "n_t_post",
+            "var_d",
+            "ctrl_sd",
+            "delay",
+            "decade",
+            "origin",
+            "setting2",
+            "ra",
+            "notes",
+            "sex",
+            "age",
+            "region",
+            "sector",
+            "rater",
+            "line",
+            "file",
+            "income_derived",
+            "domain_inferred",
+            "n_items",
+            "eff_type",
+            "u_s_d",
+            "author",
+            "state",
+        ] {
+            assert_eq!(looks_like(h), None, "{h}");
+        }
+    }
+
+    #[test]
+    fn header_warnings_for_near_misses_and_second_names() {
+        let r = resolve_headers(
+            "x",
+            &h(&["intervention", "se", "standard_error", "sampel_size", "standard_eror", "notes"]),
+            &ColumnMapping::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            header_warnings(&r),
+            [
+                "column 'standard_error' also names 'se', which is read from 'se'; 'standard_error' is passed through, not read",
+                "column 'sampel_size' is not part of the contract and is passed through; did you mean 'sample_size'? \
+                 (rename it, or map it with --map \"sampel_size=sample_size\")",
+            ]
+        );
     }
 
     #[test]

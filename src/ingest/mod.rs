@@ -10,10 +10,13 @@
 //! near-duplicate target groups). Every data row ends up accepted,
 //! rejected, or left out (a valid row whose intervention is a placeholder
 //! name, counted in a warning unless placeholders are kept);
-//! [`Ingested::rows_read`] equals `accepted + rejected + left_out`.
+//! [`Ingested::rows_read`] equals `accepted + rejected + left_out`. Calls
+//! into file-format libraries go through [`guard::guarded`], which turns
+//! their panics on damaged files into the file's error.
 
 pub mod columns;
 pub mod decode;
+pub mod guard;
 pub mod pages;
 pub mod parquet;
 pub mod quality;

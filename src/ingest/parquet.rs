@@ -9,9 +9,10 @@
 //!
 //! polars can panic on a damaged file (its metadata reader trusts the
 //! file's lengths). Every call into it goes through [`guarded`], which
-//! turns a panic into the file's error (exit code 2).
+//! turns a panic into the file's error (exit code 2) with its message.
 
 use super::columns::Source;
+use super::guard::guarded;
 use super::row::{Fields, RowContext, Visit};
 use super::IngestError;
 use polars::prelude::*;
@@ -20,28 +21,6 @@ use std::sync::Arc;
 
 /// Rows per parallel task.
 pub const TASK_ROWS: usize = 1 << 16;
-
-/// Panics in a dependency: the count of readers inside [`guarded`] (the
-/// binary's panic hook stays quiet while it is above zero; the panic is
-/// reported as the file's error instead).
-pub static GUARDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Run `f` (a call into a file-format library), turning a panic into
-/// `Err(message)`.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    use std::sync::atomic::Ordering;
-    GUARDED.fetch_add(1, Ordering::SeqCst);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    GUARDED.fetch_sub(1, Ordering::SeqCst);
-    r.map_err(|p| {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown error".into());
-        format!("the reader failed on damaged data ({msg})")
-    })
-}
 
 /// A Parquet file with its row groups.
 pub struct ParquetSource {

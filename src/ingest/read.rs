@@ -279,6 +279,9 @@ fn prepare_file(
             message: pass_through_message(resolved.extra.iter().map(|(_, n)| n.as_str())),
         });
     }
+    for message in super::columns::header_warnings(&resolved) {
+        warnings.push(Warning { file: Some(display.to_string()), line: None, message });
+    }
     Ok(resolved)
 }
 

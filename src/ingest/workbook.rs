@@ -14,7 +14,7 @@
 //! first to its last value; a span over [`MAX_SHEET_CELLS`] is refused with
 //! the position of the far value (Excel itself holds 1,048,576 rows).
 
-use super::parquet::guarded;
+use super::guard::guarded;
 use super::row::{csv_field, Fields, Visit};
 use super::IngestError;
 use calamine::{Data, Range, Reader};

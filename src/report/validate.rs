@@ -1,7 +1,8 @@
 //! Rendering of ingest results (`evidex validate`) and the rejects file.
 
 use super::csv_field;
-use crate::ingest::Ingested;
+use crate::ingest::columns::normalise_header;
+use crate::ingest::{Col, Ingested};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -92,102 +93,43 @@ pub fn rejects_csv(ing: &Ingested) -> String {
     s
 }
 
-/// The accepted records as a clean CSV: contract columns with canonical
-/// values (income setting as derived, ratings as keys, harm as a flag), then
-/// every pass-through column in first-seen order, then file and line.
+/// Columns the accepted file adds after the pass-through columns: whether
+/// the income setting was derived from the country and the outcome domain
+/// inferred from the outcome text, and where the row came from. A
+/// pass-through column of the same name (from an earlier accepted file) is
+/// replaced by these, so no header appears twice.
+pub const ACCEPTED_PROVENANCE: [&str; 4] = ["income_derived", "domain_inferred", "file", "line"];
+
+/// The accepted records as a clean CSV: every contract column
+/// ([`Col::ALL`], in its order, under its contract name, with the value
+/// [`Col::value_of`] gives, so that reading the file back gives the same
+/// records), then every pass-through column in first-seen order, then
+/// [`ACCEPTED_PROVENANCE`].
 pub fn accepted_csv(ing: &Ingested) -> String {
-    let fixed = [
-        "record_id",
-        "study_id",
-        "intervention",
-        "target_group",
-        "income_setting",
-        "income_derived",
-        "rating",
-        "harm",
-        "strategy",
-        "country",
-        "design",
-        "sample_size",
-        "year",
-        "outcome",
-        "risk_of_bias",
-        "assignment",
-        "clusters",
-        "effect_size",
-        "se",
-        "variance",
-        "ci_lower",
-        "ci_upper",
-        "yi",
-        "vi",
-        "measure",
-        "events_t",
-        "n_t",
-        "events_c",
-        "n_c",
-        "mean_t",
-        "sd_t",
-        "mean_c",
-        "sd_c",
-        "source",
-    ];
+    let passed: Vec<usize> = (0..ing.extra_columns.len())
+        .filter(|&i| !ACCEPTED_PROVENANCE.contains(&normalise_header(&ing.extra_columns[i]).as_str()))
+        .collect();
     let mut s = String::new();
-    let head: Vec<String> = fixed
+    let head: Vec<String> = Col::ALL
         .iter()
-        .map(|c| c.to_string())
-        .chain(ing.extra_columns.iter().cloned())
-        .chain(["file".to_string(), "line".to_string()])
-        .map(|c| csv_field(&c))
+        .map(|c| c.name())
+        .chain(passed.iter().map(|&i| ing.extra_columns[i].as_str()))
+        .chain(ACCEPTED_PROVENANCE)
+        .map(csv_field)
         .collect();
     s.push_str(&head.join(","));
     s.push('\n');
-    let num = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
-    let opt = |x: Option<&str>| x.unwrap_or("").to_string();
+    let mut cells: Vec<String> = Vec::with_capacity(head.len());
     for r in &ing.records {
-        let e = r.effect();
-        let mut cells: Vec<String> = vec![
-            r.record_id.clone(),
-            opt(r.study_id.as_deref()),
-            r.intervention.clone(),
-            r.target_group.display().to_string(),
-            r.income_setting.key().to_string(),
-            r.income_derived.to_string(),
-            r.rating.map(|x| x.key().to_string()).unwrap_or_default(),
-            r.harm.to_string(),
-            r.strategy.map(|x| x.key().to_string()).unwrap_or_default(),
-            opt(r.country.as_deref()),
-            r.design.map(|x| x.key().to_string()).unwrap_or_default(),
-            r.sample_size.map(|x| x.to_string()).unwrap_or_default(),
-            r.year.map(|x| x.to_string()).unwrap_or_default(),
-            opt(r.outcome.as_deref()),
-            r.risk_of_bias.map(|x| x.key().to_string()).unwrap_or_default(),
-            r.assignment.map(|x| x.key().to_string()).unwrap_or_default(),
-            r.clusters.map(|x| x.to_string()).unwrap_or_default(),
-            num(e.effect_size),
-            num(e.se),
-            num(e.variance),
-            num(e.ci_lower),
-            num(e.ci_upper),
-            num(e.yi),
-            num(e.vi),
-            opt(e.measure.as_deref()),
-            num(e.events_t),
-            num(e.n_t),
-            num(e.events_c),
-            num(e.n_c),
-            num(e.mean_t),
-            num(e.sd_t),
-            num(e.mean_c),
-            num(e.sd_c),
-            opt(r.source.as_deref()),
-        ];
-        for i in 0..ing.extra_columns.len() {
-            cells.push(r.extra.get(i).cloned().flatten().unwrap_or_default());
-        }
-        cells.push(ing.file_name(r.provenance.file).to_string());
+        cells.clear();
+        cells.extend(Col::ALL.iter().map(|c| c.value_of(r).map(|v| csv_field(&v)).unwrap_or_default()));
+        cells.extend(
+            passed.iter().map(|&i| r.extra.get(i).cloned().flatten().map(|v| csv_field(&v)).unwrap_or_default()),
+        );
+        cells.push(r.income_derived.to_string());
+        cells.push(r.domain_inferred.to_string());
+        cells.push(csv_field(ing.file_name(r.provenance.file)));
         cells.push(r.provenance.line.to_string());
-        let cells: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
         s.push_str(&cells.join(","));
         s.push('\n');
     }

@@ -21,6 +21,44 @@ fn dutch_excel_export_gives_the_same_counts() {
 }
 
 #[test]
+fn dutch_export_headers_give_the_english_verdicts() {
+    // The Dutch export with the headers a Dutch Excel user writes (issue 19:
+    // Standaardfout, Steekproefgrootte, Risico op vertekening and Maat were
+    // passed through and the standard errors lost).
+    let nl = std::fs::read(crate::util::data("datasets/evidence_vac_nl.csv")).unwrap();
+    let end = nl.windows(2).position(|w| w == b"\r\n").expect("CRLF header line");
+    let header = "Record ID;Studie ID;Interventie;Strategie;Doelgroep;Inkomensgroep;Land;Onderzoeksopzet;\
+                  Risico op vertekening;Steekproefgrootte;Jaar;Uitkomst;Beoordeling;Effectgrootte;Standaardfout;Maat;Bron";
+    let mut file = header.as_bytes().to_vec();
+    file.extend_from_slice(&nl[end..]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.csv"), file).unwrap();
+    let v = run_in(dir.path(), &["validate", "export.csv"]);
+    v.expect_code(0).expect_stdout("231 rows read, 231 accepted, 0 rejected");
+    assert!(!v.stdout.contains("pass-through"), "a Dutch header was not recognised\n{}", v.show());
+    let nl = run_in(dir.path(), &["score", "export.csv", "--format", "csv"]);
+    let en = run(&["score", "datasets/evidence_vac.csv", "--format", "csv"]);
+    nl.expect_code(0);
+    en.expect_code(0);
+    assert!(nl.stdout == en.stdout, "verdicts differ\n{}\n{}", nl.show(), en.show());
+}
+
+#[test]
+fn a_header_that_looks_like_a_contract_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.csv"),
+        "intervention,target_group,income_setting,rating,effect_size,standard_eror,sample_size,n\n\
+         A,girls,LIC,promising,0.3,0.1,120,120\n",
+    )
+    .unwrap();
+    let r = run_in(dir.path(), &["validate", "in.csv"]);
+    r.expect_code(0)
+        .expect_stdout("column 'standard_eror' is not part of the contract and is passed through; did you mean 'se'?")
+        .expect_stdout("column 'n' also names 'sample_size', which is read from 'sample_size'");
+}
+
+#[test]
 fn sv_meta_loads_with_its_mapping() {
     let r = run(&[
         "validate",

@@ -10,6 +10,7 @@ mod ingest_props;
 mod meta_reference;
 mod outputs;
 mod records;
+mod roundtrip;
 mod scoring;
 pub mod tol;
 mod util;

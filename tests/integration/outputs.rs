@@ -123,7 +123,33 @@ fn the_format_follows_the_extension_and_dash_is_stdout() {
     r.expect_code(0).expect_stdout("<svg");
     let r = run_in(d, &["validate", "in.csv", "--accepted", "-", "--out", "v.json"]);
     r.expect_code(1).expect_stdout("record_id,");
-    run_in(d, &["validate", "in.csv", "--accepted", "-"]).expect_code(2).expect_stderr("both go to standard output");
+    // With nothing else on standard output, `-` works for --accepted and
+    // --rejects; the summary goes to standard error (issue 19).
+    let r = run_in(d, &["validate", "in.csv", "--accepted", "-"]);
+    r.expect_code(1).expect_stderr("rows read,");
+    assert!(r.stdout.starts_with("record_id,study_id,") && !r.stdout.contains("rows read"), "{}", r.show());
+    let r = run_in(d, &["validate", "in.csv", "--rejects", "-"]);
+    r.expect_code(1).expect_stderr("rows read,");
+    assert!(
+        r.stdout.starts_with("file,line,column,value,reason,row\n") && !r.stdout.contains("rows read"),
+        "{}",
+        r.show()
+    );
+    // Two outputs on standard output stay an error, named by their options.
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--rejects", "-"])
+        .expect_code(2)
+        .expect_stderr("--rejects and --accepted both go to standard output");
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--out", "-"])
+        .expect_code(2)
+        .expect_stderr("--accepted and --out both go to standard output");
+    run_in(d, &["validate", "in.csv", "--accepted", "-", "--format", "json"]).expect_code(2).expect_stderr(
+        "--accepted -: standard output already carries the json output of this command (no --out was given",
+    );
+    run_in(d, &["score", "in.csv", "--rejects", "-"])
+        .expect_code(2)
+        .expect_stderr("--rejects -: standard output already carries the");
+    let r = run_in(d, &["score", "in.csv", "--rejects", "-", "--out", "s.json"]);
+    r.expect_code(0).expect_stdout("file,line,column,value,reason,row");
     assert!(!d.join("-").exists(), "a file named '-' was written");
 }
 
@@ -191,6 +217,55 @@ fn markdown_verdict_table_has_one_cell_per_header() {
         "effective".into(),
         "ineffective".into()
     ]));
+}
+
+#[test]
+fn markdown_cells_render_as_their_source_text() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    // Intervention names with inline markup (issue 19: `*pilot*`, backticks
+    // and `<b>` rendered as markup on GitHub).
+    let names = [
+        "*pilot*",
+        "`Safe` ``Dates``",
+        "<b>x</b>",
+        "a|b",
+        "[link](x)",
+        "_x_",
+        "~~x~~",
+        "&amp;",
+        "1. First",
+        "- dash",
+        "# Hash",
+        "@team :x: $y$",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let head = "intervention,target_group,income_setting,category,score\n";
+    let (mut old, mut new) = (head.to_string(), head.to_string());
+    for n in names {
+        let n = evidex::report::csv_field(n);
+        old.push_str(&format!("{n},girls,LIC,promising,0.7\n"));
+        new.push_str(&format!("{n},girls,LIC,ineffective,0.2\n"));
+    }
+    std::fs::write(d.join("old.csv"), old).unwrap();
+    std::fs::write(d.join("new.csv"), new).unwrap();
+    let r = run_in(d, &["check", "--expected", "old.csv", "--actual", "new.csv", "--format", "markdown"]);
+    r.expect_code(1);
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_MATH | Options::ENABLE_GFM;
+    let (mut cells, mut cell, mut markup) = (Vec::new(), None::<String>, Vec::new());
+    for ev in Parser::new_ext(&r.stdout, opts) {
+        match ev {
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => cells.extend(cell.take()),
+            Event::Text(t) if cell.is_some() => cell.as_mut().unwrap().push_str(&t),
+            ev if cell.is_some() => markup.push(format!("{ev:?}")),
+            _ => {}
+        }
+    }
+    assert!(markup.is_empty(), "markup inside cells: {markup:?}\n{}", r.stdout);
+    for n in names {
+        assert!(cells.iter().any(|c| c == n), "no cell reads {n:?}; cells {cells:?}\n{}", r.stdout);
+    }
 }
 
 #[test]
