@@ -196,7 +196,7 @@ pub fn render_svg(g: &GroupResult, measure: Measure, title: &str) -> String {
         fit.i2,
         fit.q_df,
         fit.q,
-        pfmt(fit.q_pval),
+        super::meta::stat_text(&fit.q_pval, pfmt),
         fmt_est(fit.pi_lower, ratio),
         fmt_est(fit.pi_upper, ratio)
     );

@@ -10,7 +10,6 @@ use super::verdict::{decide_cell, sum, tally, Basis, CellDecision, Entry, Params
 use crate::meta::{self, FitOptions, Measure, Method, TestKind};
 use crate::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, Strategy, StudyDesign};
 use serde::Serialize;
-use statrs::distribution::{Beta, ContinuousCDF};
 
 /// One study's standing in one domain, ready to be tallied (and
 /// re-weighted by robustness draws).
@@ -746,9 +745,9 @@ impl CellResult {
 /// Central interval of Beta(alpha, beta) at `level`.
 pub fn beta_interval(alpha: f64, beta: f64, level: f64) -> (f64, f64) {
     let tail = (1.0 - level) / 2.0;
-    match Beta::new(alpha, beta) {
-        Ok(d) => (d.inverse_cdf(tail), d.inverse_cdf(1.0 - tail)),
-        Err(_) => (0.0, 1.0),
+    match (crate::stats::beta_quantile(tail, alpha, beta), crate::stats::beta_quantile(1.0 - tail, alpha, beta)) {
+        (Ok(lo), Ok(hi)) => (lo, hi),
+        _ => (0.0, 1.0),
     }
 }
 
