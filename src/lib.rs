@@ -11,7 +11,7 @@
 //! outside `report` formats text for people; `ingest` imports neither
 //! `score` nor `report`. [`stats`] holds every distribution function and
 //! iteration as a total function ("not computable" with a reason, never a
-//! panic); it is the only module that calls statrs.
+//! panic); it is the only module that calls the distribution library.
 
 pub mod check;
 pub mod ingest;

@@ -30,7 +30,7 @@ use std::fmt;
 #[non_exhaustive]
 pub enum NotComputable {
     /// An argument or intermediate result is NaN or infinite.
-    #[error("{what} is {value}, not a finite number")]
+    #[error("{what} {}", if value.is_nan() { "is not a number" } else { "overflows (too large for a floating-point number)" })]
     NotFinite { what: String, value: f64 },
     /// An argument outside the domain of the function.
     #[error("{what} is {value}; it must be {allowed}")]

@@ -149,7 +149,7 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
     if let Some(yi) = e.yi {
         let vi = match (e.vi, e.se) {
             (Some(v), _) => v,
-            (None, Some(se)) => se * se,
+            (None, Some(se)) => se_variance(se)?,
             (None, None) => return Err(EffectError("yi is given without vi or se".into())),
         };
         return finish(yi, vi, m.unwrap_or(Measure::GEN), EffectSource::GivenYiVi);
@@ -163,10 +163,16 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
         } else {
             es
         };
-        if let Some(v) = e.variance.or(e.se.map(|s| s * s)) {
-            return finish(yi, v, m.unwrap_or(Measure::GEN), EffectSource::GivenSe);
+        if let Some(v) = e.variance.map(Ok).or(e.se.map(se_variance)) {
+            return finish(yi, v?, m.unwrap_or(Measure::GEN), EffectSource::GivenSe);
         }
         if let (Some(lo), Some(hi)) = (e.ci_lower, e.ci_upper) {
+            if !(hi > lo) {
+                return Err(EffectError(format!(
+                    "the 95% CI [{lo}, {hi}] has {}; ci_upper must be greater than ci_lower",
+                    if hi == lo { "zero width" } else { "its bounds reversed" }
+                )));
+            }
             let se = if ratio_given {
                 if lo <= 0.0 || hi <= 0.0 {
                     return Err(EffectError(format!("ratio-scale CI [{lo}, {hi}] must have positive bounds")));
@@ -195,10 +201,18 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
 
 fn finish(yi: f64, vi: f64, measure: Measure, source: EffectSource) -> Result<Effect, EffectError> {
     if !yi.is_finite() {
-        return Err(EffectError(format!("effect {yi} is not finite")));
+        let why = if yi.is_nan() { "is not a number" } else { "overflows (too large for a floating-point number)" };
+        return Err(EffectError(format!("the effect on the analysis scale {why}")));
     }
-    if !(vi.is_finite() && vi > 0.0) {
-        return Err(EffectError(format!("sampling variance {vi} must be finite and > 0")));
+    if vi.is_nan() {
+        return Err(EffectError("the sampling variance is not a number".into()));
+    }
+    if vi.is_infinite() {
+        return Err(EffectError("the sampling variance overflows (the standard error is too large)".into()));
+    }
+    // Weights are 1/vi: below the smallest normal number they overflow.
+    if vi < f64::MIN_POSITIVE {
+        return Err(EffectError(format!("sampling variance {vi:e} must be at least 2.2e-308 (and > 0)")));
     }
     Ok(Effect { yi, vi, measure, source })
 }
@@ -233,6 +247,16 @@ fn counts(a: f64, n1: f64, c: f64, n2: f64, m: Measure) -> Result<Effect, Effect
         }
     };
     finish(yi, vi, m, src)
+}
+
+/// `se^2` for a standard error that is finite and > 0 (a negative SE is
+/// a data error, not a variance to square away).
+fn se_variance(se: f64) -> Result<f64, EffectError> {
+    if se.is_finite() && se > 0.0 {
+        Ok(se * se)
+    } else {
+        Err(EffectError(format!("se {se} must be a finite number greater than 0")))
+    }
 }
 
 /// Hedges' exact small-sample correction J(m).

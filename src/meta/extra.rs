@@ -1,7 +1,7 @@
 //! Small-study effects (Egger), leave-one-out, subgroup differences,
 //! within-study aggregation and cluster-robust (CR1) inference.
 
-use super::fit::{dot, fit, FitOptions, MetaError, MetaFit};
+use super::fit::{fit, weighted_mean, FitOptions, MetaError, MetaFit};
 use crate::stats::{self, NotComputable, Stat};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,8 +37,8 @@ pub fn egger(yi: &[f64], vi: &[f64]) -> Stat<Egger> {
     let x: Vec<f64> = vi.iter().map(|v| v.sqrt()).collect();
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
     let sw = stats::finite("the sum of the weights", w.iter().sum())?;
-    let xbar = dot(&w, &x) / sw;
-    let ybar = stats::finite("the weighted mean effect", dot(&w, yi) / sw)?;
+    let xbar = weighted_mean(&w, &x, sw);
+    let ybar = stats::finite("the weighted mean effect", weighted_mean(&w, yi, sw))?;
     let sxx: f64 = w.iter().zip(&x).map(|(w, x)| w * (x - xbar).powi(2)).sum();
     // Relative spread of the standard errors below 1e-10: rounding noise.
     if !(sxx > 1e-20 * sw * xbar * xbar) {
@@ -115,7 +115,7 @@ fn subgroup_q(fits: &[&MetaFit]) -> Stat<SubgroupTest> {
     }
     let w: Vec<f64> = fits.iter().map(|f| 1.0 / (f.se * f.se)).collect();
     let est: Vec<f64> = fits.iter().map(|f| f.estimate).collect();
-    let mu = dot(&w, &est) / w.iter().sum::<f64>();
+    let mu = weighted_mean(&w, &est, w.iter().sum::<f64>());
     let q = stats::finite("Q_between", w.iter().zip(&est).map(|(w, e)| w * (e - mu).powi(2)).sum())?;
     let df = fits.len() - 1;
     Ok(SubgroupTest { q_between: q, df, pval: stats::chisq_sf(q, df as f64)? })
@@ -211,7 +211,7 @@ pub struct Robust {
 pub fn robust_cr1(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Stat<Robust> {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
-    let b = dot(&w, yi) / sw;
+    let b = weighted_mean(&w, yi, sw);
     let mut per: BTreeMap<&String, f64> = BTreeMap::new();
     for ((c, wi), y) in clusters.iter().zip(&w).zip(yi) {
         *per.entry(c).or_default() += wi * (y - b);
@@ -275,7 +275,7 @@ pub fn robust_cr2(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level:
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
     let bread = 1.0 / sw;
-    let b = dot(&w, yi) * bread;
+    let b = weighted_mean(&w, yi, sw);
     let mut members: BTreeMap<&String, Vec<usize>> = BTreeMap::new();
     for (i, c) in clusters.iter().enumerate() {
         members.entry(c).or_default().push(i);

@@ -96,9 +96,9 @@ pub enum MetaError {
     Empty,
     #[error("yi and vi have different lengths ({0} and {1})")]
     Length(usize, usize),
-    #[error("study {index}: sampling variance {vi} must be finite and at least 2.2e-308")]
+    #[error("study {index}: {}", bad_variance(*vi))]
     BadVariance { index: usize, vi: f64 },
-    #[error("study {index}: effect {yi} is not finite")]
+    #[error("study {index}: the effect {}", if yi.is_nan() { "is not a number" } else { "overflows (too large for a floating-point number)" })]
     BadEffect { index: usize, yi: f64 },
     /// A core number of the fit (estimate, SE, CI, tau^2, Q, I^2) has no
     /// finite value, e.g. effects so large that their squares overflow.
@@ -199,7 +199,7 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     let q = core("Cochran's Q", q)?;
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw = core("the sum of the weights", w.iter().sum())?;
-    let est = core("the pooled estimate", dot(&w, yi) / sw)?;
+    let est = core("the pooled estimate", weighted_mean(&w, yi, sw))?;
     let mut se = core("the standard error", (1.0 / sw).sqrt())?;
     let mut test = opts.test;
     if matches!(test, TestKind::Knha | TestKind::Adhoc) && k < 2 {
@@ -233,13 +233,13 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     });
     let (i2, h2) = if method == Method::EE {
         if q_df > 0 && q > 0.0 {
-            ((100.0 * (q - q_df as f64) / q).max(0.0), q / q_df as f64)
+            ((100.0 * ((q - q_df as f64) / q)).max(0.0), q / q_df as f64)
         } else {
             (0.0, 1.0)
         }
     } else {
         let s2 = typical_variance(vi);
-        (100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2)
+        (100.0 * (tau2 / (tau2 + s2)), (tau2 + s2) / s2)
     };
     let i2 = core("I^2", i2)?;
     let h2 = core("H^2", h2)?;
@@ -282,6 +282,16 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     })
 }
 
+fn bad_variance(vi: f64) -> String {
+    if vi.is_nan() {
+        "the sampling variance is not a number".into()
+    } else if vi.is_infinite() {
+        "the sampling variance overflows (too large for a floating-point number)".into()
+    } else {
+        format!("sampling variance {vi:e} must be at least 2.2e-308 (and > 0)")
+    }
+}
+
 fn validate(yi: &[f64], vi: &[f64]) -> Result<(), MetaError> {
     if yi.len() != vi.len() {
         return Err(MetaError::Length(yi.len(), vi.len()));
@@ -300,15 +310,27 @@ fn validate(yi: &[f64], vi: &[f64]) -> Result<(), MetaError> {
     Ok(())
 }
 
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// `sum w y / sw`, computed about the first value (`y_0 + sum w (y - y_0) /
+/// sw`): identical effects give exactly their common value, so their
+/// residuals, Q and the Knapp-Hartung factor are exactly 0.
+pub(crate) fn weighted_mean(w: &[f64], y: &[f64], sw: f64) -> f64 {
+    let y0 = y.first().copied().unwrap_or(0.0);
+    y0 + w.iter().zip(y).map(|(w, y)| w * (y - y0)).sum::<f64>() / sw
+}
+
+/// `sum (y - ybar)^2`, the mean taken about the first value (exactly 0
+/// for identical effects).
+fn sum_of_squares(yi: &[f64]) -> f64 {
+    let ones = vec![1.0; yi.len()];
+    let mean = weighted_mean(&ones, yi, yi.len() as f64);
+    yi.iter().map(|y| (y - mean).powi(2)).sum()
 }
 
 /// Cochran's Q with inverse-variance weights, and its df.
 pub fn cochran_q(yi: &[f64], vi: &[f64]) -> (f64, usize) {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
     let sw: f64 = w.iter().sum();
-    let mu = dot(&w, yi) / sw;
+    let mu = weighted_mean(&w, yi, sw);
     (w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum(), yi.len().saturating_sub(1))
 }
 
@@ -316,7 +338,7 @@ pub fn cochran_q(yi: &[f64], vi: &[f64]) -> (f64, usize) {
 pub fn generalised_q(yi: &[f64], vi: &[f64], tau2: f64) -> f64 {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
-    let mu = dot(&w, yi) / sw;
+    let mu = weighted_mean(&w, yi, sw);
     w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum()
 }
 
@@ -345,8 +367,7 @@ fn typical_variance(vi: &[f64]) -> f64 {
 
 fn estimate_tau2(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> Stat<(f64, usize)> {
     let k = yi.len() as f64;
-    let mean = yi.iter().sum::<f64>() / k;
-    let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
+    let ss = sum_of_squares(yi);
     let tau2 = match method {
         Method::EE => 0.0,
         Method::DL => {
@@ -382,8 +403,7 @@ fn estimate_tau2(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> S
 /// negative); a step below 0 is truncated at 0.
 fn fisher_scoring(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> Stat<(f64, usize)> {
     let k = yi.len() as f64;
-    let mean = yi.iter().sum::<f64>() / k;
-    let ss: f64 = yi.iter().map(|y| (y - mean).powi(2)).sum();
+    let ss = sum_of_squares(yi);
     let start = (ss / (k - 1.0) - vi.iter().sum::<f64>() / k).max(0.0);
     let start = if ss.is_finite() { start } else { f64::NAN };
     let step = |tau2: f64| {
@@ -391,7 +411,7 @@ fn fisher_scoring(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> 
         let sw: f64 = w.iter().sum();
         let sw2: f64 = w.iter().map(|x| x * x).sum();
         let sw3: f64 = w.iter().map(|x| x * x * x).sum();
-        let mu = dot(&w, yi) / sw;
+        let mu = weighted_mean(&w, yi, sw);
         // P y = W (y - mu); y'PPy = sum w^2 (y - mu)^2.
         let ypy2: f64 = w.iter().zip(yi).map(|(w, y)| (w * (y - mu)).powi(2)).sum();
         let adj = match method {

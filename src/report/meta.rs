@@ -71,6 +71,9 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult) -> Value {
         o.insert("pi_lower".into(), num(f.pi_lower));
         o.insert("pi_upper".into(), num(f.pi_upper));
         if rep.measure.is_ratio() {
+            if [f.estimate, f.ci_lower, f.ci_upper, f.pi_lower, f.pi_upper].iter().any(|x| !x.exp().is_finite()) {
+                why.insert("exp".into(), json!("a bound is too large to exponentiate; null on the ratio scale"));
+            }
             o.insert(
                 "exp".into(),
                 json!({
@@ -260,37 +263,38 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
         (Some(Err(e)), _) | (_, Some(Err(e))) => format!(" (Q-profile CI: {})", Shown(e)),
         _ => " [-, -] (Q-profile)".into(),
     };
-    let _ = writeln!(out, "tau^2 = {:.4}{tau2_ci}, tau = {:.4}, I^2 = {:.2}%, H^2 = {:.2}", f.tau2, f.tau, f.i2, f.h2);
-    let _ = writeln!(out, "Q({}) = {:.4}, p = {}", f.q_df, f.q, stat_text(&f.q_pval, pfmt));
+    let _ =
+        writeln!(out, "tau^2 = {}{tau2_ci}, tau = {}, I^2 = {:.2}%, H^2 = {:.2}", n4(f.tau2), n4(f.tau), f.i2, f.h2);
+    let _ = writeln!(out, "Q({}) = {}, p = {}", f.q_df, n4(f.q), stat_text(&f.q_pval, pfmt));
     let stat_name = if f.df.is_some() { "t" } else { "z" };
     let df = f.df.map(|d| format!(" (df = {d})")).unwrap_or_default();
     let _ = writeln!(out, "\n  estimate      se   {stat_name}val{df}   pval    ci.lb    ci.ub");
     let _ = writeln!(
         out,
-        "  {:>8.4} {:>7.4} {:>7}   {:>7} {:>8.4} {:>8.4}",
-        f.estimate,
-        f.se,
-        f.stat.as_ref().map_or("-".into(), |x| format!("{x:.4}")),
+        "  {:>8} {:>7} {:>7}   {:>7} {:>8} {:>8}",
+        n4(f.estimate),
+        n4(f.se),
+        f.stat.as_ref().map_or("-".into(), |x| n4(*x)),
         f.pval.as_ref().map_or("-".into(), |p| pfmt(*p)),
-        f.ci_lower,
-        f.ci_upper
+        n4(f.ci_lower),
+        n4(f.ci_upper)
     );
     if let Err(e) = &f.stat {
         let _ = writeln!(out, "{stat_name} statistic and p-value: {}", Shown(e));
     } else if let Err(e) = &f.pval {
         let _ = writeln!(out, "p-value: {}", Shown(e));
     }
-    let _ = writeln!(out, "prediction interval: [{:.4}, {:.4}]", f.pi_lower, f.pi_upper);
+    let _ = writeln!(out, "prediction interval: [{}, {}]", n4(f.pi_lower), n4(f.pi_upper));
     if rep.measure.is_ratio() {
         let _ = writeln!(
             out,
-            "on the ratio scale: {} {:.4} [{:.4}, {:.4}], prediction interval [{:.4}, {:.4}]",
+            "on the ratio scale: {} {} [{}, {}], prediction interval [{}, {}]",
             rep.measure,
-            f.estimate.exp(),
-            f.ci_lower.exp(),
-            f.ci_upper.exp(),
-            f.pi_lower.exp(),
-            f.pi_upper.exp()
+            ratio(f.estimate),
+            ratio(f.ci_lower),
+            ratio(f.ci_upper),
+            ratio(f.pi_lower),
+            ratio(f.pi_upper)
         );
     }
     if let Some(Err(e)) = &g.robust {
@@ -346,6 +350,26 @@ fn truncate(s: &str, n: usize) -> String {
     } else {
         let t: String = s.chars().take(n - 1).collect();
         format!("{t}…")
+    }
+}
+
+/// A number in a text table: 4 decimals, or scientific notation from 1e9
+/// on (an effect of 1e300 is a 300-digit string otherwise).
+fn n4(x: f64) -> String {
+    if x.abs() >= 1e9 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A log-scale value on the ratio scale, or why it cannot be shown.
+fn ratio(x: f64) -> String {
+    let e = x.exp();
+    if e.is_finite() {
+        n4(e)
+    } else {
+        format!("not computable (exp({}) is too large)", n4(x))
     }
 }
 

@@ -3,12 +3,14 @@
 
 mod check;
 mod cli;
+mod degenerate;
 mod formats;
 mod fuzz;
 mod ingest_props;
 mod meta_reference;
 mod outputs;
 mod scoring;
+mod stats_props;
 pub mod tol;
 mod util;
 mod visual;
