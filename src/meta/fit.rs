@@ -465,3 +465,52 @@ pub fn q_profile_ci(yi: &[f64], vi: &[f64], level: f64) -> Stat<(f64, f64)> {
     let hi = solve_q("the Q-profile upper bound", yi, vi, stats::chisq_quantile(alpha / 2.0, df)?)?;
     Ok((lo.unwrap_or(0.0), hi.unwrap_or(0.0)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An estimator that does not converge falls back to DerSimonian-Laird
+    /// with a note in words, instead of failing the fit. y = (0, 1), v =
+    /// (0.01, 0.04): DL tau^2 = ((y1 - y2)^2 - v1 - v2)/2 = 0.475.
+    #[test]
+    fn reml_that_does_not_converge_falls_back_to_dl_with_a_note() {
+        let opts = FitOptions { method: Method::REML, max_iter: 1, tol: 0.0, ..FitOptions::default() };
+        let f = fit(&[0.0, 1.0], &[0.01, 0.04], &opts).unwrap();
+        assert_eq!(f.method, Method::DL);
+        assert!((f.tau2 - 0.475).abs() < 1e-12, "{}", f.tau2);
+        assert_eq!(f.notes, vec!["REML did not converge in 1 iterations; DerSimonian-Laird used".to_string()]);
+    }
+
+    /// Effects whose squares overflow: the fit is refused with the reason.
+    #[test]
+    fn overflowing_effects_are_not_computable() {
+        let e = fit(&[1e300, -1e300], &[0.01, 0.01], &FitOptions::default()).unwrap_err();
+        assert!(matches!(e, MetaError::NotComputable { .. }), "{e}");
+        assert!(e.to_string().contains("not computable"), "{e}");
+    }
+
+    /// Regression (found by the property test): `100 (Q - df)/Q` rounded to
+    /// 100.00000000000001 for the EE fit of this table.
+    #[test]
+    fn i2_never_exceeds_100() {
+        let t = [
+            (0.0, 1.7555051356732172),
+            (0.3, 1.418720263116087),
+            (0.0, 1.1575463010087614),
+            (0.0, 0.161245154965971),
+            (-7.97561334273505e149, 5.380669377300245e-7),
+            (0.0, 0.3599173386364679),
+            (0.0, 0.32174685425386623),
+            (0.0, 0.9220690860551757),
+            (0.0, 0.3745709555162168),
+            (1e-300, 0.20573353007384002),
+        ];
+        let y: Vec<f64> = t.iter().map(|x| x.0).collect();
+        let v: Vec<f64> = t.iter().map(|x| x.1 * x.1).collect();
+        for method in [Method::EE, Method::DL, Method::REML] {
+            let f = fit(&y, &v, &FitOptions { method, ..FitOptions::default() }).unwrap();
+            assert!((0.0..=100.0).contains(&f.i2), "{method}: {}", f.i2);
+        }
+    }
+}
