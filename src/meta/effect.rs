@@ -210,9 +210,12 @@ fn finish(yi: f64, vi: f64, measure: Measure, source: EffectSource) -> Result<Ef
     if vi.is_infinite() {
         return Err(EffectError("the sampling variance overflows (the standard error is too large)".into()));
     }
+    if vi <= 0.0 {
+        return Err(EffectError(format!("sampling variance {vi} must be finite and > 0")));
+    }
     // Weights are 1/vi: below the smallest normal number they overflow.
     if vi < f64::MIN_POSITIVE {
-        return Err(EffectError(format!("sampling variance {vi:e} must be at least 2.2e-308 (and > 0)")));
+        return Err(EffectError(format!("sampling variance {vi:e} is below 2.2e-308 (its weight would overflow)")));
     }
     Ok(Effect { yi, vi, measure, source })
 }

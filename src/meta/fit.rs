@@ -287,8 +287,10 @@ fn bad_variance(vi: f64) -> String {
         "the sampling variance is not a number".into()
     } else if vi.is_infinite() {
         "the sampling variance overflows (too large for a floating-point number)".into()
+    } else if vi <= 0.0 {
+        format!("sampling variance {vi} must be finite and > 0")
     } else {
-        format!("sampling variance {vi:e} must be at least 2.2e-308 (and > 0)")
+        format!("sampling variance {vi:e} is below 2.2e-308 (its weight would overflow)")
     }
 }
 
