@@ -181,8 +181,10 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
     let (tau2, iterations) = match estimate_tau2(yi, vi, method, opts) {
         Ok(t) => t,
         Err(reason) if matches!(method, Method::ML | Method::REML | Method::PM) => {
-            let dl = estimate_tau2(yi, vi, Method::DL, opts)
-                .map_err(|reason| MetaError::NotComputable { what: "tau^2 (DerSimonian-Laird)", reason })?;
+            let dl = estimate_tau2(yi, vi, Method::DL, opts).map_err(|reason| MetaError::NotComputable {
+                what: "tau^2 (neither the estimator asked for nor the DerSimonian-Laird fallback)",
+                reason,
+            })?;
             notes.push(match &reason {
                 NotComputable::NotConverged { iterations, .. } => {
                     format!("{method} did not converge in {iterations} iterations; DerSimonian-Laird used")
