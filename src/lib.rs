@@ -9,7 +9,9 @@
 //! aggregates facts into per-cell verdicts and [`meta`] pools effect sizes;
 //! [`report`] renders results; [`check`] compares results for CI. Nothing
 //! outside `report` formats text for people; `ingest` imports neither
-//! `score` nor `report`.
+//! `score` nor `report`. [`stats`] holds every distribution function and
+//! iteration as a total function ("not computable" with a reason, never a
+//! panic); it is the only module that calls the distribution library.
 
 pub mod check;
 pub mod ingest;
@@ -17,4 +19,5 @@ pub mod meta;
 pub mod model;
 pub mod report;
 pub mod score;
+pub mod stats;
 pub mod synth;

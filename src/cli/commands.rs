@@ -5,7 +5,7 @@ use super::args::{
     InputArgs, InputFormatArg, LevelArg, MeasureArg, MetaArgs, MetaOpts, MethodArg, ModelArgs, OutFormat, RankArgs,
     ReportArgs, ScoreArgs, TableCsvJson, TestArg, TextOrJson, ValidateArgs, VcovArg,
 };
-use super::{out, out_bytes, EXIT_FINDINGS, EXIT_OK};
+use super::{out, out_bytes, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use anyhow::Context;
 use evidex::ingest::{self, ColumnMapping, Contract, IngestOptions, Ingested, InputFormat};
 use evidex::meta::{self, FitOptions, Measure, MetaOptions, Method, TestKind};
@@ -370,7 +370,7 @@ fn meta(a: MetaArgs) -> anyhow::Result<i32> {
         m.push('\n');
         side.write(m.as_bytes(), "run metadata")?;
     }
-    Ok(EXIT_OK)
+    Ok(no_fit_exit(&rep))
 }
 
 fn load_config(m: &ModelArgs) -> anyhow::Result<ScoringConfig> {
@@ -871,7 +871,19 @@ fn forest(a: ForestArgs) -> anyhow::Result<i32> {
     let svg = evidex::report::forest::render_svg(&rep.overall, rep.measure, &title);
     let what = output::count(rep.overall.studies.len() as u64, "study", "studies");
     main.write(&image_bytes(svg, main.kind)?, &what)?;
-    Ok(EXIT_OK)
+    Ok(no_fit_exit(&rep))
+}
+
+/// Exit 2, with the reason on stderr, when the overall model could not be
+/// fitted (the output written says so too); else 0.
+fn no_fit_exit(rep: &meta::MetaReport) -> i32 {
+    match (&rep.overall.fit, &rep.overall.error) {
+        (None, reason) => {
+            eprintln!("evidex: no fit: {}", reason.as_deref().unwrap_or("unknown reason"));
+            EXIT_USAGE
+        }
+        _ => EXIT_OK,
+    }
 }
 
 fn report_html(a: ReportArgs) -> anyhow::Result<i32> {

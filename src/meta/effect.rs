@@ -2,8 +2,8 @@
 //! computes them.
 
 use crate::model::{is_ratio_measure, EffectInput};
+use crate::stats::{self, Stat};
 use serde::Serialize;
-use statrs::function::gamma::ln_gamma;
 use std::fmt;
 
 /// z quantile for a two-sided 95% interval, as used to back-calculate SEs.
@@ -149,7 +149,7 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
     if let Some(yi) = e.yi {
         let vi = match (e.vi, e.se) {
             (Some(v), _) => v,
-            (None, Some(se)) => se * se,
+            (None, Some(se)) => se_variance(se)?,
             (None, None) => return Err(EffectError("yi is given without vi or se".into())),
         };
         return finish(yi, vi, m.unwrap_or(Measure::GEN), EffectSource::GivenYiVi);
@@ -163,10 +163,16 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
         } else {
             es
         };
-        if let Some(v) = e.variance.or(e.se.map(|s| s * s)) {
-            return finish(yi, v, m.unwrap_or(Measure::GEN), EffectSource::GivenSe);
+        if let Some(v) = e.variance.map(Ok).or(e.se.map(se_variance)) {
+            return finish(yi, v?, m.unwrap_or(Measure::GEN), EffectSource::GivenSe);
         }
         if let (Some(lo), Some(hi)) = (e.ci_lower, e.ci_upper) {
+            if !(hi > lo) {
+                return Err(EffectError(format!(
+                    "the 95% CI [{lo}, {hi}] has {}; ci_upper must be greater than ci_lower",
+                    if hi == lo { "zero width" } else { "its bounds reversed" }
+                )));
+            }
             let se = if ratio_given {
                 if lo <= 0.0 || hi <= 0.0 {
                     return Err(EffectError(format!("ratio-scale CI [{lo}, {hi}] must have positive bounds")));
@@ -195,10 +201,21 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
 
 fn finish(yi: f64, vi: f64, measure: Measure, source: EffectSource) -> Result<Effect, EffectError> {
     if !yi.is_finite() {
-        return Err(EffectError(format!("effect {yi} is not finite")));
+        let why = if yi.is_nan() { "is not a number" } else { "overflows (too large for a floating-point number)" };
+        return Err(EffectError(format!("the effect on the analysis scale {why}")));
     }
-    if !(vi.is_finite() && vi > 0.0) {
+    if vi.is_nan() {
+        return Err(EffectError("the sampling variance is not a number".into()));
+    }
+    if vi.is_infinite() {
+        return Err(EffectError("the sampling variance overflows (the standard error is too large)".into()));
+    }
+    if vi <= 0.0 {
         return Err(EffectError(format!("sampling variance {vi} must be finite and > 0")));
+    }
+    // Weights are 1/vi: below the smallest normal number they overflow.
+    if vi < f64::MIN_POSITIVE {
+        return Err(EffectError(format!("sampling variance {vi:e} is below 2.2e-308 (its weight would overflow)")));
     }
     Ok(Effect { yi, vi, measure, source })
 }
@@ -235,9 +252,23 @@ fn counts(a: f64, n1: f64, c: f64, n2: f64, m: Measure) -> Result<Effect, Effect
     finish(yi, vi, m, src)
 }
 
+/// `se^2` for a standard error that is finite and > 0 (a negative SE is
+/// a data error, not a variance to square away).
+fn se_variance(se: f64) -> Result<f64, EffectError> {
+    if se.is_finite() && se > 0.0 {
+        Ok(se * se)
+    } else {
+        Err(EffectError(format!("se {se} must be a finite number greater than 0")))
+    }
+}
+
 /// Hedges' exact small-sample correction J(m).
-pub fn hedges_j(m: f64) -> f64 {
-    (ln_gamma(m / 2.0) - (m / 2.0).sqrt().ln() - ln_gamma((m - 1.0) / 2.0)).exp()
+///
+/// # Errors
+/// Not computable for `m <= 1` or non-finite `m`.
+pub fn hedges_j(m: f64) -> Stat {
+    let j = (stats::ln_gamma(m / 2.0)? - (m / 2.0).sqrt().ln() - stats::ln_gamma((m - 1.0) / 2.0)?).exp();
+    stats::finite("Hedges' correction J", j)
 }
 
 fn means(m1: f64, s1: f64, n1: f64, m2: f64, s2: f64, n2: f64, m: Measure) -> Result<Effect, EffectError> {
@@ -254,7 +285,9 @@ fn means(m1: f64, s1: f64, n1: f64, m2: f64, s2: f64, n2: f64, m: Measure) -> Re
             if sp <= 0.0 {
                 return Err(EffectError("both SDs are 0: the SMD is undefined".into()));
             }
-            let g = hedges_j(df) * (m1 - m2) / sp;
+            let j =
+                hedges_j(df).map_err(|e| EffectError(format!("Hedges' correction J({df}): not computable ({e})")))?;
+            let g = j * (m1 - m2) / sp;
             finish(g, 1.0 / n1 + 1.0 / n2 + g * g / (2.0 * (n1 + n2)), m, EffectSource::Means)
         }
         other => Err(EffectError(format!("means and SDs give MD or SMD, not {other}"))),
@@ -273,8 +306,8 @@ mod tests {
     fn hedges_j_closed_form_approximation() {
         // J(m) ~ 1 - 3/(4m - 1) (Hedges 1981); exact value at m = 10:
         // Gamma(5)/(sqrt(5) Gamma(4.5)) = 24 / (2.2360680 * 11.6317284) = 0.9227456
-        assert!(close(hedges_j(10.0), 0.922_745_6, 1e-6));
-        assert!((hedges_j(200.0) - (1.0 - 3.0 / 799.0)).abs() < 1e-5);
+        assert!(close(hedges_j(10.0).unwrap(), 0.922_745_6, 1e-6));
+        assert!((hedges_j(200.0).unwrap() - (1.0 - 3.0 / 799.0)).abs() < 1e-5);
     }
 
     #[test]
@@ -349,7 +382,7 @@ mod tests {
         assert!(close(r.vi, 47.0 * 47.0 / 155.0 + 64.0 * 64.0 / 156.0, 1e-12));
         let r = compute_effect(&e, Some(Measure::SMD)).unwrap();
         let sp = ((154.0 * 47.0 * 47.0 + 155.0 * 64.0 * 64.0) / 309.0_f64).sqrt();
-        let g = hedges_j(309.0) * -20.0 / sp;
+        let g = hedges_j(309.0).unwrap() * -20.0 / sp;
         assert!(close(r.yi, g, 1e-12));
         let mut e1 = e.clone();
         e1.n_t = Some(1.0);

@@ -1,7 +1,8 @@
 //! Small-study effects (Egger), leave-one-out, subgroup differences,
 //! within-study aggregation and cluster-robust (CR1) inference.
 
-use super::fit::{chisq_sf, dot, fit, t_sf, FitOptions, MetaError, MetaFit};
+use super::fit::{fit, weighted_mean, FitOptions, MetaError, MetaFit};
+use crate::stats::{self, NotComputable, Stat};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -19,34 +20,49 @@ pub struct Egger {
 
 /// # Formula
 /// Fit `y_i = b0 + b1 sqrt(v_i) + e_i`, `Var(e_i) = phi v_i`; `t = b1 /
-/// se(b1)` with `se(b1)^2 = phi [(X'WX)^-1]_{11}`, `phi = RSS_w/(k-2)`.
+/// se(b1)` with `se(b1)^2 = phi / S_xx`, `S_xx = sum w (x - xbar_w)^2`,
+/// `phi = RSS_w/(k-2)` (sums computed about the weighted means, so equal
+/// standard errors give `S_xx = 0` exactly rather than rounding noise).
 /// Egger, Davey Smith, Schneider & Minder (1997), BMJ 315:629.
 ///
-/// Returns `None` when k < 3.
-pub fn egger_test(yi: &[f64], vi: &[f64]) -> Option<Egger> {
+/// # Errors
+/// Not computable when k < 3, when the standard errors are all equal
+/// (nothing to regress on), when the residuals have no variance (e.g.
+/// identical effects), or when a number overflows.
+pub fn egger(yi: &[f64], vi: &[f64]) -> Stat<Egger> {
     let k = yi.len();
     if k < 3 {
-        return None;
+        return Err(NotComputable::degenerate(format!("k = {k}: it needs at least 3 studies")));
     }
     let x: Vec<f64> = vi.iter().map(|v| v.sqrt()).collect();
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
-    let sw: f64 = w.iter().sum();
-    let swx = dot(&w, &x);
-    let swy = dot(&w, yi);
-    let swxx: f64 = w.iter().zip(&x).map(|(w, x)| w * x * x).sum();
-    let swxy: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * x * y).sum();
-    let det = sw * swxx - swx * swx;
-    if det.abs() < 1e-300 {
-        return None;
+    let sw = stats::finite("the sum of the weights", w.iter().sum())?;
+    let xbar = weighted_mean(&w, &x, sw);
+    let ybar = stats::finite("the weighted mean effect", weighted_mean(&w, yi, sw))?;
+    let sxx: f64 = w.iter().zip(&x).map(|(w, x)| w * (x - xbar).powi(2)).sum();
+    // Relative spread of the standard errors below 1e-10: rounding noise.
+    if !(sxx > 1e-20 * sw * xbar * xbar) {
+        return Err(NotComputable::degenerate("the standard errors are all equal, so there is nothing to regress on"));
     }
-    let b1 = (sw * swxy - swx * swy) / det;
-    let b0 = (swy - b1 * swx) / sw;
-    let df = (k - 2) as f64;
+    let sxy: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * (x - xbar) * (y - ybar)).sum();
+    let b1 = stats::finite("the slope", sxy / sxx)?;
+    let b0 = stats::finite("the intercept", ybar - b1 * xbar)?;
+    let syy: f64 = w.iter().zip(yi).map(|(w, y)| w * (y - ybar).powi(2)).sum();
     let rss: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * (y - b0 - b1 * x).powi(2)).sum();
-    let phi = rss / df;
-    let se_b1 = (phi * sw / det).sqrt();
-    let stat = b1 / se_b1;
-    Some(Egger { intercept: b0, slope: b1, stat, df, pval: 2.0 * t_sf(stat.abs(), df) })
+    stats::finite("the residual sum of squares", rss)?;
+    if !(rss > 1e-24 * syy) || syy == 0.0 {
+        return Err(NotComputable::degenerate("the residuals have no variance"));
+    }
+    let df = (k - 2) as f64;
+    let se_b1 = (rss / df / sxx).sqrt();
+    let stat = stats::finite("the t statistic", b1 / se_b1)?;
+    let pval = 2.0 * stats::t_sf(stat.abs(), df)?;
+    Ok(Egger { intercept: b0, slope: b1, stat, df, pval })
+}
+
+/// [`egger`] when it is computable.
+pub fn egger_test(yi: &[f64], vi: &[f64]) -> Option<Egger> {
+    egger(yi, vi).ok()
 }
 
 /// One row of the leave-one-out table: the fit without study `omitted`.
@@ -84,16 +100,25 @@ pub struct SubgroupTest {
     pub pval: f64,
 }
 
-pub fn subgroup_test(fits: &[&MetaFit]) -> Option<SubgroupTest> {
+/// # Errors
+/// Not computable when a subgroup's SE is 0 or a number overflows.
+pub fn subgroup_test(fits: &[&MetaFit]) -> Option<Stat<SubgroupTest>> {
     if fits.len() < 2 {
         return None;
     }
+    Some(subgroup_q(fits))
+}
+
+fn subgroup_q(fits: &[&MetaFit]) -> Stat<SubgroupTest> {
+    if fits.iter().any(|f| !(f.se > 0.0)) {
+        return Err(NotComputable::degenerate("a subgroup's standard error is 0"));
+    }
     let w: Vec<f64> = fits.iter().map(|f| 1.0 / (f.se * f.se)).collect();
     let est: Vec<f64> = fits.iter().map(|f| f.estimate).collect();
-    let mu = dot(&w, &est) / w.iter().sum::<f64>();
-    let q: f64 = w.iter().zip(&est).map(|(w, e)| w * (e - mu).powi(2)).sum();
+    let mu = weighted_mean(&w, &est, w.iter().sum::<f64>());
+    let q = stats::finite("Q_between", w.iter().zip(&est).map(|(w, e)| w * (e - mu).powi(2)).sum())?;
     let df = fits.len() - 1;
-    Some(SubgroupTest { q_between: q, df, pval: chisq_sf(q, df as f64) })
+    Ok(SubgroupTest { q_between: q, df, pval: stats::chisq_sf(q, df as f64)? })
 }
 
 /// A study's composite effect after aggregating its effect sizes.
@@ -179,40 +204,54 @@ pub struct Robust {
 /// `V = n_c/(n_c - 1) * sum_c (sum_{i in c} w_i e_i)^2 / (sum w)^2`,
 /// t-test on `n_c - 1` df (metafor `robust(x, cluster, adjust = TRUE)`;
 /// Hedges, Tipton & Johnson 2010).
-pub fn robust_cr1(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Option<Robust> {
+///
+/// # Errors
+/// Not computable with fewer than 2 clusters, a robust SE of 0 or a
+/// number that overflows.
+pub fn robust_cr1(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Stat<Robust> {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
-    let b = dot(&w, yi) / sw;
+    let b = weighted_mean(&w, yi, sw);
     let mut per: BTreeMap<&String, f64> = BTreeMap::new();
     for ((c, wi), y) in clusters.iter().zip(&w).zip(yi) {
         *per.entry(c).or_default() += wi * (y - b);
     }
     let nc = per.len();
     if nc < 2 {
-        return None;
+        return Err(few_clusters(nc));
     }
     let meat: f64 = per.values().map(|s| s * s).sum();
     let v = (nc as f64 / (nc as f64 - 1.0)) * meat / (sw * sw);
     let se = v.sqrt();
-    Some(Robust::t_test(Vcov::CR1, b, se, (nc - 1) as f64, nc, level))
+    Robust::t_test(Vcov::CR1, b, se, (nc - 1) as f64, nc, level)
+}
+
+fn few_clusters(nc: usize) -> NotComputable {
+    NotComputable::degenerate(format!("{nc} cluster(s): cluster-robust inference needs at least 2"))
 }
 
 impl Robust {
     /// The t-test and CI of an estimate with its robust SE on `df` df.
-    fn t_test(vcov: Vcov, estimate: f64, se: f64, df: f64, clusters: usize, level: f64) -> Robust {
-        let stat = estimate / se;
-        let crit = super::fit::t_quantile(1.0 - (1.0 - level) / 2.0, df);
-        Robust {
+    fn t_test(vcov: Vcov, estimate: f64, se: f64, df: f64, clusters: usize, level: f64) -> Stat<Robust> {
+        let estimate = stats::finite("the estimate", estimate)?;
+        let se = stats::finite("the cluster-robust standard error", se)?;
+        if !(se > 0.0) {
+            return Err(NotComputable::degenerate("the cluster-robust standard error is 0 (every residual is 0)"));
+        }
+        let stat = stats::finite("the t statistic", estimate / se)?;
+        let crit = stats::t_quantile(1.0 - (1.0 - level) / 2.0, df)?;
+        let half = stats::finite("the CI half-width", crit * se)?;
+        Ok(Robust {
             vcov,
             estimate,
             se,
             stat,
             df,
-            pval: 2.0 * t_sf(stat.abs(), df),
-            ci_lower: estimate - crit * se,
-            ci_upper: estimate + crit * se,
+            pval: 2.0 * stats::t_sf(stat.abs(), df)?,
+            ci_lower: estimate - half,
+            ci_upper: estimate + half,
             clusters,
-        }
+        })
     }
 }
 
@@ -227,41 +266,46 @@ impl Robust {
 /// `P_jk = [j = k] sum_i u_ji^2 phi_i - B (sum u_j)(sum u_k)`.
 /// Agrees with clubSandwich's `vcovCR(rma, type = "CR2")` and
 /// `coef_test(test = "Satterthwaite")`.
-pub fn robust_cr2(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Option<Robust> {
-    use nalgebra::{DMatrix, DVector, SymmetricEigen};
+///
+/// # Errors
+/// Not computable with fewer than 2 clusters, a cluster that holds (almost)
+/// all the weight (its `G_j` is not positive definite), or non-finite
+/// degrees of freedom.
+pub fn robust_cr2(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level: f64) -> Stat<Robust> {
     let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
     let sw: f64 = w.iter().sum();
     let bread = 1.0 / sw;
-    let b = dot(&w, yi) * bread;
+    let b = weighted_mean(&w, yi, sw);
     let mut members: BTreeMap<&String, Vec<usize>> = BTreeMap::new();
     for (i, c) in clusters.iter().enumerate() {
         members.entry(c).or_default().push(i);
     }
     let nc = members.len();
     if nc < 2 {
-        return None;
+        return Err(few_clusters(nc));
     }
     let mut us: Vec<Vec<f64>> = Vec::with_capacity(nc);
     let mut meat = 0.0;
-    for idx in members.values() {
+    for (name, idx) in &members {
         let n = idx.len();
         let root: Vec<f64> = idx.iter().map(|&i| (1.0 / w[i]).sqrt()).collect();
         // G_j = D (Phi_j - B 1 1') D = diag(phi^2) - B (sqrt phi)(sqrt phi)'.
-        let g = DMatrix::from_fn(n, n, |r, c| {
-            let diag = if r == c { root[r].powi(4) } else { 0.0 };
-            diag - bread * root[r] * root[c]
-        });
-        let eig = SymmetricEigen::new(g);
-        if eig.eigenvalues.iter().any(|l| !(*l > 1e-14)) {
-            // A cluster that holds (almost) all the weight: CR2 is undefined.
-            return None;
+        let mut g = vec![0.0; n * n];
+        for r in 0..n {
+            for c in 0..n {
+                let diag = if r == c { root[r].powi(4) } else { 0.0 };
+                g[r * n + c] = diag - bread * root[r] * root[c];
+            }
         }
-        let inv_sqrt = DMatrix::from_diagonal(&eig.eigenvalues.map(|l| 1.0 / l.sqrt()));
-        let g_inv_sqrt = &eig.eigenvectors * inv_sqrt * eig.eigenvectors.transpose();
-        let d = DMatrix::from_diagonal(&DVector::from_vec(root.clone()));
-        let a = &d * g_inv_sqrt * &d;
-        let wj = DVector::from_iterator(n, idx.iter().map(|&i| w[i]));
-        let u: Vec<f64> = (a * wj * bread).iter().copied().collect();
+        let g_inv_sqrt = stats::inverse_sqrt_spd(&g, n).map_err(|e| {
+            NotComputable::degenerate(format!(
+                "CR2 adjustment of cluster '{name}' (it holds almost all the weight): {e}"
+            ))
+        })?;
+        // u = B A_j W_j 1 with A_j = D G^(-1/2) D.
+        let u: Vec<f64> = (0..n)
+            .map(|r| bread * root[r] * (0..n).map(|c| g_inv_sqrt[r * n + c] * root[c] * w[idx[c]]).sum::<f64>())
+            .collect();
         let ue: f64 = u.iter().zip(idx).map(|(u, &i)| u * (yi[i] - b)).sum();
         meat += ue * ue;
         us.push(u);
@@ -277,5 +321,6 @@ pub fn robust_cr2(yi: &[f64], vi: &[f64], tau2: f64, clusters: &[String], level:
     let ss = diag.iter().map(|x| x * x).sum::<f64>()
         - 2.0 * bread * diag.iter().zip(&sums).map(|(d, s)| d * s * s).sum::<f64>()
         + bread * bread * s2 * s2;
-    Some(Robust::t_test(Vcov::CR2, b, se, trace * trace / ss, nc, level))
+    let df = stats::finite("the Satterthwaite degrees of freedom", trace * trace / ss)?;
+    Robust::t_test(Vcov::CR2, b, se, df, nc, level)
 }

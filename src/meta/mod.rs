@@ -11,8 +11,8 @@ pub mod run;
 
 pub use effect::{compute_effect, Effect, EffectSource, Measure};
 pub use extra::{
-    aggregate_within_studies, egger_test, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Composite, Egger,
-    LeaveOneOut, Robust, SubgroupTest, Vcov,
+    aggregate_within_studies, egger, egger_test, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Composite,
+    Egger, LeaveOneOut, Robust, SubgroupTest, Vcov,
 };
 pub use fit::{fit, FitOptions, MetaError, MetaFit, Method, TestKind};
 pub use run::{run_meta, Excluded, GroupResult, MetaOptions, MetaReport, MetaRunError, StudyEffect};

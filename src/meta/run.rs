@@ -4,10 +4,11 @@
 //! is in `report::meta`.
 
 use super::effect::{compute_effect, Measure};
-use super::extra::{aggregate_within_studies, egger_test, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Vcov};
+use super::extra::{aggregate_within_studies, egger, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Vcov};
 use super::{Egger, FitOptions, LeaveOneOut, MetaFit, Robust, SubgroupTest};
 use crate::ingest::columns::normalise_header;
 use crate::ingest::EffectRow;
+use crate::stats::Stat;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,8 +81,10 @@ pub struct GroupResult {
     pub fit: Option<MetaFit>,
     /// Why there is no fit.
     pub error: Option<String>,
-    pub egger: Option<Egger>,
-    pub robust: Option<Robust>,
+    /// Egger's test (`None` below 3 studies, where it is not attempted).
+    pub egger: Option<Stat<Egger>>,
+    /// Cluster-robust inference (`None` without `--cluster`).
+    pub robust: Option<Stat<Robust>>,
     pub leave_one_out: Vec<LeaveOneOut>,
 }
 
@@ -91,7 +94,7 @@ pub struct MetaReport {
     pub measure: Measure,
     pub overall: GroupResult,
     pub subgroups: Vec<GroupResult>,
-    pub subgroup_test: Option<SubgroupTest>,
+    pub subgroup_test: Option<Stat<SubgroupTest>>,
     pub excluded: Vec<Excluded>,
     /// Things worth a look (e.g. rows that share a study label but are
     /// pooled as separate studies).
@@ -280,13 +283,13 @@ fn analyse(members: &[(&EffectRow, f64, f64)], opts: &MetaOptions, group: Vec<(S
             for (s, w) in res.studies.iter_mut().zip(&f.weights) {
                 s.weight = *w;
             }
-            res.egger = egger_test(&y, &v);
+            res.egger = (y.len() >= 3).then(|| egger(&y, &v));
             if opts.cluster.is_some() {
                 let cl: Vec<String> = res.studies.iter().map(|s| s.cluster.clone().unwrap_or_default()).collect();
-                res.robust = match opts.vcov {
+                res.robust = Some(match opts.vcov {
                     Vcov::CR1 => robust_cr1(&y, &v, f.tau2, &cl, opts.fit.level),
                     Vcov::CR2 => robust_cr2(&y, &v, f.tau2, &cl, opts.fit.level),
-                };
+                });
             }
             if opts.leave_one_out {
                 match leave_one_out(&y, &v, &opts.fit) {

@@ -28,12 +28,20 @@ fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     v
 }
 
-fn fmt_est(x: f64, ratio: bool) -> String {
-    if ratio {
-        format!("{:.2}", x.exp())
+/// `x` to `d` decimals, in scientific notation from 1e9 on, or "not
+/// computable" (e.g. a ratio too large to exponentiate).
+fn num(x: f64, d: usize) -> String {
+    if !x.is_finite() {
+        "not computable".into()
+    } else if x.abs() >= 1e9 {
+        format!("{x:.d$e}")
     } else {
-        format!("{x:.2}")
+        format!("{x:.d$}")
     }
+}
+
+fn fmt_est(x: f64, ratio: bool) -> String {
+    num(if ratio { x.exp() } else { x }, 2)
 }
 
 /// Render the overall (or one subgroup's) analysis as SVG.
@@ -64,6 +72,9 @@ pub fn render_svg(g: &GroupResult, measure: Measure, title: &str) -> String {
     }
     let pad = (hi - lo) * 0.05;
     let (lo, hi) = (lo - pad, hi + pad);
+    // Bounds near the largest finite number: draw on a nominal axis rather
+    // than compute NaN coordinates.
+    let (lo, hi) = if (hi - lo).is_finite() && hi > lo { (lo, hi) } else { (-1.0, 1.0) };
     let x = |v: f64| LEFT + (v.clamp(lo, hi) - lo) / (hi - lo) * PLOT_W;
     let height = TOP + ROW * (k as f64 + 5.0) + 60.0;
     let width = LEFT + PLOT_W + RIGHT;
@@ -191,12 +202,12 @@ pub fn render_svg(g: &GroupResult, measure: Measure, title: &str) -> String {
         );
     }
     let het = format!(
-        "tau^2 = {:.3}, I^2 = {:.1}%, Q({}) = {:.2}, p = {}; prediction interval [{}, {}]",
-        fit.tau2,
+        "tau^2 = {}, I^2 = {:.1}%, Q({}) = {}, p = {}; prediction interval [{}, {}]",
+        num(fit.tau2, 3),
         fit.i2,
         fit.q_df,
-        fit.q,
-        pfmt(fit.q_pval),
+        num(fit.q, 2),
+        super::meta::stat_text(&fit.q_pval, pfmt),
         fmt_est(fit.pi_lower, ratio),
         fmt_est(fit.pi_upper, ratio)
     );

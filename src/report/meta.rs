@@ -3,8 +3,30 @@
 
 use super::csv_field;
 use crate::meta::{GroupResult, MetaReport};
+use crate::stats::{Shown, Stat};
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
+
+/// A statistic for text output: formatted by `f`, or "not computable
+/// (reason)".
+pub fn stat_text(x: &Stat, f: impl Fn(f64) -> String) -> String {
+    match x {
+        Ok(v) => f(*v),
+        Err(e) => Shown(e).to_string(),
+    }
+}
+
+/// A statistic as JSON: the number, or `null` with the reason recorded
+/// under `key` in `why` (the object's `not_computable` map).
+fn stat_json(x: &Stat, key: &str, why: &mut Map<String, Value>) -> Value {
+    match x {
+        Ok(v) => num(*v),
+        Err(e) => {
+            why.insert(key.into(), json!(e.to_string()));
+            Value::Null
+        }
+    }
+}
 
 fn num(x: f64) -> Value {
     if x.is_finite() {
@@ -25,32 +47,33 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult) -> Value {
     o.insert("records".into(), json!(g.records));
     o.insert("records_combined".into(), json!(g.records_combined));
     o.insert("measure".into(), json!(rep.measure.name()));
+    let mut why = Map::new();
     if let Some(f) = &g.fit {
         o.insert("method".into(), json!(f.method.to_string()));
         o.insert("test".into(), json!(f.test.to_string()));
-        for (k, v) in [
-            ("estimate", f.estimate),
-            ("se", f.se),
-            ("ci_lower", f.ci_lower),
-            ("ci_upper", f.ci_upper),
-            ("stat", f.stat),
-            ("pval", f.pval),
-            ("tau2", f.tau2),
-            ("tau", f.tau),
-        ] {
+        for (k, v) in [("estimate", f.estimate), ("se", f.se), ("ci_lower", f.ci_lower), ("ci_upper", f.ci_upper)] {
+            o.insert(k.into(), num(v));
+        }
+        o.insert("stat".into(), stat_json(&f.stat, "stat", &mut why));
+        o.insert("pval".into(), stat_json(&f.pval, "pval", &mut why));
+        for (k, v) in [("tau2", f.tau2), ("tau", f.tau)] {
             o.insert(k.into(), num(v));
         }
         o.insert("df".into(), f.df.map_or(Value::Null, num));
-        o.insert("tau2_ci_lower".into(), f.tau2_ci_lower.map_or(Value::Null, num));
-        o.insert("tau2_ci_upper".into(), f.tau2_ci_upper.map_or(Value::Null, num));
+        for (k, v) in [("tau2_ci_lower", &f.tau2_ci_lower), ("tau2_ci_upper", &f.tau2_ci_upper)] {
+            o.insert(k.into(), v.as_ref().map_or(Value::Null, |x| stat_json(x, k, &mut why)));
+        }
         for (k, v) in [("i2", f.i2), ("h2", f.h2), ("q", f.q)] {
             o.insert(k.into(), num(v));
         }
         o.insert("q_df".into(), json!(f.q_df));
-        o.insert("q_pval".into(), num(f.q_pval));
+        o.insert("q_pval".into(), stat_json(&f.q_pval, "q_pval", &mut why));
         o.insert("pi_lower".into(), num(f.pi_lower));
         o.insert("pi_upper".into(), num(f.pi_upper));
         if rep.measure.is_ratio() {
+            if [f.estimate, f.ci_lower, f.ci_upper, f.pi_lower, f.pi_upper].iter().any(|x| !x.exp().is_finite()) {
+                why.insert("exp".into(), json!("a bound is too large to exponentiate; null on the ratio scale"));
+            }
             o.insert(
                 "exp".into(),
                 json!({
@@ -67,15 +90,30 @@ pub fn group_json(rep: &MetaReport, g: &GroupResult) -> Value {
     } else {
         o.insert("error".into(), json!(g.error));
     }
-    if let Some(e) = &g.egger {
-        o.insert("egger".into(), json!({"stat": num(e.stat), "df": e.df, "pval": num(e.pval), "intercept": num(e.intercept), "slope": num(e.slope)}));
+    match &g.egger {
+        Some(Ok(e)) => {
+            o.insert("egger".into(), json!({"stat": num(e.stat), "df": e.df, "pval": num(e.pval), "intercept": num(e.intercept), "slope": num(e.slope)}));
+        }
+        Some(Err(e)) => {
+            why.insert("egger".into(), json!(e.to_string()));
+        }
+        None => {}
     }
-    if let Some(r) = &g.robust {
-        o.insert(
-            "robust".into(),
-            json!({"type": format!("{:?}", r.vcov), "clusters": r.clusters, "estimate": num(r.estimate), "se": num(r.se), "stat": num(r.stat),
-                   "df": r.df, "pval": num(r.pval), "ci_lower": num(r.ci_lower), "ci_upper": num(r.ci_upper)}),
-        );
+    match &g.robust {
+        Some(Ok(r)) => {
+            o.insert(
+                "robust".into(),
+                json!({"type": format!("{:?}", r.vcov), "clusters": r.clusters, "estimate": num(r.estimate), "se": num(r.se), "stat": num(r.stat),
+                       "df": num(r.df), "pval": num(r.pval), "ci_lower": num(r.ci_lower), "ci_upper": num(r.ci_upper)}),
+            );
+        }
+        Some(Err(e)) => {
+            why.insert("robust".into(), json!(e.to_string()));
+        }
+        None => {}
+    }
+    if !why.is_empty() {
+        o.insert("not_computable".into(), Value::Object(why));
     }
     let studies: Vec<Value> = g
         .studies
@@ -114,9 +152,11 @@ pub fn meta_json(rep: &MetaReport, files: &[String], run: Option<Value>) -> Stri
         o.insert("subgroups".into(), Value::Array(subs));
         o.insert(
             "subgroup_test".into(),
-            rep.subgroup_test
-                .as_ref()
-                .map_or(Value::Null, |t| json!({"q_between": num(t.q_between), "df": t.df, "pval": num(t.pval)})),
+            match &rep.subgroup_test {
+                Some(Ok(t)) => json!({"q_between": num(t.q_between), "df": t.df, "pval": num(t.pval)}),
+                Some(Err(e)) => json!({"not_computable": e.to_string()}),
+                None => Value::Null,
+            },
         );
         Value::Object(o)
     };
@@ -218,44 +258,49 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
     for n in &f.notes {
         let _ = writeln!(out, "note: {n}");
     }
-    let _ = writeln!(
-        out,
-        "tau^2 = {:.4} [{}, {}] (Q-profile), tau = {:.4}, I^2 = {:.2}%, H^2 = {:.2}",
-        f.tau2,
-        f.tau2_ci_lower.map_or("-".into(), |x| format!("{x:.4}")),
-        f.tau2_ci_upper.map_or("-".into(), |x| format!("{x:.4}")),
-        f.tau,
-        f.i2,
-        f.h2
-    );
-    let _ = writeln!(out, "Q({}) = {:.4}, p = {}", f.q_df, f.q, pfmt(f.q_pval));
+    let tau2_ci = match (&f.tau2_ci_lower, &f.tau2_ci_upper) {
+        (Some(Ok(lo)), Some(Ok(hi))) => format!(" [{lo:.4}, {hi:.4}] (Q-profile)"),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => format!(" (Q-profile CI: {})", Shown(e)),
+        _ => " [-, -] (Q-profile)".into(),
+    };
+    let _ =
+        writeln!(out, "tau^2 = {}{tau2_ci}, tau = {}, I^2 = {:.2}%, H^2 = {:.2}", n4(f.tau2), n4(f.tau), f.i2, f.h2);
+    let _ = writeln!(out, "Q({}) = {}, p = {}", f.q_df, n4(f.q), stat_text(&f.q_pval, pfmt));
     let stat_name = if f.df.is_some() { "t" } else { "z" };
     let df = f.df.map(|d| format!(" (df = {d})")).unwrap_or_default();
     let _ = writeln!(out, "\n  estimate      se   {stat_name}val{df}   pval    ci.lb    ci.ub");
     let _ = writeln!(
         out,
-        "  {:>8.4} {:>7.4} {:>7.4}   {:>7} {:>8.4} {:>8.4}",
-        f.estimate,
-        f.se,
-        f.stat,
-        pfmt(f.pval),
-        f.ci_lower,
-        f.ci_upper
+        "  {:>8} {:>7} {:>7}   {:>7} {:>8} {:>8}",
+        n4(f.estimate),
+        n4(f.se),
+        f.stat.as_ref().map_or("-".into(), |x| n4(*x)),
+        f.pval.as_ref().map_or("-".into(), |p| pfmt(*p)),
+        n4(f.ci_lower),
+        n4(f.ci_upper)
     );
-    let _ = writeln!(out, "prediction interval: [{:.4}, {:.4}]", f.pi_lower, f.pi_upper);
+    if let Err(e) = &f.stat {
+        let _ = writeln!(out, "{stat_name} statistic and p-value: {}", Shown(e));
+    } else if let Err(e) = &f.pval {
+        let _ = writeln!(out, "p-value: {}", Shown(e));
+    }
+    let _ = writeln!(out, "prediction interval: [{}, {}]", n4(f.pi_lower), n4(f.pi_upper));
     if rep.measure.is_ratio() {
         let _ = writeln!(
             out,
-            "on the ratio scale: {} {:.4} [{:.4}, {:.4}], prediction interval [{:.4}, {:.4}]",
+            "on the ratio scale: {} {} [{}, {}], prediction interval [{}, {}]",
             rep.measure,
-            f.estimate.exp(),
-            f.ci_lower.exp(),
-            f.ci_upper.exp(),
-            f.pi_lower.exp(),
-            f.pi_upper.exp()
+            ratio(f.estimate),
+            ratio(f.ci_lower),
+            ratio(f.ci_upper),
+            ratio(f.pi_lower),
+            ratio(f.pi_upper)
         );
     }
-    if let Some(r) = &g.robust {
+    if let Some(Err(e)) = &g.robust {
+        let _ = writeln!(out, "cluster-robust inference: {}", Shown(e));
+    }
+    if let Some(Ok(r)) = &g.robust {
         let _ = writeln!(
             out,
             "cluster-robust ({:?}, {} clusters): se = {:.4}, t({:.2}) = {:.4}, p = {}, CI [{:.4}, {:.4}]",
@@ -269,8 +314,15 @@ fn text_group(out: &mut String, rep: &MetaReport, g: &GroupResult) {
             r.ci_upper
         );
     }
-    if let Some(e) = &g.egger {
-        let _ = writeln!(out, "Egger's test for funnel asymmetry: t({}) = {:.4}, p = {}", e.df, e.stat, pfmt(e.pval));
+    match &g.egger {
+        Some(Ok(e)) => {
+            let _ =
+                writeln!(out, "Egger's test for funnel asymmetry: t({}) = {:.4}, p = {}", e.df, e.stat, pfmt(e.pval));
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Egger's test: {}", Shown(e));
+        }
+        None => {}
     }
     if !g.leave_one_out.is_empty() {
         let _ = writeln!(
@@ -301,6 +353,26 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// A number in a text table: 4 decimals, or scientific notation from 1e9
+/// on (an effect of 1e300 is a 300-digit string otherwise).
+fn n4(x: f64) -> String {
+    if x.abs() >= 1e9 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A log-scale value on the ratio scale, or why it cannot be shown.
+fn ratio(x: f64) -> String {
+    let e = x.exp();
+    if e.is_finite() {
+        n4(e)
+    } else {
+        format!("not computable (exp({}) is too large)", n4(x))
+    }
+}
+
 /// p-values as metafor prints them.
 pub fn pfmt(p: f64) -> String {
     if p < 1e-4 {
@@ -317,7 +389,10 @@ pub fn meta_text(rep: &MetaReport, files: &[String]) -> String {
     for g in &rep.subgroups {
         text_group(&mut out, rep, g);
     }
-    if let Some(t) = &rep.subgroup_test {
+    if let Some(Err(e)) = &rep.subgroup_test {
+        let _ = writeln!(out, "\ntest for subgroup differences: {}", Shown(e));
+    }
+    if let Some(Ok(t)) = &rep.subgroup_test {
         let _ = writeln!(
             out,
             "\ntest for subgroup differences: Q_between({}) = {:.4}, p = {}",

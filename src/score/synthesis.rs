@@ -94,10 +94,10 @@ pub fn synthesise(items: &[Item], measure: Measure, egger_min: usize) -> Result<
         (f.ci_lower, f.ci_upper, None, None)
     };
     let egger_p = if k >= egger_min.max(3) {
-        match meta::egger_test(&y, &v) {
-            Some(e) if e.pval.is_finite() => Some(e.pval),
-            _ => {
-                notes.push("Egger's test: not computable (the regression has no residual variance)".into());
+        match meta::extra::egger(&y, &v) {
+            Ok(e) => Some(e.pval),
+            Err(why) => {
+                notes.push(format!("Egger's test: not computable ({why})"));
                 None
             }
         }
@@ -131,11 +131,13 @@ fn t975(df: usize) -> f64 {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
     const N: usize = 512;
     let table = TABLE.get_or_init(|| {
-        (0..N).map(|d| if d == 0 { f64::NAN } else { meta::fit::t_quantile(0.975, d as f64) }).collect()
+        (0..N)
+            .map(|d| if d == 0 { f64::NAN } else { crate::stats::t_quantile(0.975, d as f64).unwrap_or(f64::NAN) })
+            .collect()
     });
     match table.get(df) {
         Some(t) if df > 0 => *t,
-        _ => meta::fit::t_quantile(0.975, df as f64),
+        _ => crate::stats::t_quantile(0.975, df as f64).unwrap_or(f64::NAN),
     }
 }
 
@@ -144,7 +146,7 @@ pub fn probability_of_benefit(estimate: f64, se: f64) -> f64 {
     if !(se > 0.0 && se.is_finite() && estimate.is_finite()) {
         return 0.5;
     }
-    meta::fit::normal_sf(-estimate / se)
+    crate::stats::normal_cdf(estimate / se).unwrap_or(0.5)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod degenerate;
 mod formats;
 mod fuzz;
 mod gates;
@@ -12,6 +13,7 @@ mod outputs;
 mod records;
 mod roundtrip;
 mod scoring;
+mod stats_props;
 pub mod tol;
 mod util;
 mod verdicts;
