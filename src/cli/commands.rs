@@ -222,10 +222,22 @@ fn validate(a: ValidateArgs) -> anyhow::Result<i32> {
     // Validate checks rows: placeholder rows are accepted and noted.
     let ing = read_inputs(&a.input, Contract::Scoring, true, rejects.as_ref())?;
     if let Some(o) = &accepted {
-        o.write(
-            rv::accepted_csv(&ing).as_bytes(),
-            &output::count(ing.accepted(), "accepted record", "accepted records"),
-        )?;
+        // The accepted file holds what scoring reads: rows naming a
+        // placeholder (by the mapping's list too) are not written, so that
+        // scoring the file gives the input's verdicts.
+        let table = ingest_options(&a.input, Contract::Scoring, false)?.mapping.name_table();
+        let keep = |r: &evidex::model::EvaluationRecord| {
+            !table.is_placeholder(&evidex::model::intervention_key(&r.intervention))
+        };
+        let written = ing.records.iter().filter(|r| keep(r)).count();
+        let mut what = output::count(written as u64, "accepted record", "accepted records");
+        if written < ing.records.len() {
+            what.push_str(&format!(
+                "; {} naming a placeholder not written, as scoring leaves them out",
+                output::count((ing.records.len() - written) as u64, "row", "rows")
+            ));
+        }
+        o.write(rv::accepted_csv(&ing, keep).as_bytes(), &what)?;
     }
     match &main {
         Some(main) => {

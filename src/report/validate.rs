@@ -105,7 +105,7 @@ pub const ACCEPTED_PROVENANCE: [&str; 4] = ["income_derived", "domain_inferred",
 /// [`Col::value_of`] gives, so that reading the file back gives the same
 /// records), then every pass-through column in first-seen order, then
 /// [`ACCEPTED_PROVENANCE`].
-pub fn accepted_csv(ing: &Ingested) -> String {
+pub fn accepted_csv(ing: &Ingested, keep: impl Fn(&crate::model::EvaluationRecord) -> bool) -> String {
     let passed: Vec<usize> = (0..ing.extra_columns.len())
         .filter(|&i| !ACCEPTED_PROVENANCE.contains(&normalise_header(&ing.extra_columns[i]).as_str()))
         .collect();
@@ -120,7 +120,7 @@ pub fn accepted_csv(ing: &Ingested) -> String {
     s.push_str(&head.join(","));
     s.push('\n');
     let mut cells: Vec<String> = Vec::with_capacity(head.len());
-    for r in &ing.records {
+    for r in ing.records.iter().filter(|r| keep(r)) {
         cells.clear();
         cells.extend(Col::ALL.iter().map(|c| c.value_of(r).map(|v| csv_field(&v)).unwrap_or_default()));
         cells.extend(

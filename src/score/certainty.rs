@@ -92,8 +92,8 @@ pub enum Downgrade {
         /// Total sample (a study without a sample size counts as 0).
         total_sample: Option<u64>,
         ois: u64,
-        /// Very serious: the total sample is below a quarter of the OIS
-        /// (down two levels).
+        /// Very serious: every study gives its sample size and together they
+        /// are below a quarter of the OIS (down two levels).
         very_serious: bool,
     },
     Indirectness {
@@ -208,7 +208,9 @@ pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
         Some(x.studies.iter().map(|s| s.sample.unwrap_or(0)).fold(0u64, u64::saturating_add));
     let small = total_sample.is_some_and(|n| (n as f64) < t.ois);
     if x.inconclusive || hksj || small {
-        let very_serious = total_sample.is_some_and(|n| (n as f64) < t.ois / 4.0);
+        // Very serious only when every study gives its sample size.
+        let all_known = x.studies.iter().all(|s| s.sample.is_some());
+        let very_serious = all_known && total_sample.is_some_and(|n| (n as f64) < t.ois / 4.0);
         level -= if very_serious { 2 } else { 1 };
         why.push(Downgrade::Imprecision {
             ci_inconclusive: x.inconclusive,

@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn probability_of_benefit_is_the_normal_cdf() {
-        // statrs' normal sf is off by about 1.1e-12 at z = 1.96; 1e-10 is
+        // The normal sf is off by about 1.1e-12 at z = 1.96; 1e-10 is
         // ample for a probability printed with 2-3 decimals.
         const TOL: f64 = 1e-10;
         let p = probability_of_benefit(1.959_963_984_540_054, 1.0);

@@ -124,15 +124,16 @@ fn rct(id: &str, y: f64, se: f64) -> R {
 /// One RCT, SMD 0.30, SE 0.255 (CI [-0.200, 0.800]), n 60, violence.
 /// CI includes 0 (not a benefit), reaches beyond +-0.10 (not a null):
 /// inconclusive -> rule 7, needs more research (Rule::Inconclusive), never
-/// ineffective. Certainty: RCT starts high; imprecision (CI inconclusive;
-/// n 60 < OIS 500) -> moderate. Score Phi(0.30 / 0.255) = 0.880297.
+/// ineffective. Certainty: RCT starts high; imprecision is very serious
+/// (CI inconclusive; n 60 below a quarter of the OIS, 125) -> down two ->
+/// low. Score Phi(0.30 / 0.255) = 0.880297.
 #[test]
 fn f01_one_imprecise_rct_needs_more_research_not_ineffective() {
     let c = cell(vec![r("A", "S1").smd(0.30, 0.255).n(Some(60))]);
     assert_eq!((c.category, c.harm_flag, c.rule), (Rating::NeedsResearch, false, Rule::Inconclusive), "{}", show(&c));
     let p = &c.pooled.as_ref().unwrap().synthesis;
     assert!((p.ci_lower - (0.30 - Z * 0.255)).abs() < EST_TOL && (p.ci_upper - (0.30 + Z * 0.255)).abs() < EST_TOL);
-    assert_eq!(c.certainty, Certainty::Moderate, "{}", show(&c));
+    assert_eq!(c.certainty, Certainty::Low, "{}", show(&c));
     assert_eq!(downs(&c), ["imprecision"]);
     assert!((c.score - 0.880_297).abs() < 1e-6, "{}", c.score);
     assert!(c.harm_signals.is_empty());
@@ -153,10 +154,9 @@ fn f01_one_imprecise_rct_needs_more_research_not_ineffective() {
 fn f01_identical_rcts_d025_are_monotone_in_k() {
     let se = se_of(-0.02, 0.52);
     let want = [
-        // k = 1 is not fragile either (without it: no evidence, still
-        // needs more research); the code says fragile: checked in the
-        // ignored f03_removing_the_only_study_of_an_inconclusive_cell_is_no_change.
-        (Rating::NeedsResearch, Certainty::Moderate, true),
+        // k = 1 is not fragile: without it there is no evidence, which
+        // still reads as needs more research.
+        (Rating::NeedsResearch, Certainty::Moderate, false),
         (Rating::Effective, Certainty::Moderate, true),
         (Rating::Effective, Certainty::Moderate, false),
         (Rating::Effective, Certainty::High, false),
@@ -229,7 +229,6 @@ fn f02_combined_bottom_label_read_as_ineffective_is_not_harm() {
 /// "ineffective/harmful" ("ineffectief/schadelijk") is read as ineffective,
 /// NOT harm (with a counted warning). An explicit "harmful" stays harm.
 #[test]
-#[ignore = "code disagrees with docs/scoring.md section 4: Rating::parse(\"ineffective/harmful\") still sets harmful = true (ingest owner)"]
 fn f02_ingest_reads_the_combined_label_as_ineffective_not_harm() {
     use evidex::model::Rating as Rt;
     for label in ["ineffective/harmful", "ineffective / harmful", "ineffectief/schadelijk", "ineffectief / schadelijk"]
@@ -372,7 +371,6 @@ fn f03_closest_change_never_names_the_current_category() {
 /// in 125 of 235 sv-meta cells in 2.0). Expected: not fragile, and no
 /// closest change that names needs more research.
 #[test]
-#[ignore = "bug (finding 3): removing the only study of a needs-more-research cell is reported as a change to needs more research (fragile = true, flip names the current category)"]
 fn f03_removing_the_only_study_of_an_inconclusive_cell_is_no_change() {
     let c = one_cell(&build(vec![r("A", "S1").smd(0.30, 0.255).n(Some(60))]), &cfg2020());
     assert_eq!(c.category, Rating::NeedsResearch);
@@ -390,7 +388,6 @@ fn f03_removing_the_only_study_of_an_inconclusive_cell_is_no_change() {
 /// cell on the HIC study alone (borrowed, capped at promising), a cell
 /// re-scoring never produces, and says not fragile.
 #[test]
-#[ignore = "code disagrees with docs/scoring.md 13: leave-one-out keeps a cell alive on borrowed evidence after its only local study is removed (fragile = false; re-scoring has no cell)"]
 fn f03_dropping_the_only_local_study_beside_a_sibling_setting_is_a_change() {
     let recs = build(vec![r("A", "L0"), r("B", "H0").setting(IncomeSetting::Hic)]);
     let c = cell_in(&recs, IncomeSetting::Lic, &cfg2020());
@@ -510,7 +507,6 @@ fn f07_significant_rr_against_a_rated_null_is_mixed() {
 /// (k = 10) cannot be computed with equal SEs. Certainty high, no
 /// downgrade; effective. A split in significance is no inconsistency.
 #[test]
-#[ignore = "bug: scoring PANICS (statrs XOutOfRange in StudentsT::sf via meta::egger_test) for k >= 10 studies with equal SEs, instead of noting that Egger's test is not computable"]
 fn f08_ten_rcts_with_i2_zero_and_equal_ses_are_not_inconsistent() {
     let c = cell((0..10).map(|i| rct(&format!("S{i:02}"), if i % 2 == 0 { 0.25 } else { 0.15 }, 0.10)).collect());
     let p = &c.pooled.as_ref().unwrap().synthesis;
@@ -610,7 +606,6 @@ fn phi(z: f64) -> f64 {
 /// ratings against two inconclusive estimates is at most WWC "potentially
 /// positive" (promising), and the score must not contradict the category.
 #[test]
-#[ignore = "reviewer objection: effective from two ratings beside an inconclusive synthesis pointing the other way, score 0.24 (finding 10)"]
 fn f10_score_does_not_contradict_a_benefit_verdict_with_ratings_beside_effects() {
     let c = cell(vec![r("A", "S1"), r("B", "S2"), rct("S3", -0.05, 0.10), rct("S4", -0.05, 0.10)]);
     let benefit = matches!(c.category, Rating::Effective | Rating::Promising);
@@ -815,7 +810,6 @@ fn f15_the_harm_column_counts_on_unrated_rows() {
 /// Finding 16: "LMIC" means low- and middle-income in UNICEF / World Bank
 /// usage; it must be refused as ambiguous, with a suggestion.
 #[test]
-#[ignore = "code disagrees with docs/scoring.md section 17: IncomeSetting::parse(\"LMIC\") still reads LMC (ingest owner)"]
 fn f16_lmic_is_refused_as_ambiguous() {
     assert!(IncomeSetting::parse("LMIC").is_err());
 }
@@ -860,12 +854,13 @@ fn r6_uncontrolled_or_high_rob_support_is_prudent() {
 
 /// Rule 4: two QEDs (low RoB, n 400) at 0.40 (0.10): pooled 0.40, se
 /// 0.0707, CI [0.261, 0.539] benefit; certainty starts LOW (non-randomised,
-/// GRADE); mHKSJ t(1) crosses 0 -> very low; effective needs moderate ->
-/// promising (LowCertainty).
+/// GRADE); mHKSJ t(1) crosses 0 -> very low; effective needs a randomised
+/// study among those behind the benefit -> promising (NotRandomised; it
+/// would also fail the certainty test).
 #[test]
 fn r4_quasi_experiments_only_are_promising() {
     let c = cell(vec![rct("S1", 0.40, 0.10).design(Qed), rct("S2", 0.40, 0.10).design(Qed)]);
-    assert_eq!((c.category, c.rule), (Rating::Promising, Rule::LowCertainty), "{}", show(&c));
+    assert_eq!((c.category, c.rule), (Rating::Promising, Rule::NotRandomised), "{}", show(&c));
     assert_eq!((c.certainty_start, c.certainty), (Certainty::Low, Certainty::VeryLow));
 }
 
@@ -939,11 +934,13 @@ fn r8_harm_on_a_secondary_outcome_is_a_signal() {
 
 /// Weights must not decide the category (item 6, doc 15), and with
 /// rating-only evidence certainty starts "high if any eligible study is
-/// randomised, else low" (doc 11). Two appraised RCTs (n 10, 2000) rated
-/// effective: R+ = 2, randomised; start high; imprecision (n 20 < 500) ->
-/// moderate -> effective. Add an appraised QED (n 5,000, 2020) rated
-/// effective: R+ = 3, still randomised studies behind the benefit; start
-/// high by the doc; total n 5,020: no imprecision -> high -> effective.
+/// randomised" (counted by studies, not by record weight). Two appraised
+/// RCTs (n 10, 2000) rated effective: R+ = 2, randomised; start high; very
+/// serious imprecision (n 20, below a quarter of the OIS 500) -> down two
+/// -> low -> promising (LowCertainty). Add an appraised QED (n 5,000, 2020)
+/// rated effective: R+ = 3, two of three randomised -> start high; total n
+/// 5,020: no imprecision -> high -> effective. More positive evidence never
+/// lowers the verdict.
 /// The code starts rating-only evidence from the RECORD-WEIGHT share of
 /// randomised studies (RCTs 1.0 x sample 0.40 x age 0.5 = 0.2 each; QED
 /// 0.7 x 1.25 = 0.875; share 0.31 < 0.5) -> low -> promising: adding a
@@ -951,11 +948,10 @@ fn r8_harm_on_a_secondary_outcome_is_a_signal() {
 /// (Found by scoring.rs's `adding_a_rigorous_positive_study_never_lowers_the_verdict`,
 /// which fails intermittently on this branch for this reason.)
 #[test]
-#[ignore = "code disagrees with docs/scoring.md 11 and 15: rating-only certainty starts from record weights, so an added positive QED turns effective into promising"]
 fn x_record_weights_do_not_decide_the_category_through_the_certainty_start() {
     let old = |id: &str| r(id, id).n(Some(10)).year(2000);
     let c = cell(vec![old("S1"), old("S2")]);
-    assert_eq!((c.category, c.certainty), (Rating::Effective, Certainty::Moderate), "{}", show(&c));
+    assert_eq!((c.category, c.certainty), (Rating::Promising, Certainty::Low), "{}", show(&c));
     let c = cell(vec![old("S1"), old("S2"), r("S3", "S3").design(Qed).n(Some(5000)).year(2020)]);
     assert_eq!(c.category, Rating::Effective, "{}", show(&c));
     assert_eq!(c.certainty_start, Certainty::High, "{}", show(&c));
@@ -969,7 +965,6 @@ fn x_record_weights_do_not_decide_the_category_through_the_certainty_start() {
 /// reason ("secondary outcome"); the code only looks at the findings that
 /// set the standing (the primary ones) and reports no signal at all.
 #[test]
-#[ignore = "code disagrees with docs/scoring.md 8: a significant secondary harm beside a primary finding in the same domain raises no harm signal"]
 fn x_a_secondary_harm_beside_a_primary_benefit_is_a_signal() {
     let c = cell(vec![
         r("A", "S1").smd(0.30, 0.10).direction(HIGHER).primary(true),
@@ -1041,7 +1036,6 @@ fn r11_certainty_starts_low_when_non_randomised_studies_carry_the_weight() {
 /// exists and calls the cell ineffective: an imprecise estimate pointing
 /// to benefit is overruled by one "no effect" label (finding 1 again).
 #[test]
-#[ignore = "code disagrees with docs/scoring.md rule 5: a rated null beside an inconclusive synthesis gives ineffective, doc gives needs more research"]
 fn x_a_rated_null_beside_an_inconclusive_synthesis_is_not_ineffective() {
     let c = cell(vec![r("A", "S1").rating(Some(Rating::Ineffective)), rct("S2", 0.30, 0.20)]);
     assert_eq!(c.category, Rating::NeedsResearch, "{}", show(&c));
@@ -1055,7 +1049,6 @@ fn x_a_rated_null_beside_an_inconclusive_synthesis_is_not_ineffective() {
 /// only: the documented rule gives promising; WWC would rate it at most
 /// "potentially positive" too (2 positive, 2 indeterminate).
 #[test]
-#[ignore = "code disagrees with docs/scoring.md rule 3: effective without a randomised study behind the benefit (certainty start borrowed from inconclusive RCTs)"]
 fn x_effective_needs_a_randomised_study_behind_the_benefit() {
     let c = cell(vec![
         r("A", "S1").design(Qed),
@@ -1076,7 +1069,6 @@ fn x_effective_needs_a_randomised_study_behind_the_benefit() {
 /// than the one estimated): expected a harm signal and a benefit verdict
 /// (promising, k = 1), at least not harmful.
 #[test]
-#[ignore = "reviewer objection: harmful from a harm flag on a finding whose own estimate is significantly beneficial (doc sections 2 vs 8b conflict)"]
 fn x_a_harm_flag_on_a_significantly_beneficial_estimate_is_not_harm() {
     let c = cell(vec![rct("S1", 0.40, 0.10).harm_col(true)]);
     assert!(!c.harm_flag, "{}", show(&c));
@@ -1110,7 +1102,6 @@ fn x_a_tiny_trial_is_promising() {
 }
 
 #[test]
-#[ignore = "reviewer objection: moderate certainty from one trial of n = 20 (4% of the OIS); GRADE 6 would rate down twice"]
 fn x_a_tiny_trial_has_at_most_low_certainty() {
     let c = cell(vec![rct("S1", 1.20, 0.48).n(Some(20))]);
     assert!(c.certainty <= Certainty::Low, "{}", show(&c));
@@ -1129,7 +1120,6 @@ fn x_a_tiny_trial_has_at_most_low_certainty() {
 /// analysis was meant to set aside. A reviewer signs promising: the
 /// evidence that licenses "effective" must itself have adequate certainty.
 #[test]
-#[ignore = "reviewer objection (deviation a): effective from an appraised sensitivity synthesis of LOW certainty, moderate only thanks to the unappraised study"]
 fn x_the_appraised_sensitivity_synthesis_needs_adequate_certainty() {
     let some = Some(RiskOfBias::SomeConcerns);
     let c = cell(vec![
@@ -1180,7 +1170,6 @@ fn x_a_raw_mean_difference_is_never_null_without_a_band() {
 /// assumed (SMD without `direction`), with a row count, on stderr and in
 /// meta.json. On this branch neither says anything.
 #[test]
-#[ignore = "not wired on this branch (quality gates): `evidex score` prints no direction-assumed warning on stderr or in meta.json"]
 fn f04_score_warns_about_rows_with_an_assumed_direction() {
     let dir = tempfile::tempdir().unwrap();
     let csv = "record_id,study_id,intervention,target_group,income_setting,design,risk_of_bias,sample_size,year,outcome_domain,effect_size,se,measure\n\
