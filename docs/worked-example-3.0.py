@@ -2,7 +2,7 @@
 """Worked example for docs/scoring.md (model evidex-score-3.0), recomputed by hand.
 
 This script is independent of evidex: it reimplements the rules of
-docs/scoring.md from the text, in plain Python (standard library only), so a
+docs/scoring.md (which states what src/score does) from the text, in plain Python (standard library only), so a
 test can compare evidex's numbers with these. If scipy is installed, the
 t and normal quantiles are cross-checked against it; nothing else uses it.
 
@@ -194,81 +194,112 @@ def reml_direct(y, v):
     return (lo + hi) / 2
 
 
-def certainty(studies, syn, domain, borrowed=False):
-    """GRADE-style certainty of a domain's decision synthesis (section 8)."""
+def certainty(studies, syn, domain, borrowed=False, inconclusive=None):
+    """GRADE certainty of a domain's decision synthesis, as src/score/certainty.rs
+    rates it (docs/scoring.md section 11). `inconclusive`: the decision CI is
+    inconclusive (default: read from the synthesis; the appraised-only check
+    of rule 3 passes False, as the code does)."""
     reasons = []
     w = syn["weights"]
+    # Start: randomised studies carry at least half of the weight (pooled
+    # studies by their share of the synthesis weight).
     rand_share = sum(wi for wi, s in zip(w, studies) if s["design"] in RANDOMISED)
-    level = 3 if rand_share >= 0.5 else 1
+    level = 3 if 2 * rand_share >= sum(w) else 1
     start = LEVELS[level]
     # risk of bias
     unknown = [s for s in studies if s["rob"] == "unknown"]
-    some = sum(wi for wi, s in zip(w, studies) if s["rob"] == "some concerns")
+    some = sum(wi for wi, s in zip(w, studies) if s["rob"] == "some concerns") / sum(w)
     if unknown or some > 0.5 or any(s.get("cluster_uncorrected") for s in studies):
         why = []
         if unknown:
-            why.append("risk of bias not assessed for %d of %d studies" % (len(unknown), len(studies)))
+            why.append("risk of bias not assessed for %d of %d" % (len(unknown), len(studies)))
         if some > 0.5:
-            why.append("studies with some concerns carry %.0f%% of the weight" % (100 * some))
-        reasons.append("risk of bias: " + "; ".join(why))
-    # inconsistency
+            why.append("%.0f%% of the weight is from studies with some concerns" % (100 * some))
+        reasons.append(("risk of bias: " + "; ".join(why), 1))
+    # inconsistency: I^2 >= threshold with a PI crossing 0 (k >= 2), or one
+    # study significantly beneficial and another significantly harmful
     k = syn["k"]
-    if k >= 2:
-        pi_crosses = syn["pi_lo"] < 0 < syn["pi_hi"]
-        los = [s["y"] - Z975 * math.sqrt(s["v"]) for s in studies]
-        his = [s["y"] + Z975 * math.sqrt(s["v"]) for s in studies]
-        no_overlap = max(los) > min(his)
-        both_sides = any(s["y"] > 0 for s in studies) and any(s["y"] < 0 for s in studies)
-        if (syn["I2"] >= I2_THRESHOLD and pi_crosses) or (no_overlap and both_sides):
-            reasons.append("inconsistency")
-    # imprecision
-    st = standing(syn["lo"], syn["hi"], DELTA_SMD)
+    los = [s["y"] - Z975 * math.sqrt(s["v"]) for s in studies]
+    his = [s["y"] + Z975 * math.sqrt(s["v"]) for s in studies]
+    disjoint = len(studies) >= 2 and max(los) > 0 and min(his) < 0
+    if (k >= 2 and syn["I2"] >= I2_THRESHOLD and syn["pi_lo"] < 0 < syn["pi_hi"]) or disjoint:
+        reasons.append(("inconsistency", 1))
+    # imprecision: decision CI inconclusive, or mHKSJ CI includes 0 where the
+    # decision CI does not, or total sample below the OIS (a missing sample
+    # counts as 0); very serious (two levels) when every sample size is
+    # given and the total is below OIS / 4
+    if inconclusive is None:
+        inconclusive = standing(syn["lo"], syn["hi"], DELTA_SMD) == "inconclusive"
     n_total = sum(s.get("n") or 0 for s in studies)
     imp = []
-    if st == "inconclusive":
-        imp.append("the CI crosses 0 or the band edge")
-    if st in ("benefit", "harm") and k >= 2 and syn["hk_lo"] < 0 < syn["hk_hi"]:
+    if inconclusive:
+        imp.append("the 95% CI is compatible with a benefit and with none")
+    if k >= 2 and not (syn["lo"] <= 0 <= syn["hi"]) and syn["hk_lo"] <= 0 <= syn["hk_hi"]:
         imp.append("the modified HKSJ CI includes 0")
     if n_total < OIS:
         imp.append("total sample %d below the optimal information size %d" % (n_total, OIS))
     if imp:
-        reasons.append("imprecision: " + "; ".join(imp))
+        very = all(s.get("n") is not None for s in studies) and n_total < OIS / 4
+        reasons.append(("imprecision%s: %s" % (" (very serious: down two levels)" if very else "",
+                                                "; ".join(imp)), 2 if very else 1))
     # indirectness
     if domain == "risk_factor" or borrowed:
-        reasons.append("indirectness")
+        reasons.append(("indirectness", 1))
     # publication bias: Egger only from k >= 10 (not reached here)
-    level = max(0, level - len(reasons))
-    return start, rand_share, n_total, reasons, LEVELS[level]
+    level = max(0, level - sum(n for _, n in reasons))
+    return start, rand_share / sum(w), n_total, [r for r, _ in reasons], LEVELS[level]
 
 
-def verdict(domain, syn_standing, k_pool, any_randomised, cert, unknown_rob_in_pool,
+def verdict(domain, syn_standing, k_pool, n_randomised, cert, appraised=None,
             rating_benefit=0, rating_null=0, support_prudent=False):
-    """Domain verdict, first rule that matches (section 6); no harm in this cell."""
+    """Domain verdict as src/score/verdict.rs decides it (docs/scoring.md
+    section 7), for this example (no harm, no ratings beside a synthesis).
+    `appraised`: None when every pooled study is appraised; else
+    (k of the appraised-only synthesis if it shows a benefit, else 0,
+    whether its certainty is at least moderate)."""
     benefit = syn_standing == "benefit" or rating_benefit > 0
     nullish = syn_standing in ("null", "harm") or rating_null > 0
     if benefit and nullish:
-        return "needs more research (mixed)", "rule 2"
+        return "needs more research", "rule 2 (Mixed)"
     if benefit:
-        k_behind = (k_pool if syn_standing == "benefit" else 0) + rating_benefit
-        blocks = []
-        if k_behind < 2:
-            blocks.append("fewer than 2 eligible studies")
-        if not any_randomised:
-            blocks.append("no randomised study")
-        if LEVELS.index(cert) < LEVELS.index("moderate"):
-            blocks.append("certainty below moderate")
+        n_benefit = (k_pool if syn_standing == "benefit" else 0) + rating_benefit
+        if appraised is None:
+            counted, appraised_ok = n_benefit, True
+        else:
+            counted, appraised_ok = appraised[0] + rating_benefit, appraised[1]
         if domain == "risk_factor":
-            blocks.append("risk factors only (indirectness)")
-        if unknown_rob_in_pool:
-            blocks.append("unknown-RoB cap (category.unknown_rob_max = promising)")
-        if not blocks:
-            return "effective", "rule 3"
-        return "promising", "rule 4: " + "; ".join(blocks)
+            return "promising", "rule 4 (RiskFactorCap): risk factors only"
+        if n_benefit < 2:
+            return "promising", "rule 4 (Promising): one study behind the benefit"
+        if counted < 2 or not appraised_ok:
+            return "promising", ("rule 4 (NotAssessedCap): the appraised studies alone give %d "
+                                 "behind a benefit%s" % (counted, "" if appraised_ok else
+                                                         ", certainty below moderate"))
+        if n_randomised == 0:
+            return "promising", "rule 4 (NotRandomised)"
+        if LEVELS.index(cert) < LEVELS.index("moderate"):
+            return "promising", "rule 4 (LowCertainty)"
+        return "effective", "rule 3 (Effective)"
     if syn_standing == "null" or (syn_standing is None and rating_null > 0):
         return "ineffective", "rule 5"
     if syn_standing is None and support_prudent:
         return "prudent", "rule 6"
     return "needs more research", "rule 7"
+
+
+def appraised_check(studies, dom):
+    """The sensitivity analysis of rule 3: the appraised studies alone
+    (None when every pooled study is appraised)."""
+    if all(s["rob"] != "unknown" for s in studies):
+        return None, None
+    ap = [s for s in studies if s["rob"] != "unknown"]
+    if not ap:
+        return (0, True), None
+    syn = synthesis([s["y"] for s in ap], [s["v"] for s in ap])
+    st = standing(syn["lo"], syn["hi"], DELTA_SMD)
+    cert = certainty(ap, syn, dom, inconclusive=False)
+    ok = LEVELS.index(cert[4]) >= LEVELS.index("moderate")
+    return ((syn["k"] if st == "benefit" else 0), ok), (ap, syn, st, cert)
 
 
 # --- Example 1: one cell --------------------------------------------------
@@ -343,16 +374,22 @@ def main():
         print("  synthesis standing: %s" % st)
         print("  certainty: start %s (randomised weight share %s); total n %d; downgrades: %s -> %s"
               % (cert[0], f6(cert[1]), cert[2], "; ".join(cert[3]) or "none", cert[4]))
-        unknown_in_pool = any(s["rob"] == "unknown" for s in studies)
-        vd = verdict(dom, st, syn["k"], any(s["design"] in RANDOMISED for s in studies),
-                     cert[4], unknown_in_pool)
+        ap, detail = appraised_check(studies, dom)
+        if detail is not None:
+            a_st, a_syn, a_standing, a_cert = detail[0], detail[1], detail[2], detail[3]
+            print("  appraised studies alone (%s): mu %s CI [%s, %s] -> %s; mHKSJ [%s, %s]; I^2 %s%%"
+                  % (", ".join(x["id"] for x in a_st), f6(a_syn["mu"]), f6(a_syn["lo"]), f6(a_syn["hi"]),
+                     a_standing, f6(a_syn["hk_lo"]), f6(a_syn["hk_hi"]), f6(a_syn["I2"])))
+            print("    their certainty: start %s; total n %d; downgrades: %s -> %s"
+                  % (a_cert[0], a_cert[2], "; ".join(a_cert[3]) or "none", a_cert[4]))
+        vd = verdict(dom, st, syn["k"], sum(s["design"] in RANDOMISED for s in studies), cert[4], ap)
         print("  verdict: %s (%s)" % vd)
         print("  score Phi(mu/se) = %s (1 - score = %.3e)" % (f6(syn["score"]), 1 - syn["score"]))
         results[dom] = (studies, syn, st, cert, vd)
         print()
 
     print("-- behaviour: only S4 (pre-post, rated prudent): no eligible study, no synthesis")
-    print("  verdict: %s (%s)" % verdict("behaviour", None, 0, False, "very low", False,
+    print("  verdict: %s (%s)" % verdict("behaviour", None, 0, 0, "very low",
                                          support_prudent=True))
     print()
     print("-- headline: violence (tier 1) is conclusive -> category %s, certainty %s, score %s"
@@ -375,8 +412,8 @@ def main():
         syn = synthesis([s["y"] for s in rest], [s["v"] for s in rest])
         st = standing(syn["lo"], syn["hi"], DELTA_SMD)
         cert = certainty(rest, syn, "violence")
-        vd = verdict("violence", st, syn["k"], any(s["design"] in RANDOMISED for s in rest),
-                     cert[4], any(s["rob"] == "unknown" for s in rest))
+        ap, _ = appraised_check(rest, "violence")
+        vd = verdict("violence", st, syn["k"], sum(s["design"] in RANDOMISED for s in rest), cert[4], ap)
         print("  without %s: tau^2 %s mu %s CI [%s, %s] HKSJ [%s, %s] I^2 %s%% -> %s; certainty %s (%s); %s (%s)"
               % (studies[drop]["id"], f6(syn["tau2"]), f6(syn["mu"]), f6(syn["lo"]), f6(syn["hi"]),
                  f6(syn["hk_lo"]), f6(syn["hk_hi"]), f6(syn["I2"]), st, cert[4],
@@ -386,22 +423,27 @@ def main():
     # --- Example 2 and 3: single RCTs --------------------------------------
     print("== Example 2: one RCT, SMD 0.30, SE 0.255, n 60 (violence) ==")
     y, se = 0.30, 0.255
-    lo, hi = y - Z975 * se, y + Z975 * se
-    st = standing(lo, hi, DELTA_SMD)
+    one = [dict(id="T", design="rct", rob="low", n=60, y=y, v=se * se)]
+    syn = synthesis([y], [se * se])
+    st = standing(syn["lo"], syn["hi"], DELTA_SMD)
+    cert = certainty(one, syn, "violence")
     print("  CI [%s, %s] -> %s -> %s; score Phi(%s) = %s"
-          % (f6(lo), f6(hi), st, verdict("violence", st, 1, True, "moderate", False)[0],
+          % (f6(syn["lo"]), f6(syn["hi"]), st, verdict("violence", st, 1, 1, cert[4])[0],
              f6(y / se), f6(phi(y / se))))
-    print("  certainty: start high; imprecision (CI crosses 0; n 60 < 500) -> moderate")
+    print("  certainty: start %s; downgrades: %s -> %s" % (cert[0], "; ".join(cert[3]), cert[4]))
     print()
     print("== Example 3: one RCT, SMD 0.02, CI [-0.05, 0.09], n 3,200 (violence) ==")
     y = 0.02
     se = 0.07 / Z975
-    lo, hi = y - Z975 * se, y + Z975 * se
+    one = [dict(id="T", design="rct", rob="low", n=3200, y=y, v=se * se)]
+    syn = synthesis([y], [se * se])
+    lo, hi = syn["lo"], syn["hi"]
     st = standing(lo, hi, DELTA_SMD)
+    cert = certainty(one, syn, "violence")
     print("  se %s CI [%s, %s] inside (-%.2f, %.2f) -> %s -> %s; score Phi(%s) = %s"
           % (f6(se), f6(lo), f6(hi), DELTA_SMD, DELTA_SMD, st,
-             verdict("violence", st, 1, True, "high", False)[0], f6(y / se), f6(phi(y / se))))
-    print("  certainty: start high; no downgrade (null: CI inside the band; n 3,200 >= 500) -> high")
+             verdict("violence", st, 1, 1, cert[4])[0], f6(y / se), f6(phi(y / se))))
+    print("  certainty: start %s; downgrades: %s -> %s" % (cert[0], "; ".join(cert[3]) or "none", cert[4]))
     print("  with delta 0.05 instead: %s" % standing(lo, hi, 0.05))
     print()
     print("== Design effect (section 2): n 2,530 in 8 clusters, ICC 0.10 ==")

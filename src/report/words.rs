@@ -66,7 +66,15 @@ pub fn effect_text(p: &Pooled) -> String {
     } else {
         (x.estimate, x.ci_lower, x.ci_upper)
     };
-    format!("{} {} [{}, {}], {}", x.measure.name(), num(e), num(lo), num(hi), count(x.k as u64, "study", "studies"))
+    let what = if p.descriptive { ", uncontrolled, descriptive only" } else { "" };
+    format!(
+        "{} {} [{}, {}], {}{what}",
+        x.measure.name(),
+        num(e),
+        num(lo),
+        num(hi),
+        count(x.k as u64, "study", "studies")
+    )
 }
 
 fn pooled_part(d: &DomainResult) -> String {

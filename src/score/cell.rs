@@ -22,6 +22,9 @@ use serde::Serialize;
 pub struct Pooled {
     /// The direction the numbers are given in.
     pub direction: Direction,
+    /// Uncontrolled studies pooled for description only: it does not set
+    /// the verdict.
+    pub descriptive: bool,
     #[serde(flatten)]
     pub synthesis: Synthesis,
 }
@@ -29,7 +32,7 @@ pub struct Pooled {
 impl Pooled {
     fn of(mut s: Synthesis, lower: bool) -> Pooled {
         if !lower {
-            return Pooled { direction: Direction::HigherIsBetter, synthesis: s };
+            return Pooled { direction: Direction::HigherIsBetter, descriptive: false, synthesis: s };
         }
         let flip = |a: &mut f64, b: &mut f64| {
             let (x, y) = (-*b, -*a);
@@ -43,7 +46,7 @@ impl Pooled {
             flip(&mut lo, &mut hi);
             (s.pi_lower, s.pi_upper) = (Some(lo), Some(hi));
         }
-        Pooled { direction: Direction::LowerIsBetter, synthesis: s }
+        Pooled { direction: Direction::LowerIsBetter, descriptive: false, synthesis: s }
     }
 }
 
@@ -259,7 +262,11 @@ pub fn evaluate(
                 n_eligible: (a.pooled.len() + a.units.len()) as u32,
                 n_benefit: dd.n_benefit,
                 standing: dd.standing,
-                pooled: a.synthesis.clone().map(|x| Pooled::of(x, a.pooled_lower)),
+                pooled: match (&a.synthesis, &a.descriptive) {
+                    (Some(x), _) => Some(Pooled::of(x.clone(), a.pooled_lower)),
+                    (None, Some(x)) => Some(Pooled { descriptive: true, ..Pooled::of(x.clone(), false) }),
+                    (None, None) => None,
+                },
                 pooled_note: a.pool_note.clone(),
                 harm_signals: a.harm_signals.len() as u32,
             })

@@ -75,6 +75,10 @@ pub struct DomainAnalysis {
     pub appraised_synthesis: Option<Synthesis>,
     /// What certainty is rated on for that synthesis.
     pub appraised_studies: Vec<StudyInput>,
+    /// Where no controlled study can be pooled: the uncontrolled (or
+    /// high-risk) studies' effects pooled for description only; it never
+    /// sets a verdict.
+    pub descriptive: Option<Synthesis>,
     pub pool_note: Option<PoolNote>,
     /// Every pooled finding was reported lower-is-better.
     pub pooled_lower: bool,
@@ -181,6 +185,21 @@ impl DomainAnalysis {
                 (!items.is_empty()).then(|| synthesis::synthesise(&items, *m, egger_min).ok()).flatten()
             }
             _ => None,
+        };
+        let descriptive = if synthesis.is_none() && poolable.is_empty() {
+            let single: Vec<(&StudyView, &Composite)> =
+                members.iter().filter_map(|(_, s, d)| d.composite().map(|c| (*s, c))).collect();
+            let m = single.first().map(|x| x.1.measure);
+            match m {
+                Some(m) if single.iter().all(|x| x.1.measure == m) => {
+                    let items: Vec<Item> =
+                        single.iter().map(|(s, c)| Item { yi: c.yi, vi: c.vi, randomised: s.randomised }).collect();
+                    synthesis::synthesise(&items, m, egger_min).ok()
+                }
+                _ => None,
+            }
+        } else {
+            None
         };
         let pooled_lower =
             !pooled.is_empty() && poolable.iter().all(|(_, _, d)| d.composite().is_some_and(|c| c.all_lower));
@@ -293,6 +312,7 @@ impl DomainAnalysis {
             synthesis,
             appraised_synthesis,
             appraised_studies,
+            descriptive,
             pool_note,
             pooled_lower,
             units,
