@@ -416,13 +416,15 @@ pub fn explain_text(
             };
             let _ = writeln!(
                 s,
-                "    synthesis {} ({}, k = {}, REML): {:.3}, 95% CI [{:.3}, {:.3}] (decides), Hartung-Knapp 95% CI [{:.3}, {:.3}]{pi}, tau^2 = {:.4}, I^2 = {:.1}%{}",
+                "    {} {} ({}, k = {}, REML): {:.3}, 95% CI [{:.3}, {:.3}]{}, Hartung-Knapp 95% CI [{:.3}, {:.3}]{pi}, tau^2 = {:.4}, I^2 = {:.1}%{}",
+                if p.descriptive { "uncontrolled studies pooled for description" } else { "synthesis" },
                 x.measure,
                 p.direction.key().replace('_', " "),
                 x.k,
                 x.estimate,
                 x.ci_lower,
                 x.ci_upper,
+                if p.descriptive { " (does not set the verdict)" } else { " (decides)" },
                 x.hksj_lower,
                 x.hksj_upper,
                 x.tau2,

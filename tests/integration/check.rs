@@ -32,12 +32,14 @@ fn one_changed_rating_fails_with_the_verdict_first() {
     let dir = tempfile::tempdir().unwrap();
     mini_suite(dir.path(), true);
     run_in(dir.path(), &["check", "."]).expect_code(0);
-    // R0010 is the only finding of the LIC trauma-focused CBT study (pre-post,
-    // "promising" -> prudent cell); calling it ineffective must flip the verdict.
+    // R0033 is an appraised RCT of the LIC positive-discipline parenting
+    // cell, rated "promising" without an effect size: its reviewers' benefit
+    // makes the cell promising. Rated "ineffective" instead, the cell has
+    // no conclusive benefit left, so the verdict must move.
     let p = dir.path().join("evidence.csv");
     let text = std::fs::read_to_string(&p).unwrap();
-    let line = text.lines().find(|l| l.starts_with("R0010,")).expect("record R0010").to_string();
-    assert!(line.contains("Trauma-focused CBT") && line.contains(",LIC,"), "{line}");
+    let line = text.lines().find(|l| l.starts_with("R0033,")).expect("record R0033").to_string();
+    assert!(line.contains("Parenting programme (positive discipline)") && line.contains(",LIC,"), "{line}");
     let changed = line.replace(",promising,", ",ineffective,");
     assert_ne!(changed, line, "test data changed: {line}");
     std::fs::write(&p, text.replace(&line, &changed)).unwrap();
@@ -45,7 +47,7 @@ fn one_changed_rating_fails_with_the_verdict_first() {
     r.expect_code(1).expect_stdout("REGRESSION").expect_stdout("0 passed, 1 failed");
     let detail: Vec<&str> = r.stdout.lines().skip_while(|l| !l.starts_with("== score")).skip(1).collect();
     assert!(
-        detail[0].starts_with("  VERDICT Trauma-focused CBT for child survivors | survivors | LIC:"),
+        detail[0].starts_with("  VERDICT Parenting programme (positive discipline) | parents and caregivers | LIC:"),
         "{}",
         r.show()
     );
