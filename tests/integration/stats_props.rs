@@ -211,6 +211,8 @@ fn record(i: usize, y: f64, se: f64, domain: OutcomeDomain, rated: bool) -> Opti
         primary: None,
         direction: None,
         risk_of_bias: Some(RiskOfBias::Low),
+        assignment: None,
+        clusters: None,
         source: None,
         effect: EffectInput { effect_size: Some(y), se: Some(se), measure: Some("SMD".into()), ..Default::default() },
         provenance: Provenance { file: 0, line: i as u64 + 2 },
@@ -234,12 +236,11 @@ fn random_tables_through_the_cell_scorer() {
                 .collect();
             let res = score::score_records(&recs, &GroupKey::DEFAULT, &cfg);
             for c in &res.cells {
-                for (k, x) in [("score", c.score), ("score_low", c.score_low), ("score_high", c.score_high)] {
-                    prop_assert!(x.is_finite() && (0.0..=1.0).contains(&x), "{k} = {x}");
-                }
+                prop_assert!(c.score.is_finite() && (0.0..=1.0).contains(&c.score), "score = {}", c.score);
                 for d in &c.domains {
-                    if let Some(p) = &d.pooled {
-                        for x in [p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper, p.i2, p.tau2] {
+                    if let Some(p) = d.pooled.as_ref().map(|p| &p.synthesis) {
+                        let pi = [p.pi_lower, p.pi_upper].into_iter().flatten();
+                        for x in [p.estimate, p.ci_lower, p.ci_upper, p.i2, p.tau2].into_iter().chain(pi) {
                             prop_assert!(x.is_finite(), "{p:?}");
                         }
                         prop_assert!(p.ci_lower <= p.estimate && p.estimate <= p.ci_upper, "{p:?}");
