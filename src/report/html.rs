@@ -7,10 +7,9 @@
 use super::gapmap::{self, GapMapOptions, Level};
 use super::svg::esc;
 use super::words;
-use crate::ingest::EffectRow;
 use crate::ingest::Ingested;
 use crate::meta::{run_meta, MetaOptions};
-use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
+use crate::model::{EffectRow, EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
 use crate::score::rank::{rank, RankQuery, RANK_ORDER};
 use crate::score::{score_records, GroupKey, ScoringConfig};
 use std::collections::BTreeMap;
