@@ -233,7 +233,7 @@ pub fn write_parquet<W: std::io::Write>(o: &GenOptions, out: W) -> Result<(), St
         Field::new(PlSmallStr::from(*name), dt)
     }));
     let mut writer = ParquetWriter::new(out).batched(&schema).map_err(|e| e.to_string())?;
-    let mut text: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(PARQUET_BATCH); 15];
+    let mut text: Vec<Vec<Option<String>>> = COLUMNS.iter().map(|_| Vec::with_capacity(PARQUET_BATCH)).collect();
     let mut err: Option<String> = None;
     let flush = |text: &mut Vec<Vec<Option<String>>>, writer: &mut polars::io::parquet::write::BatchedWriter<W>| {
         let mut cols = Vec::new();

@@ -307,7 +307,7 @@ fn read_checked(
 ) -> anyhow::Result<Option<Ingested>> {
     let ing = read_inputs(a, contract, keep_placeholders, rejects)?;
     report_rejections(&ing);
-    Ok((!(a.strict && !ing.rejected.is_empty())).then_some(ing))
+    Ok((!a.strict || ing.rejected.is_empty()).then_some(ing))
 }
 
 /// Most data warnings printed on stderr by the commands that show verdicts

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+pub use crate::model::normalise_header;
+
 /// A column of the input contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Col {
@@ -225,21 +227,6 @@ impl Col {
                 | Col::SdC
         )
     }
-}
-
-/// Header normalisation: trim, lower-case, spaces and hyphens as underscores,
-/// repeated underscores collapsed.
-pub fn normalise_header(s: &str) -> String {
-    let s = s.trim().trim_start_matches('\u{feff}').to_lowercase();
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        let ch = if ch == ' ' || ch == '-' { '_' } else { ch };
-        if ch == '_' && out.ends_with('_') {
-            continue;
-        }
-        out.push(ch);
-    }
-    out.trim_matches('_').to_string()
 }
 
 /// Aliases recognised without a mapping file (after header normalisation).
@@ -875,13 +862,6 @@ mod tests {
 
     fn h(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn header_normalisation() {
-        assert_eq!(normalise_header(" Target Group "), "target_group");
-        assert_eq!(normalise_header("\u{feff}Income-Setting"), "income_setting");
-        assert_eq!(normalise_header("CI  lower"), "ci_lower");
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub trait RowWorker {
     ///
     /// # Errors
     /// The row's first problem.
+    #[allow(clippy::result_large_err, reason = "RowError is the rejected-row report users read; see ingest::row")]
     fn row<F: Fields>(&mut self, ctx: &RowContext<'_>, f: &F) -> Result<Option<String>, RowError>;
     fn finish(self) -> Self::Out;
 }
@@ -72,6 +73,9 @@ struct Chunk<'c, W> {
     rows: u64,
     blank: u64,
 }
+
+/// A chunk's rows with what its reader returned, or the file's error.
+type ChunkResult<O, R> = Result<(ChunkOut<O>, R), IngestError>;
 
 /// What a chunk gives back.
 struct ChunkOut<O> {
@@ -200,7 +204,7 @@ where
     R: Send,
     F: for<'c> Fn(&T, &mut Chunk<'c, S::Worker<'c>>) -> Result<R, IngestError> + Sync,
 {
-    let outs: Vec<Result<(ChunkOut<S::Out>, R), IngestError>> = {
+    let outs: Vec<ChunkResult<S::Out, R>> = {
         let s = &*sink;
         items
             .par_iter()

@@ -6,6 +6,10 @@
 //! (target group, income setting, rating, design, ...) are parsed once per
 //! distinct text and remembered ([`Memo`]), with their error; a row that
 //! fails gets its message from the same code that passes good rows.
+#![allow(
+    clippy::result_large_err,
+    reason = "RowError is the rejected-row report users read (file, line, column, value, raw row); boxing it would allocate per bad row and change the RowWorker signature score implements"
+)]
 
 use super::columns::{Col, ColumnMapping, NameTable, Resolved, Source};
 use super::{worldbank, Contract, IngestError, LeftOut, RowError};
@@ -17,6 +21,7 @@ use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
 pub use crate::model::csv_field;
+pub use crate::model::EffectRow;
 
 /// Tokens read as a missing value (case-insensitive), besides the empty field.
 pub const NULL_TOKENS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", ".", "#n/a"];
@@ -999,23 +1004,6 @@ pub fn read_effect<F: Fields>(
         }
     });
     Ok(e)
-}
-
-/// A row read under the effects-only contract (`evidex meta`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EffectRow {
-    /// study_id, else record_id, else `file-stem:line`.
-    pub label: String,
-    /// The column the label comes from, as the file names it (`None`: made
-    /// from the file name and line).
-    pub label_column: Option<String>,
-    pub study_id: Option<String>,
-    pub effect: EffectInput,
-    pub design: Option<StudyDesign>,
-    /// Every field by normalised header (`names`), with mapped contract
-    /// columns also under their contract names (for `--by` and `--cluster`).
-    pub fields: std::collections::BTreeMap<String, String>,
-    pub provenance: crate::model::Provenance,
 }
 
 /// Read one row under the effects-only contract.

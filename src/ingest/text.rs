@@ -1011,11 +1011,8 @@ pub fn json_block<V: Visit>(
         path: path.to_string(),
         message: format!("bytes that are not valid text near offset {}", b.offset + e.valid_up_to() as u64),
     })?;
-    let mut line = b.first_line;
-    for l in text.split_inclusive('\n') {
+    for (this, l) in (b.first_line..).zip(text.split_inclusive('\n')) {
         let t = l.trim();
-        let this = line;
-        line += 1;
         if t.is_empty() {
             v.blank();
             continue;
@@ -1102,11 +1099,7 @@ mod tests {
         let mut s = Seen { width, ..Seen::default() };
         let (mut r, _) = TextReader::open(&path, "t.csv", Cutting::Parity).unwrap();
         r.delim = delim;
-        loop {
-            let b = match next_small(&mut r, block) {
-                Some(b) => b,
-                None => break,
-            };
+        while let Some(b) = next_small(&mut r, block) {
             match delimited_block(&b, delim, width, "t.csv", &mut s).unwrap() {
                 End::Clean => {}
                 End::Unfinished { offset, line } => {

@@ -69,6 +69,10 @@ fn workbook_error(path: &str, message: String) -> IngestError {
 /// How many rows below the first non-empty one may hold the header.
 const HEADER_SEARCH: usize = 10;
 
+/// Whether a sheet's header row (sheet name, headers) has the contract's
+/// columns, and if not, why.
+pub type FitsHeader<'a> = dyn Fn(&str, &[String]) -> Result<(), IngestError> + 'a;
+
 /// Open the workbook at `path` and pick its sheet. `fits` says whether a
 /// header row has the contract's columns (`Err` with the reason if not).
 ///
@@ -79,7 +83,7 @@ pub fn open(
     path: &std::path::Path,
     display: &str,
     choice: Option<&SheetChoice>,
-    fits: &dyn Fn(&str, &[String]) -> Result<(), IngestError>,
+    fits: &FitsHeader<'_>,
 ) -> Result<Sheet, IngestError> {
     if let Err(m) = check_cfb(path) {
         return Err(workbook_error(display, format!("the workbook is damaged ({m})")));
@@ -504,11 +508,7 @@ fn short_reason(e: &IngestError) -> String {
 
 /// The header row: the first non-empty row, or one of the next few rows
 /// when that one lacks the contract's columns (a title above the table).
-fn find_header(
-    range: &Range<Data>,
-    shown: &str,
-    fits: &dyn Fn(&str, &[String]) -> Result<(), IngestError>,
-) -> Result<(usize, Vec<String>), IngestError> {
+fn find_header(range: &Range<Data>, shown: &str, fits: &FitsHeader<'_>) -> Result<(usize, Vec<String>), IngestError> {
     let mut first_err = None;
     let mut tried = 0;
     for (i, row) in range.rows().enumerate() {

@@ -8,6 +8,7 @@
 //! latest classification (FY2026). Both are reported as warnings.
 
 use crate::model::{did_you_mean, normalise_label, IncomeSetting};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -38,9 +39,9 @@ fn wb() -> &'static Wb {
             let v = groups.entry(iso3.clone()).or_insert_with(|| vec![None; (LAST_FY - FIRST_FY + 1) as usize]);
             v[(fy - FIRST_FY) as usize] = g;
             let key = country_key(&rec[1]);
-            if !names.contains_key(&key) {
+            if let Entry::Vacant(e) = names.entry(key) {
                 display_names.push(rec[1].to_string());
-                names.insert(key, iso3);
+                e.insert(iso3);
             }
         }
         for (alias, iso3) in COUNTRY_ALIASES {

@@ -167,7 +167,7 @@ pub fn compute_effect(e: &EffectInput, wanted: Option<Measure>) -> Result<Effect
             return finish(yi, v?, m.unwrap_or(Measure::GEN), EffectSource::GivenSe);
         }
         if let (Some(lo), Some(hi)) = (e.ci_lower, e.ci_upper) {
-            if !(hi > lo) {
+            if hi.is_nan() || lo.is_nan() || hi <= lo {
                 return Err(EffectError(format!(
                     "the 95% CI [{lo}, {hi}] has {}; ci_upper must be greater than ci_lower",
                     if hi == lo { "zero width" } else { "its bounds reversed" }

@@ -4,6 +4,7 @@
 use super::fit::{fit, weighted_mean, FitOptions, MetaError, MetaFit};
 use crate::stats::{self, NotComputable, Stat};
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Egger's regression test (classical version: weighted least squares of
@@ -40,8 +41,9 @@ pub fn egger(yi: &[f64], vi: &[f64]) -> Stat<Egger> {
     let xbar = weighted_mean(&w, &x, sw);
     let ybar = stats::finite("the weighted mean effect", weighted_mean(&w, yi, sw))?;
     let sxx: f64 = w.iter().zip(&x).map(|(w, x)| w * (x - xbar).powi(2)).sum();
-    // Relative spread of the standard errors below 1e-10: rounding noise.
-    if !(sxx > 1e-20 * sw * xbar * xbar) {
+    // Relative spread of the standard errors below 1e-10: rounding noise
+    // (a NaN, incomparable, is refused too).
+    if sxx.partial_cmp(&(1e-20 * sw * xbar * xbar)) != Some(Ordering::Greater) {
         return Err(NotComputable::degenerate("the standard errors are all equal, so there is nothing to regress on"));
     }
     let sxy: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * (x - xbar) * (y - ybar)).sum();
@@ -50,7 +52,7 @@ pub fn egger(yi: &[f64], vi: &[f64]) -> Stat<Egger> {
     let syy: f64 = w.iter().zip(yi).map(|(w, y)| w * (y - ybar).powi(2)).sum();
     let rss: f64 = w.iter().zip(&x).zip(yi).map(|((w, x), y)| w * (y - b0 - b1 * x).powi(2)).sum();
     stats::finite("the residual sum of squares", rss)?;
-    if !(rss > 1e-24 * syy) || syy == 0.0 {
+    if rss.partial_cmp(&(1e-24 * syy)) != Some(Ordering::Greater) || syy == 0.0 {
         return Err(NotComputable::degenerate("the residuals have no variance"));
     }
     let df = (k - 2) as f64;
@@ -110,7 +112,7 @@ pub fn subgroup_test(fits: &[&MetaFit]) -> Option<Stat<SubgroupTest>> {
 }
 
 fn subgroup_q(fits: &[&MetaFit]) -> Stat<SubgroupTest> {
-    if fits.iter().any(|f| !(f.se > 0.0)) {
+    if fits.iter().any(|f| f.se.is_nan() || f.se <= 0.0) {
         return Err(NotComputable::degenerate("a subgroup's standard error is 0"));
     }
     let w: Vec<f64> = fits.iter().map(|f| 1.0 / (f.se * f.se)).collect();
@@ -235,7 +237,7 @@ impl Robust {
     fn t_test(vcov: Vcov, estimate: f64, se: f64, df: f64, clusters: usize, level: f64) -> Stat<Robust> {
         let estimate = stats::finite("the estimate", estimate)?;
         let se = stats::finite("the cluster-robust standard error", se)?;
-        if !(se > 0.0) {
+        if se <= 0.0 {
             return Err(NotComputable::degenerate("the cluster-robust standard error is 0 (every residual is 0)"));
         }
         let stat = stats::finite("the t statistic", estimate / se)?;

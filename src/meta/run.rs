@@ -6,8 +6,7 @@
 use super::effect::{compute_effect, Measure};
 use super::extra::{aggregate_within_studies, egger, leave_one_out, robust_cr1, robust_cr2, subgroup_test, Vcov};
 use super::{Egger, FitOptions, LeaveOneOut, MetaFit, Robust, SubgroupTest};
-use crate::ingest::columns::normalise_header;
-use crate::ingest::EffectRow;
+use crate::model::{normalise_header, EffectRow};
 use crate::stats::Stat;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,6 +6,8 @@
 
 mod assignment;
 mod design;
+mod effect_row;
+mod header;
 mod income;
 mod outcome;
 mod rating;
@@ -16,6 +18,8 @@ mod target;
 
 pub use assignment::Assignment;
 pub use design::{RiskOfBias, StudyDesign};
+pub use effect_row::EffectRow;
+pub use header::normalise_header;
 pub use income::IncomeSetting;
 pub use outcome::{Direction, OutcomeDomain};
 pub use rating::{ParsedRating, Rating};

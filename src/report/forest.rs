@@ -63,13 +63,9 @@ pub fn render_svg(g: &GroupResult, measure: Measure, title: &str) -> String {
         lo = lo.min(a);
         hi = hi.max(b);
     }
-    if ratio {
-        lo = lo.min(0.0);
-        hi = hi.max(0.0);
-    } else {
-        lo = lo.min(0.0);
-        hi = hi.max(0.0);
-    }
+    // The no-effect line stays on the axis: 0, or log 1 for a ratio.
+    lo = lo.min(0.0);
+    hi = hi.max(0.0);
     let pad = (hi - lo) * 0.05;
     let (lo, hi) = (lo - pad, hi + pad);
     // Bounds near the largest finite number: draw on a nominal axis rather

@@ -131,7 +131,7 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
     }
     // Target groups of all records (so a group without evidence in this
     // setting still shows its gaps), then the income setting.
-    if let Some(_) = opts.income_setting {
+    if opts.income_setting.is_some() {
         let all: BTreeSet<String> = records.iter().map(|r| r.target_group.display().to_string()).collect();
         for tg in all {
             if !columns.iter().any(|(l, _)| *l == tg) {

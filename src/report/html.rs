@@ -7,10 +7,9 @@
 use super::gapmap::{self, GapMapOptions, Level};
 use super::svg::esc;
 use super::words;
-use crate::ingest::EffectRow;
 use crate::ingest::Ingested;
 use crate::meta::{run_meta, MetaOptions};
-use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
+use crate::model::{EffectRow, EvaluationRecord, IncomeSetting, OutcomeDomain, TargetGroup};
 use crate::score::rank::{rank, RankQuery, RANK_ORDER};
 use crate::score::{score_records, GroupKey, ScoringConfig};
 use std::collections::BTreeMap;
@@ -313,9 +312,9 @@ pub fn render(ing: &Ingested, cfg: &ScoringConfig, data_note: &str) -> String {
 
     // 6. Run metadata.
     let run = super::score::run_metadata(ing, Some(cfg), &["intervention", "target_group", "income_setting"]);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<section><h2 id=\"run\">Run</h2><pre>{}</pre></section></main><script>{JS}</script></body></html>\n",
+        "<section><h2 id=\"run\">Run</h2><pre>{}</pre></section></main><script>{JS}</script></body></html>",
         esc(&serde_json::to_string_pretty(&run).unwrap_or_default())
     );
     h

@@ -8,6 +8,7 @@ mod formats;
 mod fuzz;
 mod gates;
 mod ingest_props;
+mod layers;
 mod meta_reference;
 mod outputs;
 mod records;
