@@ -295,11 +295,11 @@ pub fn evaluate(
         n_records += st.n_records;
         n_unrated += st.n_unrated;
         total_sample += st.max_sample;
-        for i in 0..5 {
-            rating_counts[i] += st.rating_counts[i];
+        for (a, b) in rating_counts.iter_mut().zip(&st.rating_counts) {
+            *a += b;
         }
-        for i in 0..8 {
-            strategy_counts[i] += st.strategy_counts[i];
+        for (a, b) in strategy_counts.iter_mut().zip(&st.strategy_counts) {
+            *a += b;
         }
         if let Some(d) = st.best_design {
             best_design = Some(best_design.map_or(d, |b: StudyDesign| b.min(d)));

@@ -442,10 +442,11 @@ impl ScoringConfig {
         ] {
             nonneg(n, v)?;
         }
-        if !(self.sample.reference_n > 0.0) {
+        // Written so that NaN fails too.
+        if self.sample.reference_n.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err("sample.reference_n must be > 0".into());
         }
-        if !(self.age.half_life_years > 0.0) {
+        if self.age.half_life_years.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err("age.half_life_years must be > 0".into());
         }
         if !matches!(self.quality.unknown_rob_max, Rating::Effective | Rating::Promising) {

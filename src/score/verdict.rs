@@ -181,12 +181,10 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         // synthesis (a sensitivity analysis).
         let pooled_appraised = match (standing, &a.appraised_synthesis) {
             (Some(Standing::Benefit), None) => a.pooled_appraised,
-            (Some(Standing::Benefit), Some(x)) => {
-                if standing_of_ci(x.ci_lower, x.ci_upper, s.band(x.measure)) == Standing::Benefit {
-                    x.k as u32
-                } else {
-                    0
-                }
+            (Some(Standing::Benefit), Some(x))
+                if standing_of_ci(x.ci_lower, x.ci_upper, s.band(x.measure)) == Standing::Benefit =>
+            {
+                x.k as u32
             }
             _ => 0,
         };
