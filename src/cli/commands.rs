@@ -434,6 +434,7 @@ fn table_out(format: Option<OutFormat>, out: Option<&Path>) -> anyhow::Result<Ou
 fn write_table(
     t: &report::table::Table,
     text: impl FnOnce() -> String,
+    json_rows: impl FnOnce() -> serde_json::Value,
     o: &Out,
     what: &str,
     meta: serde_json::Value,
@@ -449,7 +450,7 @@ fn write_table(
             Ok(())
         }
         OutputKind::Json => {
-            let v = serde_json::json!({"run": meta, "rows": t.to_json_rows()});
+            let v = serde_json::json!({"run": meta, "rows": json_rows()});
             let mut s = serde_json::to_string_pretty(&v)?;
             s.push('\n');
             o.write(s.as_bytes(), what)
@@ -504,7 +505,14 @@ fn score(a: ScoreArgs) -> anyhow::Result<i32> {
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
     let what = output::count(res.cells.len() as u64, "cell", "cells");
-    write_table(&t, || rs::score_text(&res), &main, &what, rs::run_metadata(&ing, Some(&cfg), &key_names))?;
+    write_table(
+        &t,
+        || rs::score_text(&res),
+        || rs::score_json_rows(&res),
+        &main,
+        &what,
+        rs::run_metadata(&ing, Some(&cfg), &key_names),
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -535,7 +543,14 @@ fn rank(a: RankArgs) -> anyhow::Result<i32> {
     let res = score::rank::rank(&ing.records, &q, &cfg)?;
     let t = rs::rank_table(&res);
     let what = output::count(res.rows.len() as u64, "intervention", "interventions");
-    write_table(&t, || rs::rank_text(&res, &cfg), &main, &what, rs::run_metadata(&ing, Some(&cfg), &["intervention"]))?;
+    write_table(
+        &t,
+        || rs::rank_text(&res, &cfg),
+        || rs::rank_json_rows(&res),
+        &main,
+        &what,
+        rs::run_metadata(&ing, Some(&cfg), &["intervention"]),
+    )?;
     Ok(EXIT_OK)
 }
 

@@ -90,7 +90,7 @@ impl RowCounts {
         }
         if self.unknown_rob > 0 {
             w.push(format!(
-                "{} without a risk-of-bias judgement: their controlled studies enter the synthesis but can support at most promising (quality.unknown_rob_max), and certainty goes down",
+                "{} without a risk-of-bias judgement: their controlled studies enter the synthesis, cannot be needed for an effective verdict unless quality.unknown_rob_max = \"effective\", and certainty goes down",
                 rows(self.unknown_rob)
             ));
         }

@@ -182,6 +182,19 @@ pub fn score_json_rows(r: &ScoreResult) -> Json {
     rows
 }
 
+/// JSON rows of [`rank_table`], each with its cell's `domains` array.
+pub fn rank_json_rows(r: &RankResult) -> Json {
+    let mut rows = rank_table(r).to_json_rows();
+    if let Json::Array(v) = &mut rows {
+        for (row, x) in v.iter_mut().zip(&r.rows) {
+            if let Json::Object(m) = row {
+                m.insert("domains".into(), domains_json(&x.cell));
+            }
+        }
+    }
+    rows
+}
+
 /// Columns shown in the terminal table of `score`.
 pub fn score_text(r: &ScoreResult) -> String {
     let t = score_table(r);

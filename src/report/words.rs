@@ -125,7 +125,7 @@ pub fn rule_sentence(d: &DomainResult) -> String {
             "{verdict}: a benefit on risk factors only{ben}; effective needs evidence on violence or behaviour"
         ),
         Rule::NotAssessedCap => format!(
-            "{verdict}: a benefit {dom}{ben} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it)"
+            "{verdict}: a benefit {dom}{ben} that rests on studies whose risk of bias was not assessed (the appraised studies alone do not show it with enough studies or certainty)"
         ),
         Rule::NotRandomised => format!(
             "{verdict}: a benefit {dom}{ben} from non-randomised studies only; effective needs a randomised one"

@@ -264,7 +264,7 @@ pub fn evaluate(
                 standing: dd.standing,
                 pooled: match (&a.synthesis, &a.descriptive) {
                     (Some(x), _) => Some(Pooled::of(x.clone(), a.pooled_lower)),
-                    (None, Some(x)) => Some(Pooled { descriptive: true, ..Pooled::of(x.clone(), false) }),
+                    (None, Some(x)) => Some(Pooled { descriptive: true, ..Pooled::of(x.clone(), a.descriptive_lower) }),
                     (None, None) => None,
                 },
                 pooled_note: a.pool_note.clone(),

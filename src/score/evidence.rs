@@ -79,6 +79,8 @@ pub struct DomainAnalysis {
     /// high-risk) studies' effects pooled for description only; it never
     /// sets a verdict.
     pub descriptive: Option<Synthesis>,
+    /// Every study in `descriptive` was reported lower-is-better.
+    pub descriptive_lower: bool,
     pub pool_note: Option<PoolNote>,
     /// Every pooled finding was reported lower-is-better.
     pub pooled_lower: bool,
@@ -201,6 +203,8 @@ impl DomainAnalysis {
         } else {
             None
         };
+        let descriptive_lower =
+            descriptive.is_some() && members.iter().filter_map(|(_, _, d)| d.composite()).all(|c| c.all_lower);
         let pooled_lower =
             !pooled.is_empty() && poolable.iter().all(|(_, _, d)| d.composite().is_some_and(|c| c.all_lower));
         let unit = |i: usize, s: &StudyView, d: &StudyDomain| Unit {
@@ -313,6 +317,7 @@ impl DomainAnalysis {
             appraised_synthesis,
             appraised_studies,
             descriptive,
+            descriptive_lower,
             pool_note,
             pooled_lower,
             units,

@@ -181,7 +181,7 @@ fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
     };
     for an in std::iter::once(&a.local).chain(a.combined.as_ref()) {
         for x in an.domains.iter().flatten() {
-            if let Some(s) = &x.synthesis {
+            for s in x.synthesis.iter().chain(&x.appraised_synthesis) {
                 if band_edge(s.ci_lower, s.ci_upper, s.measure) {
                     return true;
                 }
@@ -278,7 +278,8 @@ pub fn leave_one_out(
             let (to, harm) = after;
             let study = c.study(i);
             let worse = |x: (Rating, bool)| (x.1, x.0);
-            let upgrade = worse((to, harm)) < worse(base);
+            // Removing the only local study leaves no evidence: not an upgrade.
+            let upgrade = !no_local_left && worse((to, harm)) < worse(base);
             let domain = a.decide(s).and_then(|d| d.verdict().map(|v| v.domain));
             let sd = domain.and_then(|d| study.domain(d));
             return (

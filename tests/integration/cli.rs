@@ -316,7 +316,10 @@ fn accepted_records_keep_pass_through_columns() {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers = rdr.headers().unwrap().clone();
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 489);
+    // 489 rows, less the 193 whose "programme" is an arm label the mapping
+    // lists as a placeholder: scoring leaves them out, so the accepted file
+    // does too.
+    assert_eq!(rows.len(), 489 - 193);
     // Pass-through columns survive, e.g. the paper title and the follow-up delay.
     let title = headers.iter().position(|h| h == "paper_title").expect("paper_title kept");
     assert!(!rows[0][title].is_empty());
