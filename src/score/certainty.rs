@@ -152,12 +152,12 @@ pub struct Thresholds {
     pub egger_p: f64,
 }
 
-/// The certainty a body of evidence starts from: high when randomised
-/// studies carry at least half its weight, else low (GRADE).
+/// The certainty a body of evidence starts from: high when it includes a
+/// randomised study, else low (GRADE rates a body of evidence from its
+/// best design; non-randomised evidence alone starts low).
 pub fn start(studies: &[StudyInput]) -> Certainty {
-    let total: f64 = studies.iter().map(|s| s.weight).sum();
-    let rand: f64 = studies.iter().filter(|s| s.randomised).map(|s| s.weight).sum();
-    if total > 0.0 && 2.0 * rand >= total {
+    // Monotone: adding a non-randomised study never lowers the start.
+    if studies.iter().any(|s| s.randomised && s.weight > 0.0) {
         Certainty::High
     } else {
         Certainty::Low
