@@ -1014,13 +1014,22 @@ fn r11_missing_sample_sizes_count_as_zero_for_the_ois() {
     assert_eq!((c.category, c.certainty, downs(&c)), (Rating::Effective, Certainty::Moderate, vec!["imprecision"]));
 }
 
-/// Mixed designs: a small RCT 0.40 (0.20) and a large QED 0.40 (0.05):
-/// RE weights 25 vs 400 -> randomised share 0.06 < 0.5 -> starts low;
-/// mHKSJ t(1) crosses 0 -> very low -> promising (LowCertainty).
+/// Mixed designs: a small RCT 0.40 (0.20) and a large QED 0.40 (0.05).
+/// The body includes a randomised study -> starts high (rated from its
+/// best design, so an agreeing QED can never lower it); pooled 0.40, se
+/// 1/sqrt(25 + 400) = 0.0485, CI [0.305, 0.495] benefit; mHKSJ t(1) = 12.71
+/// x 0.0485 crosses 0 -> imprecision -> moderate; n 800 >= OIS; one
+/// randomised study behind the benefit -> effective. Two QEDs alone start
+/// low (r4).
 #[test]
-fn r11_certainty_starts_low_when_non_randomised_studies_carry_the_weight() {
+fn r11_certainty_starts_high_when_the_body_includes_a_randomised_study() {
     let c = cell(vec![rct("S1", 0.40, 0.20), rct("S2", 0.40, 0.05).design(Qed)]);
-    assert_eq!((c.certainty_start, c.category), (Certainty::Low, Rating::Promising), "{}", show(&c));
+    assert_eq!(
+        (c.certainty_start, c.certainty, c.category),
+        (Certainty::High, Certainty::Moderate, Rating::Effective),
+        "{}",
+        show(&c)
+    );
 }
 
 // ---------------------------------------------------------------------
