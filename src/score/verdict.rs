@@ -141,7 +141,13 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
     let null =
         standing == Some(Standing::Null) || (count(Standing::Null) > 0 && standing != Some(Standing::Inconclusive));
     let harm = standing == Some(Standing::Harm) || count(Standing::Harm) > 0;
-    let against = rated_benefit && standing == Some(Standing::Inconclusive) && !estimate_positive;
+    // Estimates pointing away from a claimed benefit: an inconclusive
+    // synthesis, or (without one) an inconclusive study counted on its own
+    // whose estimate is at or below no effect.
+    let unit_against =
+        units.iter().any(|(st, u)| *st == Standing::Inconclusive && u.composites.iter().any(|c| c.yi <= 0.0));
+    let against = (rated_benefit && standing == Some(Standing::Inconclusive) && !estimate_positive)
+        || ((standing == Some(Standing::Benefit) || rated_benefit) && unit_against);
     let inconclusive = standing == Some(Standing::Inconclusive) || count(Standing::Inconclusive) > 0;
     let (certainty, downgrades) = certainty::rate(
         &certainty::Input {

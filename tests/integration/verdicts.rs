@@ -1447,3 +1447,20 @@ proptest! {
         prop_assert_eq!(c.fragile, !changed.is_empty(), "fragile {} but drops changing the category: {:?}; {}", c.fragile, changed, show(&c));
     }
 }
+
+/// Mixed measures (no synthesis): a QED with RR 0.60 [0.45, 0.80] on
+/// violence (ratio rule: lower is better, a benefit) and a larger RCT with
+/// SMD -0.15 (0.10) and a direction (CI [-0.346, 0.046]: inconclusive,
+/// pointing away from benefit). Each study counts on its own; a benefit
+/// claimed beside an estimate at or below no effect is mixed -> needs more
+/// research (rule Mixed), so the score (below 0.5) never sits beside a
+/// benefit verdict.
+#[test]
+fn x_mixed_measures_pointing_apart_are_mixed() {
+    let c = cell(vec![
+        r("A", "S1").design(Qed).rr(0.60, 0.45, 0.80),
+        r("B", "S2").n(Some(1200)).smd(-0.15, 0.10).direction(HIGHER),
+    ]);
+    assert_eq!((c.category, c.rule), (Rating::NeedsResearch, Rule::Mixed), "{}", show(&c));
+    assert!(c.pooled.is_none());
+}
