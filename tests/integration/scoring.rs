@@ -435,6 +435,18 @@ proptest! {
         }
     }
 
+    /// The score never contradicts the category (docs/scoring.md, the
+    /// score's invariant): a benefit verdict scores at least 0.5.
+    #[test]
+    fn a_benefit_verdict_never_scores_below_one_half(recs in arb_records()) {
+        let res = score::score_records(&recs, &GroupKey::DEFAULT, &ScoringConfig::default());
+        for c in &res.cells {
+            if matches!(c.category, Rating::Effective | Rating::Promising) && !c.harm_flag {
+                prop_assert!(c.score >= 0.5, "{:?} with score {}", c.category, c.score);
+            }
+        }
+    }
+
     #[test]
     fn row_order_does_not_change_verdicts(recs in arb_records(), rot in 0usize..25) {
         let cfg = ScoringConfig { reference_year: 2024, ..ScoringConfig::default() };
