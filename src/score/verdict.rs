@@ -154,7 +154,9 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
             domain: a.domain,
             studies: &a.certainty_studies,
             synthesis: a.synthesis.as_ref(),
-            inconclusive: (standing == Some(Standing::Inconclusive) && !benefit)
+            // An inconclusive synthesis is imprecise evidence, also where
+            // reviewers' ratings claim a benefit beside it.
+            inconclusive: standing == Some(Standing::Inconclusive)
                 || (a.synthesis.is_none() && !(benefit || null || harm)),
             borrowed_from: borrowed,
         },
