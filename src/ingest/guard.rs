@@ -9,6 +9,17 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, PanicHookInfo};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// [`guarded`] calls in progress on any thread.
+static ACTIVE: AtomicU32 = AtomicU32::new(0);
+
+/// Panics on polars' own worker threads (named `polars-N`) while a guarded
+/// read runs: they decode for that read, and their panic travels to it as
+/// a payload without a place. Kept here (not printed) so that the read
+/// reports them as the file's error with their place.
+static WORKERS: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// How many [`guarded`] calls this thread is inside.
@@ -41,9 +52,20 @@ impl Kept {
 pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let before = CAUGHT.with(|c| c.borrow().len());
     DEPTH.with(|d| d.set(d.get() + 1));
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
     let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+    ACTIVE.fetch_sub(1, Ordering::SeqCst);
     DEPTH.with(|d| d.set(d.get() - 1));
     let mut seen: Vec<Kept> = CAUGHT.with(|c| c.borrow_mut().split_off(before));
+    if let Err(payload) = &r {
+        // A worker's panic that unwound into this read: the one with its
+        // message (other reads may be running).
+        let message = payload_message(payload.as_ref());
+        let mut w = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = w.iter().rposition(|k| k.message == message) {
+            seen.push(w.remove(i));
+        }
+    }
     let r = r.map_err(|payload| {
         let message = payload_message(payload.as_ref());
         // The last panic on this thread is the one that unwound to here,
@@ -89,17 +111,23 @@ pub fn install_panic_hook() {
 /// Whether the current thread is inside [`guarded`]; if so, keep the
 /// panic's message and place for it.
 fn keep_if_guarded(info: &PanicHookInfo<'_>) -> bool {
-    // `try_with`: a panic while the thread's locals are being torn down
-    // is not a guarded one (and the hook itself must not panic).
-    if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {
-        return false;
-    }
-    let kept = Kept {
-        thread: std::thread::current().name().unwrap_or("<unnamed>").to_string(),
+    let thread = std::thread::current().name().unwrap_or("<unnamed>").to_string();
+    let kept = || Kept {
+        thread: thread.clone(),
         message: payload_message(info.payload()),
         place: info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
     };
-    CAUGHT.try_with(|c| c.borrow_mut().push(kept)).is_ok()
+    // `try_with`: a panic while the thread's locals are being torn down
+    // is not a guarded one (and the hook itself must not panic).
+    if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {
+        // Only polars' decoding workers, and only while a read is guarded.
+        if thread.starts_with("polars-") && ACTIVE.load(Ordering::SeqCst) > 0 {
+            WORKERS.lock().unwrap_or_else(|e| e.into_inner()).push(kept());
+            return true;
+        }
+        return false;
+    }
+    CAUGHT.try_with(|c| c.borrow_mut().push(kept())).is_ok()
 }
 
 #[cfg(test)]
@@ -117,10 +145,36 @@ mod tests {
         assert!(e.starts_with("the reader failed on damaged data (a panic without a message"), "{e}");
     }
 
+    /// A panic on one of polars' decoding workers while a read is guarded
+    /// travels to that read: it is reported once, as the file's error with
+    /// its place, not printed by the hook as well.
+    /// Tests that set the process-wide hook take turns.
+    static HOOK: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_decoding_workers_panic_is_the_reads_error() {
+        let _turn = HOOK.lock().unwrap_or_else(|e| e.into_inner());
+        install_panic_hook();
+        let e = guarded(|| {
+            let h = std::thread::Builder::new()
+                .name("polars-7".into())
+                .spawn(|| -> u8 { panic!("offset + length <= self.length") })
+                .unwrap();
+            match h.join() {
+                Ok(v) => v,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        })
+        .unwrap_err();
+        assert!(e.contains("offset + length <= self.length"), "{e}");
+        assert!(e.contains("guard.rs:"), "the worker's place is kept: {e}");
+    }
+
     /// The hook is process-wide; guarding a read on one thread must not
     /// silence a panic on another (issue 19: one global counter did).
     #[test]
     fn panics_on_other_threads_still_reach_the_hook() {
+        let _turn = HOOK.lock().unwrap_or_else(|e| e.into_inner());
         static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
