@@ -243,16 +243,15 @@ mod tests {
 
     const T: Thresholds = Thresholds { i2: 50.0, ois: 500.0, some_concerns_share: 0.5, egger_p: 0.1 };
 
+    /// Violence evidence of `studies`, no synthesis, nothing borrowed.
+    fn input(studies: &[StudyInput]) -> Input<'_> {
+        Input { domain: OutcomeDomain::Violence, studies, synthesis: None, inconclusive: false, borrowed_from: &[] }
+    }
+
     #[test]
     fn non_randomised_evidence_starts_low() {
         let s = [study(false, Some(RiskOfBias::Low), 400), study(false, Some(RiskOfBias::Low), 400)];
-        let x = Input {
-            domain: OutcomeDomain::Violence,
-            studies: &s,
-            synthesis: None,
-            inconclusive: false,
-            borrowed_from: &[],
-        };
+        let x = input(&s);
         assert_eq!(rate(&x, &T), (Certainty::Low, vec![]));
         let s = [study(true, Some(RiskOfBias::Low), 400), study(false, Some(RiskOfBias::Low), 400)];
         let x = Input { studies: &s, ..x };
@@ -262,13 +261,7 @@ mod tests {
     #[test]
     fn unassessed_risk_of_bias_and_a_small_sample_each_cost_a_level() {
         let s = [study(true, None, 100), study(true, Some(RiskOfBias::Low), 100)];
-        let x = Input {
-            domain: OutcomeDomain::Violence,
-            studies: &s,
-            synthesis: None,
-            inconclusive: false,
-            borrowed_from: &[],
-        };
+        let x = input(&s);
         let (c, why) = rate(&x, &T);
         assert_eq!(c, Certainty::Low);
         assert_eq!(why.iter().map(Downgrade::name).collect::<Vec<_>>(), ["risk of bias", "imprecision"]);
@@ -281,13 +274,7 @@ mod tests {
         a.ci = Some((0.1, 0.5));
         b.ci = Some((-0.5, -0.1));
         let s = [a, b];
-        let x = Input {
-            domain: OutcomeDomain::Violence,
-            studies: &s,
-            synthesis: None,
-            inconclusive: true,
-            borrowed_from: &[],
-        };
+        let x = Input { inconclusive: true, ..input(&s) };
         let (_, why) = rate(&x, &T);
         assert!(matches!(why[0], Downgrade::Inconsistency { ci_disjoint: true, .. }), "{why:?}");
     }

@@ -125,6 +125,11 @@ impl R {
             EffectInput { effect_size: Some(y), se: Some(se), measure: Some(m.into()), ..Default::default() };
         self
     }
+    /// The record, or `None` where the contract refuses it (random tables
+    /// draw invalid effects).
+    pub(crate) fn try_build(self) -> Option<EvaluationRecord> {
+        EvaluationRecord::new(self.0).ok()
+    }
     pub(crate) fn build(self) -> EvaluationRecord {
         EvaluationRecord::new(self.0).unwrap()
     }

@@ -7,10 +7,7 @@
 //! ordered. `EVIDEX_PROP_CASES` raises the number of cases (default 48).
 
 use evidex::meta::{self, FitOptions, GroupResult, Measure, MetaFit, MetaReport, Method, StudyEffect, TestKind};
-use evidex::model::{
-    EffectInput, EvaluationRecord, IncomeSetting, OutcomeDomain, Provenance, Rating, RecordFields, RiskOfBias,
-    StudyDesign, TargetGroup,
-};
+use evidex::model::{EvaluationRecord, OutcomeDomain, Rating};
 use evidex::report::{forest, meta as rm};
 use evidex::score::{self, GroupKey, ScoringConfig};
 use proptest::prelude::*;
@@ -191,33 +188,11 @@ fn random_tables_through_the_fit_and_the_renderers() {
 }
 
 fn record(i: usize, y: f64, se: f64, domain: OutcomeDomain, rated: bool) -> Option<EvaluationRecord> {
-    EvaluationRecord::new(RecordFields {
-        record_id: format!("R{i}"),
-        study_id: Some(format!("S{}", i / 2)),
-        intervention: "Parenting programme".into(),
-        target_group: TargetGroup::new("parents").unwrap(),
-        income_setting: IncomeSetting::Lic,
-        income_derived: false,
-        rating: rated.then_some(Rating::Effective),
-        harm: false,
-        strategy: None,
-        country: None,
-        design: Some(StudyDesign::Rct),
-        sample_size: Some(400),
-        year: Some(2020),
-        outcome: None,
-        outcome_domain: domain,
-        domain_inferred: false,
-        primary: None,
-        direction: None,
-        risk_of_bias: Some(RiskOfBias::Low),
-        assignment: None,
-        clusters: None,
-        source: None,
-        effect: EffectInput { effect_size: Some(y), se: Some(se), measure: Some("SMD".into()), ..Default::default() },
-        provenance: Provenance { file: 0, line: i as u64 + 2 },
-    })
-    .ok()
+    crate::records::r(&format!("R{i}"), &format!("S{}", i / 2))
+        .domain(domain)
+        .smd(y, se)
+        .rating(rated.then_some(Rating::Effective))
+        .try_build()
 }
 
 /// The cell scorer (REML with the modified Knapp-Hartung CI, Egger from
