@@ -10,6 +10,7 @@ pub mod meta;
 pub mod output;
 pub mod png;
 pub mod score;
+pub mod site;
 pub mod svg;
 pub mod table;
 pub mod validate;
