@@ -2,7 +2,9 @@
 //! `evidex report` show, computed once from one read of the inputs.
 //!
 //! CONTRACT between the two halves of issue 21 (kept stable while they are
-//! built in parallel):
+//! built in parallel). READ `src/report/site/CONTRACT.md` FIRST: the URLs
+//! every page links to, the element ids/classes the browser test uses, and
+//! the CSP rules (no inline script/style) the pages must follow.
 //! - [`Site::build`] reads nothing: it takes ingested records and a
 //!   configuration, scores once, and returns immutable plain data. The
 //!   server holds it behind an `Arc` and swaps it on `--watch`.
