@@ -19,7 +19,6 @@ pub enum Strategy {
 const STRATEGY_ALIASES: &[(&str, Strategy)] = &[
     ("implementation and enforcement of laws", Strategy::Laws),
     ("laws", Strategy::Laws),
-    ("i", Strategy::Laws),
     ("wetgeving", Strategy::Laws),
     ("norms and values", Strategy::Norms),
     ("norms", Strategy::Norms),
@@ -36,7 +35,6 @@ const STRATEGY_ALIASES: &[(&str, Strategy)] = &[
     ("income and economic strengthening", Strategy::Economic),
     ("economic", Strategy::Economic),
     ("economic strengthening", Strategy::Economic),
-    ("e", Strategy::Economic),
     ("economische versterking", Strategy::Economic),
     ("response and support services", Strategy::ResponseServices),
     ("response services", Strategy::ResponseServices),
@@ -45,6 +43,7 @@ const STRATEGY_ALIASES: &[(&str, Strategy)] = &[
     ("education and life skills", Strategy::EducationLifeSkills),
     ("education life skills", Strategy::EducationLifeSkills),
     ("education", Strategy::EducationLifeSkills),
+    ("e", Strategy::EducationLifeSkills),
     ("life skills", Strategy::EducationLifeSkills),
     ("onderwijs en levensvaardigheden", Strategy::EducationLifeSkills),
 ];
@@ -103,6 +102,16 @@ impl Strategy {
             }
         }
         let keys: Vec<&str> = Strategy::ALL.iter().map(|d| d.key()).collect();
+        if n == "i" {
+            // INSPIRE has two I's: Implementation and enforcement of laws,
+            // and Income and economic strengthening.
+            let mut e = VocabError::new(s, &keys, &[]);
+            e.refused = Some(
+                "ambiguous: INSPIRE has two I strategies; give 'laws' (implementation and enforcement of laws) or 'economic' (income and economic strengthening)"
+                    .into(),
+            );
+            return Err(e);
+        }
         let labels: Vec<&str> =
             keys.iter().copied().chain(STRATEGY_ALIASES.iter().map(|a| a.0).filter(|l| l.len() > 1)).collect();
         Err(VocabError::new(s, &keys, &labels))
@@ -125,7 +134,24 @@ mod tests {
             assert_eq!(Strategy::parse(s.key()).unwrap(), s);
             assert_eq!(Strategy::parse(s.title()).unwrap(), s);
         }
-        assert_eq!(Strategy::parse("E").unwrap(), Strategy::Economic);
+        // INSPIRE: I-N-S-P-I-R-E; E is education and life skills, and the
+        // two I's (laws; income and economic strengthening) are refused.
+        assert_eq!(Strategy::parse("E").unwrap(), Strategy::EducationLifeSkills);
+        for (letter, s) in [
+            ("N", Strategy::Norms),
+            ("S", Strategy::SafeEnvironments),
+            ("P", Strategy::ParentSupport),
+            ("R", Strategy::ResponseServices),
+        ] {
+            assert_eq!(Strategy::parse(letter).unwrap(), s);
+        }
+        let e = Strategy::parse("I").unwrap_err();
+        assert!(
+            e.to_string().contains("ambiguous")
+                && e.to_string().contains("'laws'")
+                && e.to_string().contains("'economic'"),
+            "{e}"
+        );
         assert_eq!(Strategy::parse("safe-environments").unwrap(), Strategy::SafeEnvironments);
         assert_eq!(Strategy::parse("parnet_support").unwrap_err().suggestion.as_deref(), Some("parent_support"));
     }
