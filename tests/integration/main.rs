@@ -14,6 +14,7 @@ mod outputs;
 mod records;
 mod roundtrip;
 mod scoring;
+mod site;
 mod stats_props;
 pub mod tol;
 mod util;
