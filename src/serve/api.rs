@@ -7,7 +7,6 @@ use super::routes::{typed, AppState, Params};
 use super::state::Snapshot;
 use crate::model::TargetGroup;
 use crate::report::document;
-use crate::report::gapmap as gm;
 use crate::report::site::{PageError, Query, Site};
 use crate::report::table::{Table, Value};
 use crate::score::ScoreResult;
@@ -186,18 +185,9 @@ pub async fn intervention(Ext(st): Ext<AppState>, Path(file): Path<String>) -> R
     answer(r, f)
 }
 
-/// The gap map's bubbles as a table.
-fn gap_map_table(site: &Site, q: &Query, level: Option<&str>) -> Result<Table, PageError> {
-    let (map, _) = build_gap_map(site, q, level)?;
-    // Column labels back to (target group, setting), through the same
-    // labelling function.
-    let mut label_of = std::collections::HashMap::new();
-    for tg in &site.target_groups {
-        label_of.insert(gm::column_label(tg, None), (tg.as_str(), None));
-        for s in crate::model::IncomeSetting::ALL {
-            label_of.insert(gm::column_label(tg, Some(s.key())), (tg.as_str(), Some(s)));
-        }
-    }
+/// The gap map's bubbles as a table (`Site::gap_map`, as the page draws it).
+fn gap_map_table(site: &Site, q: &Query) -> Table {
+    let (map, _) = site.gap_map(q);
     let mut t = Table::new(&[
         "row",
         "strategy",
@@ -214,14 +204,13 @@ fn gap_map_table(site: &Site, q: &Query, level: Option<&str>) -> Result<Table, P
     ]);
     for (strategy, rows) in &map.groups {
         for row in rows {
-            for col in &map.columns {
+            for (col, head) in map.columns.iter().zip(&map.heads) {
                 let Some(c) = map.cells.get(&(row.clone(), col.clone())) else { continue };
-                let (tg, setting) = label_of.get(col).copied().unwrap_or((col.as_str(), q.income_setting));
                 t.rows.push(vec![
                     Value::Str(row.clone()),
                     Value::opt_str(strategy.map(|s| s.key())),
-                    Value::Str(tg.to_string()),
-                    Value::opt_str(setting.or(q.income_setting).map(|s| s.key())),
+                    Value::Str(head.group.clone()),
+                    Value::Str(head.setting.key().into()),
                     Value::Str(c.category.key().into()),
                     Value::Bool(c.harm),
                     Value::Bool(c.borrowed),
@@ -234,39 +223,11 @@ fn gap_map_table(site: &Site, q: &Query, level: Option<&str>) -> Result<Table, P
             }
         }
     }
-    Ok(t)
-}
-
-/// The map for a query (`level`: intervention, the default, or strategy).
-fn build_gap_map(site: &Site, q: &Query, level: Option<&str>) -> Result<(gm::GapMap, gm::GapMapOptions), PageError> {
-    let level = match level {
-        None | Some("intervention") => gm::Level::Intervention,
-        Some("strategy") => gm::Level::Strategy,
-        Some(other) => {
-            return Err(PageError::BadQuery(format!(
-                "level: '{other}' is not a level; expected intervention or strategy"
-            )))
-        }
-    };
-    let opts = gm::GapMapOptions {
-        level,
-        income_setting: q.income_setting,
-        domain: q.domain,
-        title: None,
-        data_note: String::new(),
-    };
-    Ok((gm::build(&site.ing.records, &opts, &site.cfg), opts))
-}
-
-/// The gap map as SVG (`/gap-map.svg`).
-pub fn gap_map_svg(site: &Site, q: &Query, level: Option<&str>) -> Result<String, PageError> {
-    let (map, opts) = build_gap_map(site, q, level)?;
-    Ok(gm::render_svg(&map, &opts))
+    t
 }
 
 fn gap_map_document(snap: &Snapshot, raw: Option<&str>, f: Format) -> Result<String, PageError> {
-    let p = Params::parse(raw);
-    let t = gap_map_table(&snap.site, &p.query()?, p.get("level"))?;
+    let t = gap_map_table(&snap.site, &Params::parse(raw).query()?);
     Ok(match f {
         Format::Json => document::json_document(&snap.rank_run, t.to_json_rows()),
         Format::Csv => document::csv_document(&t),

@@ -6,7 +6,7 @@
 use super::api;
 use super::security::{self, HostPolicy};
 use super::state::{Snapshot, State};
-use crate::model::{IncomeSetting, OutcomeDomain};
+use crate::model::OutcomeDomain;
 use crate::report::site::{pages, Page, PageError, Query, Site};
 use axum::extract::{Path, RawQuery, State as Ext};
 use axum::http::{header, StatusCode};
@@ -34,6 +34,7 @@ pub fn router(state: AppState, policy: HostPolicy) -> Router {
         .route("/report.html", get(report))
         .route("/static/evidex.css", get(css))
         .route("/static/evidex.js", get(js))
+        .route("/favicon.ico", get(no_icon))
         .merge(api::routes())
         .fallback(not_found)
         .with_state(state)
@@ -94,13 +95,24 @@ pub fn error_page(e: &PageError) -> Response {
         PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
         PageError::BadQuery(_) => (StatusCode::BAD_REQUEST, "This question cannot be answered"),
     };
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · evidex</title>\
-         <link rel=\"stylesheet\" href=\"/static/evidex.css\"></head><body><main><h1>{title}</h1>\
-         <p class=\"error\">{}</p><p><a href=\"/\">Ask another question</a></p></main></body></html>\n",
-        crate::report::svg::esc(&e.to_string())
-    );
-    typed(status, HTML, html)
+    let html = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " · evidex" }
+                link rel="stylesheet" href="/static/evidex.css";
+            }
+            body {
+                main {
+                    h1 { (title) }
+                    p.error { (e.to_string()) }
+                    p { a href="/" { "Ask another question" } }
+                }
+            }
+        }
+    };
+    typed(status, HTML, html.into_string())
 }
 
 async fn home(Ext(st): Ext<AppState>, RawQuery(q): RawQuery) -> Response {
@@ -153,8 +165,7 @@ fn image(svg: Result<String, PageError>, png: bool) -> Response {
 }
 
 fn gap_map_image(snap: &Snapshot, q: Option<&str>, png: bool) -> Response {
-    let p = Params::parse(q);
-    image(p.query().and_then(|query| api::gap_map_svg(&snap.site, &query, p.get("level"))), png)
+    image(Params::parse(q).query().map(|query| pages::gap_map_svg(&snap.site, &query)), png)
 }
 
 async fn gap_map_svg(Ext(st): Ext<AppState>, RawQuery(q): RawQuery) -> Response {
@@ -179,22 +190,10 @@ async fn forest(Ext(st): Ext<AppState>, Path(file): Path<String>, RawQuery(q): R
             return Err(PageError::BadQuery("a forest plot needs target_group and income_setting".into()));
         };
         let domain = query.domain.unwrap_or(OutcomeDomain::Violence);
-        forest_svg(&snap.site, slug, tg, setting, domain)
+        pages::forest_svg(&snap.site, slug, tg, setting, domain)
             .ok_or_else(|| PageError::NotFound(format!("no pooled estimate for '{slug}' in this cell and domain")))
     });
     image(svg, png)
-}
-
-/// TEMPORARY until the view's `pages::forest_svg` lands with its pages.
-fn forest_svg(
-    site: &Site,
-    slug: &str,
-    _target_group: &str,
-    _setting: IncomeSetting,
-    _domain: OutcomeDomain,
-) -> Option<String> {
-    site.intervention(slug)?;
-    None
 }
 
 async fn report(Ext(st): Ext<AppState>) -> Response {
@@ -207,16 +206,17 @@ async fn report(Ext(st): Ext<AppState>) -> Response {
     r
 }
 
-/// TEMPORARY until the view's `pages::CSS` and `pages::JS` land.
-const CSS: &str = "";
-const JS: &str = "";
-
 async fn css() -> Response {
-    typed(StatusCode::OK, "text/css; charset=utf-8", CSS)
+    typed(StatusCode::OK, "text/css; charset=utf-8", pages::CSS)
 }
 
 async fn js() -> Response {
-    typed(StatusCode::OK, "text/javascript; charset=utf-8", JS)
+    typed(StatusCode::OK, "text/javascript; charset=utf-8", pages::JS)
+}
+
+/// Browsers ask for an icon; "no content" is not an error in their console.
+async fn no_icon() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {

@@ -15,6 +15,7 @@ mod records;
 mod roundtrip;
 mod scoring;
 mod serve;
+mod site;
 mod stats_props;
 pub mod tol;
 mod util;

@@ -84,15 +84,18 @@ fn assert_secure(g: &Got, what: &str) {
     assert_eq!(g.header("x-frame-options"), "DENY", "{what}");
 }
 
-fn first_slug() -> String {
+/// Slugs of the interventions ranked for adolescent girls in LIC.
+fn ranked_slugs() -> Vec<String> {
     let g = get("/api/v1/verdicts?target_group=adolescent+girls&income_setting=LIC");
     let v: serde_json::Value = serde_json::from_slice(&g.body).unwrap();
-    evidex::report::site::slug_of(v["rows"][0]["intervention"].as_str().unwrap())
+    let rows = v["rows"].as_array().unwrap();
+    rows.iter().map(|r| evidex::report::site::slug_of(r["intervention"].as_str().unwrap())).collect()
 }
 
 #[test]
 fn every_route_answers_with_its_type_and_the_security_headers() {
-    let slug = first_slug();
+    let slugs = ranked_slugs();
+    let (slug, other) = (&slugs[0], &slugs[1]);
     let html = "text/html";
     for uri in [
         "/".to_string(),
@@ -100,7 +103,8 @@ fn every_route_answers_with_its_type_and_the_security_headers() {
         "/find?target_group=adolescent+girls&income_setting=LIC&strategy=&domain=".into(),
         "/find".into(),
         format!("/intervention/{slug}"),
-        format!("/compare?ids={slug},{slug}&target_group=adolescent+girls"),
+        format!("/compare?ids={slug},{other}&target_group=adolescent+girls&income_setting=LIC"),
+        format!("/compare?ids={slug}&ids={other}&target_group=adolescent+girls&income_setting=LIC"),
         "/gap-map?income_setting=LIC".into(),
         "/method".into(),
         "/data".into(),
@@ -116,6 +120,14 @@ fn every_route_answers_with_its_type_and_the_security_headers() {
     assert!(svg.text().contains("<svg"));
     let png = expect("/gap-map.png?level=strategy", StatusCode::OK, "image/png");
     assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
+    let forest =
+        "/forest/comprehensive-sexuality-education.svg?target_group=boys&income_setting=HIC&domain=risk_factor";
+    assert!(expect(forest, StatusCode::OK, "image/svg+xml").text().contains("<svg"));
+    let png = expect(&forest.replace(".svg", ".png"), StatusCode::OK, "image/png");
+    assert_eq!(&png.body[..4], b"\x89PNG");
+    expect("/forest/comprehensive-sexuality-education.svg?target_group=boys", StatusCode::BAD_REQUEST, html);
+    expect("/forest/no-such-programme.svg?target_group=boys&income_setting=HIC", StatusCode::NOT_FOUND, html);
+    assert_eq!(get("/favicon.ico").status, StatusCode::NO_CONTENT);
     for (uri, ct) in [
         ("/api/v1/verdicts".to_string(), "application/json"),
         ("/api/v1/verdicts.csv".into(), "text/csv"),
@@ -195,6 +207,8 @@ fn errors_are_404_400_405_414_in_words() {
     expect("/intervention/no-such-programme", StatusCode::NOT_FOUND, "text/html");
     expect("/api/v1/interventions/no-such-programme", StatusCode::NOT_FOUND, "application/json");
     expect("/api/v1/studies?intervention=nope", StatusCode::NOT_FOUND, "application/json");
+    let g = expect("/compare?ids=one-only&target_group=boys&income_setting=HIC", StatusCode::BAD_REQUEST, "text/html");
+    assert!(g.text().contains("<p class=\"error\">"), "{}", g.text());
     let g = expect("/find?income_setting=middle", StatusCode::BAD_REQUEST, "text/html");
     assert!(g.text().contains("income_setting"), "{}", g.text());
     let g = expect(
@@ -367,8 +381,9 @@ fn watch_rereads_changed_inputs_and_keeps_the_data_when_they_break() {
     assert!(after.lines().count() < before.lines().count());
     // A broken file: the data stays, the error shows on /data.
     std::fs::write(dir.path().join("in.csv"), "this,is\nnot,evidence\n").unwrap();
-    let data_page = wait_for(|| Some(s.get("/data").1).filter(|b| b.contains("intervention")), "the error on /data");
-    assert!(data_page.contains("in.csv"), "{data_page}");
+    let data_page =
+        wait_for(|| Some(s.get("/data").1).filter(|b| b.contains("missing required columns")), "the error on /data");
+    assert!(data_page.contains("in.csv: missing required columns intervention"), "{data_page}");
     assert_eq!(s.get("/api/v1/verdicts.csv").1, after);
     let _ = s.stop(Duration::from_secs(5));
 }

@@ -34,7 +34,7 @@ pub fn run(a: GapmapArgs) -> anyhow::Result<i32> {
     let map = gm::build(&ing.records, &opts, &cfg);
     let rows: usize = map.groups.iter().map(|(_, r)| r.len()).sum();
     // Columns are target group x income setting unless one setting is drawn.
-    let groups: std::collections::BTreeSet<&str> = ing.records.iter().map(|r| r.target_group.key()).collect();
+    let groups: std::collections::BTreeSet<&str> = map.heads.iter().map(|h| h.group.as_str()).collect();
     let columns = if map.columns.len() == groups.len() {
         String::new()
     } else {
