@@ -13,6 +13,7 @@
 //! otherwise hold a graceful shutdown open).
 
 pub mod api;
+pub mod cache;
 pub mod routes;
 pub mod security;
 pub mod state;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 pub type AppState = Arc<State>;
 
-/// The whole application: every route, the 404 page, and the security
-/// middleware in front of them.
+/// The whole application: every route, the 404 page, the answer cache
+/// and, in front of everything, the security middleware.
 pub fn router(state: AppState, policy: HostPolicy) -> Router {
     Router::new()
         .route("/", get(home))
@@ -37,7 +37,8 @@ pub fn router(state: AppState, policy: HostPolicy) -> Router {
         .route("/favicon.ico", get(no_icon))
         .merge(api::routes())
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, super::cache::layer))
         .layer(axum::middleware::from_fn_with_state(Arc::new(policy), security::guard))
 }
 

@@ -46,7 +46,7 @@ impl HostPolicy {
     /// Whether a request naming `host` is for this server.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        if self.allowed.iter().any(|a| *a == host) {
+        if self.allowed.contains(&host) {
             return true;
         }
         self.any_ip_literal && host_ip(&host).is_some()

@@ -16,13 +16,15 @@ pub struct Snapshot {
     pub score_run: Json,
     /// `evidex rank`'s run metadata for this data.
     pub rank_run: Json,
+    /// Answers already given from this snapshot, by URL.
+    pub cache: super::cache::Cache,
 }
 
 impl Snapshot {
     pub fn new(site: Site) -> Snapshot {
         let score_run = document::score_run(&site.ing, &site.cfg, &site.score);
         let rank_run = document::rank_run(&site.ing, &site.cfg);
-        Snapshot { site, score_run, rank_run }
+        Snapshot { site, score_run, rank_run, cache: Default::default() }
     }
 }
 
