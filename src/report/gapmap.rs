@@ -97,7 +97,8 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
         reference_year: Some(reference_year(records, cfg)),
     };
     let res = score_facts_with(&fs, &keys, cfg, &score_opts);
-    from_cells(&res.cells, records, opts)
+    let records: Vec<&EvaluationRecord> = records.iter().collect();
+    from_cells(&res.cells, &records, opts)
 }
 
 /// The group key of the map's rows.
@@ -112,7 +113,11 @@ pub fn row_key(level: Level) -> GroupKey {
 /// setting): local cells for every setting, plus filled cells for the
 /// setting shown (cells filled for other settings are ignored), so one
 /// scoring pass serves every map.
-pub fn from_cells(scored: &[CellResult], records: &[EvaluationRecord], opts: &GapMapOptions) -> GapMap {
+pub fn from_cells<'a>(
+    scored: impl IntoIterator<Item = &'a CellResult>,
+    records: &[&EvaluationRecord],
+    opts: &GapMapOptions,
+) -> GapMap {
     let local: BTreeSet<(&str, &str, &str)> = records
         .iter()
         .map(|r| (row_key(opts.level).value_ref(r), r.target_group.display(), r.income_setting.key()))
@@ -189,7 +194,7 @@ pub fn from_cells(scored: &[CellResult], records: &[EvaluationRecord], opts: &Ga
     let columns: Vec<String> = columns.into_iter().map(|c| c.0).collect();
     // Strategy of each intervention: the most frequent among its records (all settings).
     let mut strat: BTreeMap<String, BTreeMap<Option<Strategy>, usize>> = BTreeMap::new();
-    for r in records {
+    for r in records.iter() {
         *strat.entry(r.intervention.clone()).or_default().entry(r.strategy).or_default() += 1;
     }
     let mode = |i: &str| -> Option<Strategy> {

@@ -245,6 +245,11 @@ pub fn intervention_body(site: &Site, entry: &InterventionEntry, mode: Mode) -> 
             "Evaluated for " (words::count(cells.len() as u64, "target group and setting", "target groups and settings")) "; "
             "evidence up to " (site.score.reference_year) "."
         }
+        p.muted {
+            (capitalised(&site.data_note()))
+            @if let Some(t) = &site.provenance.loaded_at { "; read " (t) }
+            "."
+        }
         @if mode == Mode::Portal {
             (downloads(mode, &[
                 ("verdicts (CSV)", format!("/api/v1/interventions/{}.csv", entry.slug)),
