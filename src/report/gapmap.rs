@@ -563,9 +563,11 @@ fn legend(x: f64, y0: f64, max_n: usize) -> Vec<LegendItem> {
 /// The laid-out map as SVG (escaped by maud; elements always closed, so
 /// the file is also valid XML).
 pub fn emit(l: &Layout) -> String {
+    // A picture, unless its bubbles are links (an image has no controls).
+    let role = if l.bubbles.iter().any(|b| b.href.is_some()) { "group" } else { "img" };
     let svg = html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(f(l.width)) height=(f(l.height)) viewBox=(format!("0 0 {} {}", f(l.width), f(l.height)))
-            font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role="img" aria-labelledby="gm-title" class="gapmap" {
+            font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role=(role) aria-labelledby="gm-title" class="gapmap" {
             title id="gm-title" { (l.title) }
             rect width="100%" height="100%" fill="white" {}
             text x="16" y="30" font-size="18" font-weight="bold" { (l.title) }
@@ -625,7 +627,7 @@ fn bubble_svg(b: &Bubble) -> Markup {
     };
     html! {
         @match &b.href {
-            Some(h) => { a href=(h) { (circle) } }
+            Some(h) => { a href=(h) aria-label=(b.tip) { (circle) } }
             None => { (circle) }
         }
     }

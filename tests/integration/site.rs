@@ -199,6 +199,7 @@ fn hostile_names_are_escaped_by_construction() {
     let mut docs = all_pages(&site);
     docs.push(("report".into(), pages::static_report(&site)));
     docs.push(("gap-map.svg".into(), pages::gap_map_svg(&site, &Query::default())));
+    docs.push(("error".into(), pages::error_page(&evidex::report::site::PageError::BadQuery(evil.into()))));
     for (name, html) in &docs {
         assert!(!html.contains("<script>alert"), "{name}: unescaped script");
         assert!(!html.contains("<img src=x"), "{name}: unescaped img");
@@ -282,6 +283,9 @@ fn static_report_links_inside_the_file() {
     assert!(!html.contains("href=\"/intervention/") && !html.contains("href=\"/static/"));
     let slug = &site.interventions[0].slug;
     assert!(html.contains(&format!("href=\"#i-{slug}\"")) && html.contains(&format!("id=\"i-{slug}\"")));
+    // Maps whose bubbles are links are a group of controls, not an image
+    // (an image cannot hold links: axe's nested-interactive).
+    assert!(html.contains("role=\"group\"") && html.contains("<a href=\"#i-"));
     let a = Mode::Report.cell_id(slug, "adolescent girls", IncomeSetting::Lic);
     assert_eq!(a, format!("i-{slug}-cell-adolescent-girls-LIC"));
 }

@@ -350,7 +350,8 @@ impl Site {
 
     /// The meta-analysis behind a forest plot of one cell and domain: its
     /// local findings with a usable effect size, one row per study (as
-    /// `evidex meta` with the scoring configuration's rho).
+    /// `evidex meta` with the scoring configuration's rho; one study is
+    /// shown on its own). `None` without effect sizes or a fit.
     pub fn forest(
         &self,
         name: &str,
@@ -372,7 +373,7 @@ impl Site {
                 provenance: r.provenance,
             })
             .collect();
-        if rows.len() < 2 {
+        if rows.is_empty() {
             return None;
         }
         let opts = MetaOptions { rho: self.cfg.effects.rho, ..MetaOptions::default() };
