@@ -273,7 +273,7 @@ pub fn emit(l: &Layout) -> Markup {
                 text x="10" y=(f(*y)) font-size="14" font-weight="bold" class="forest-title" { (t) }
             }
             text x="10" y=(f(l.head_y)) font-weight="bold" { "Study" }
-            text x=(right) y=(f(l.head_y)) font-weight="bold" text-anchor="end" { (l.scale_note) " [95% CI]   weight" }
+            text x=(right) y=(f(l.head_y)) font-weight="bold" text-anchor="end" xml:space="preserve" { (l.scale_note) " [95% CI]   weight" }
             line x1=(f(l.zero_x)) y1=(f(l.zero_y1)) x2=(f(l.zero_x)) y2=(f(l.zero_y2)) stroke="#999999" stroke-dasharray="2 2" {}
             @for st in &l.studies { (study_row(st, &right)) }
             (pooled_row(&l.pooled, &right))
@@ -293,7 +293,7 @@ fn study_row(st: &StudyRow, right: &str) -> Markup {
             text x="10" y=(f(st.y + 4.0)) { title { (st.label) } (st.shown) }
             line x1=(f(st.ci_x1)) y1=(f(st.y)) x2=(f(st.ci_x2)) y2=(f(st.y)) stroke="#000000" {}
             rect x=(f(st.square_x)) y=(f(st.square_y)) width=(f(st.side)) height=(f(st.side)) fill="#0072B2" {}
-            text x=(right) y=(f(st.y + 4.0)) text-anchor="end" { (st.numbers) }
+            text x=(right) y=(f(st.y + 4.0)) text-anchor="end" xml:space="preserve" { (st.numbers) }
         }
     }
 }
@@ -315,7 +315,7 @@ fn pooled_row(p: &PooledRow, right: &str) -> Markup {
             line x1=(f(p.pi_x1)) y1=(f(p.y)) x2=(f(p.pi_x2)) y2=(f(p.y)) stroke="#555555" stroke-dasharray="4 2" {}
             polygon points=(points) fill="#333333" {}
             text x="10" y=(f(p.y + 4.0)) font-weight="bold" { (p.model) }
-            text x=(right) y=(f(p.y + 4.0)) text-anchor="end" font-weight="bold" { (p.numbers) }
+            text x=(right) y=(f(p.y + 4.0)) text-anchor="end" font-weight="bold" xml:space="preserve" { (p.numbers) }
         }
     }
 }

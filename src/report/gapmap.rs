@@ -97,7 +97,8 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
         reference_year: Some(reference_year(records, cfg)),
     };
     let res = score_facts_with(&fs, &keys, cfg, &score_opts);
-    from_cells(&res.cells, records, opts)
+    let records: Vec<&EvaluationRecord> = records.iter().collect();
+    from_cells(&res.cells, &records, opts)
 }
 
 /// The group key of the map's rows.
@@ -112,7 +113,11 @@ pub fn row_key(level: Level) -> GroupKey {
 /// setting): local cells for every setting, plus filled cells for the
 /// setting shown (cells filled for other settings are ignored), so one
 /// scoring pass serves every map.
-pub fn from_cells(scored: &[CellResult], records: &[EvaluationRecord], opts: &GapMapOptions) -> GapMap {
+pub fn from_cells<'a>(
+    scored: impl IntoIterator<Item = &'a CellResult>,
+    records: &[&EvaluationRecord],
+    opts: &GapMapOptions,
+) -> GapMap {
     let local: BTreeSet<(&str, &str, &str)> = records
         .iter()
         .map(|r| (row_key(opts.level).value_ref(r), r.target_group.display(), r.income_setting.key()))
@@ -189,7 +194,7 @@ pub fn from_cells(scored: &[CellResult], records: &[EvaluationRecord], opts: &Ga
     let columns: Vec<String> = columns.into_iter().map(|c| c.0).collect();
     // Strategy of each intervention: the most frequent among its records (all settings).
     let mut strat: BTreeMap<String, BTreeMap<Option<Strategy>, usize>> = BTreeMap::new();
-    for r in records {
+    for r in records.iter() {
         *strat.entry(r.intervention.clone()).or_default().entry(r.strategy).or_default() += 1;
     }
     let mode = |i: &str| -> Option<Strategy> {
@@ -558,9 +563,11 @@ fn legend(x: f64, y0: f64, max_n: usize) -> Vec<LegendItem> {
 /// The laid-out map as SVG (escaped by maud; elements always closed, so
 /// the file is also valid XML).
 pub fn emit(l: &Layout) -> String {
+    // A picture, unless its bubbles are links (an image has no controls).
+    let role = if l.bubbles.iter().any(|b| b.href.is_some()) { "group" } else { "img" };
     let svg = html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(f(l.width)) height=(f(l.height)) viewBox=(format!("0 0 {} {}", f(l.width), f(l.height)))
-            font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role="img" aria-labelledby="gm-title" class="gapmap" {
+            font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role=(role) aria-labelledby="gm-title" class="gapmap" {
             title id="gm-title" { (l.title) }
             rect width="100%" height="100%" fill="white" {}
             text x="16" y="30" font-size="18" font-weight="bold" { (l.title) }
@@ -620,7 +627,7 @@ fn bubble_svg(b: &Bubble) -> Markup {
     };
     html! {
         @match &b.href {
-            Some(h) => { a href=(h) { (circle) } }
+            Some(h) => { a href=(h) aria-label=(b.tip) { (circle) } }
             None => { (circle) }
         }
     }

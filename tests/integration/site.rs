@@ -199,6 +199,7 @@ fn hostile_names_are_escaped_by_construction() {
     let mut docs = all_pages(&site);
     docs.push(("report".into(), pages::static_report(&site)));
     docs.push(("gap-map.svg".into(), pages::gap_map_svg(&site, &Query::default())));
+    docs.push(("error".into(), pages::error_page(&evidex::report::site::PageError::BadQuery(evil.into()))));
     for (name, html) in &docs {
         assert!(!html.contains("<script>alert"), "{name}: unescaped script");
         assert!(!html.contains("<img src=x"), "{name}: unescaped img");
@@ -282,6 +283,41 @@ fn static_report_links_inside_the_file() {
     assert!(!html.contains("href=\"/intervention/") && !html.contains("href=\"/static/"));
     let slug = &site.interventions[0].slug;
     assert!(html.contains(&format!("href=\"#i-{slug}\"")) && html.contains(&format!("id=\"i-{slug}\"")));
+    // Maps whose bubbles are links are a group of controls, not an image
+    // (an image cannot hold links: axe's nested-interactive).
+    assert!(html.contains("role=\"group\"") && html.contains("<a href=\"#i-"));
     let a = Mode::Report.cell_id(slug, "adolescent girls", IncomeSetting::Lic);
     assert_eq!(a, format!("i-{slug}-cell-adolescent-girls-LIC"));
+}
+
+/// With `EVIDEX_PORTAL_DUMP=DIR`, writes the portal's pages where a static
+/// file server finds them (`DIR/find/index.html` for `/find/`, the
+/// stylesheet under `/static/`), for screenshots; otherwise does nothing.
+#[test]
+fn dump_portal_pages_for_screenshots() {
+    let Ok(dir) = std::env::var("EVIDEX_PORTAL_DUMP") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    let site = site();
+    let q = |pairs: &[(&str, &str)]| Query::from_pairs(pairs.iter().copied()).unwrap();
+    let girls = q(&[("target_group", "adolescent girls"), ("income_setting", "LIC")]);
+    let rows = site.rank("adolescent girls", IncomeSetting::Lic, None).unwrap().rows;
+    let slugs: Vec<String> = rows.iter().take(3).map(|r| site.slug(&r.intervention).unwrap().to_string()).collect();
+    let pages_ = [
+        ("", Page::Home(Query::default())),
+        ("find", Page::Find(girls.clone())),
+        ("intervention", Page::Intervention(slugs[0].clone())),
+        ("compare", Page::Compare { slugs: slugs.clone(), query: girls }),
+        ("gap-map", Page::GapMap(Query::default())),
+        ("gap-map-lic", Page::GapMap(q(&[("income_setting", "LIC")]))),
+        ("method", Page::Method),
+        ("data", Page::Data),
+    ];
+    for (path, page) in pages_ {
+        let d = dir.join(path);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("index.html"), pages::render(&site, &page).unwrap()).unwrap();
+    }
+    std::fs::create_dir_all(dir.join("static")).unwrap();
+    std::fs::write(dir.join("static/evidex.css"), pages::CSS).unwrap();
+    std::fs::write(dir.join("static/evidex.js"), pages::JS).unwrap();
 }

@@ -350,7 +350,8 @@ impl Site {
 
     /// The meta-analysis behind a forest plot of one cell and domain: its
     /// local findings with a usable effect size, one row per study (as
-    /// `evidex meta` with the scoring configuration's rho).
+    /// `evidex meta` with the scoring configuration's rho; one study is
+    /// shown on its own). `None` without effect sizes or a fit.
     pub fn forest(
         &self,
         name: &str,
@@ -372,7 +373,7 @@ impl Site {
                 provenance: r.provenance,
             })
             .collect();
-        if rows.len() < 2 {
+        if rows.is_empty() {
             return None;
         }
         let opts = MetaOptions { rho: self.cfg.effects.rho, ..MetaOptions::default() };
@@ -408,20 +409,16 @@ impl Site {
         let keep = |r: &&EvaluationRecord| {
             tg.as_ref().is_none_or(|g| r.target_group == *g) && q.strategy.is_none_or(|s| r.strategy == Some(s))
         };
+        let records: Vec<&EvaluationRecord> = self.ing.records.iter().filter(keep).collect();
         let mut map = if tg.is_none() && q.strategy.is_none() {
-            gapmap::from_cells(cells, &self.ing.records, &opts)
+            gapmap::from_cells(cells, &records, &opts)
         } else {
-            let records: Vec<EvaluationRecord> = self.ing.records.iter().filter(keep).cloned().collect();
             let rows: BTreeSet<&str> = records.iter().map(|r| gapmap::row_key(level).value_ref(r)).collect();
-            let cells: Vec<CellResult> = cells
-                .iter()
-                .filter(|c| {
-                    rows.contains(c.key[0].1.as_str())
-                        && tg.as_ref().is_none_or(|g| TargetGroup::new(&c.key[1].1).as_ref() == Some(g))
-                })
-                .cloned()
-                .collect();
-            gapmap::from_cells(&cells, &records, &opts)
+            let cells = cells.iter().filter(|c| {
+                rows.contains(c.key[0].1.as_str())
+                    && tg.as_ref().is_none_or(|g| TargetGroup::new(&c.key[1].1).as_ref() == Some(g))
+            });
+            gapmap::from_cells(cells, &records, &opts)
         };
         map.groups.retain(|(_, rows)| !rows.is_empty());
         (map, opts)

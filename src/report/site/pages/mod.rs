@@ -121,6 +121,20 @@ pub fn render(site: &Site, page: &Page) -> Result<String, PageError> {
     Ok(document(&title, Mode::Portal, body).into_string())
 }
 
+/// The page for a request that cannot be answered: the reason in words
+/// and a way back (the server sends it with 404 or 400).
+pub fn error_page(e: &PageError) -> String {
+    let title = match e {
+        PageError::NotFound(_) => "Not found",
+        PageError::BadQuery(_) => "This question cannot be answered",
+    };
+    let body = html! {
+        p.error { (e.to_string()) }
+        p { a href="/" { "Ask another question" } }
+    };
+    document(title, Mode::Portal, body).into_string()
+}
+
 /// The self-contained static report (`evidex report`): the portal's
 /// sections in one file, with in-file links, the stylesheet and script
 /// inlined, and no request leaving the file.
@@ -137,8 +151,8 @@ pub fn gap_map_svg(site: &Site, q: &Query) -> String {
 }
 
 /// The forest plot of one cell and outcome domain as a standalone SVG
-/// (`/forest/SLUG.svg`), or `None` when the cell has fewer than two
-/// studies with effect sizes in that domain.
+/// (`/forest/SLUG.svg`), or `None` when the cell has no study with an
+/// effect size in that domain.
 pub fn forest_svg(
     site: &Site,
     slug: &str,

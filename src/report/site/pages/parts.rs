@@ -245,6 +245,11 @@ pub fn intervention_body(site: &Site, entry: &InterventionEntry, mode: Mode) -> 
             "Evaluated for " (words::count(cells.len() as u64, "target group and setting", "target groups and settings")) "; "
             "evidence up to " (site.score.reference_year) "."
         }
+        p.muted {
+            (capitalised(&site.data_note()))
+            @if let Some(t) = &site.provenance.loaded_at { "; read " (t) }
+            "."
+        }
         @if mode == Mode::Portal {
             (downloads(mode, &[
                 ("verdicts (CSV)", format!("/api/v1/interventions/{}.csv", entry.slug)),
@@ -400,8 +405,8 @@ pub fn domains_table(c: &CellResult) -> Markup {
     }
 }
 
-/// Forest plots of a cell, one per outcome domain with two or more
-/// studies with effect sizes.
+/// Forest plots of a cell, one per outcome domain with studies with
+/// effect sizes.
 fn forest_figures(site: &Site, entry: &InterventionEntry, c: &CellResult, mode: Mode) -> Markup {
     let (g, s) = cell_place(c);
     let plots: Vec<(OutcomeDomain, String, String)> = OutcomeDomain::ALL
@@ -568,12 +573,16 @@ pub fn provenance(site: &Site) -> Markup {
                 }
             }
         }
-        h3 { (words::count(ing.warnings.len() as u64, "warning", "warnings")) }
-        @if !ing.warnings.is_empty() {
+        h3 { "Warnings" }
+        @if ing.warnings.is_empty() {
+            p { "None." }
+        } @else {
             ul.plain { @for w in &ing.warnings { li { (w.to_string()) } } }
         }
-        h3 { (words::count(ing.rejected.len() as u64, "rejected row", "rejected rows")) }
-        @if !ing.rejected.is_empty() {
+        h3 { "Rejected rows" }
+        @if ing.rejected.is_empty() {
+            p { "None: every row was read." }
+        } @else {
             details.rejected open[ing.rejected.len() <= 20] {
                 summary { (ing.rejected.len()) " rejected rows and why" }
                 table {
