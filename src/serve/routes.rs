@@ -90,30 +90,13 @@ fn page(site: &Site, p: Result<Page, PageError>) -> Response {
 }
 
 /// 404 for something that is not there, 400 for a question that cannot be
-/// answered, with the reason in words.
+/// answered, with the reason in words (the view's error page).
 pub fn error_page(e: &PageError) -> Response {
-    let (status, title) = match e {
-        PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-        PageError::BadQuery(_) => (StatusCode::BAD_REQUEST, "This question cannot be answered"),
+    let status = match e {
+        PageError::NotFound(_) => StatusCode::NOT_FOUND,
+        PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
     };
-    let html = maud::html! {
-        (maud::DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                title { (title) " · evidex" }
-                link rel="stylesheet" href="/static/evidex.css";
-            }
-            body {
-                main {
-                    h1 { (title) }
-                    p.error { (e.to_string()) }
-                    p { a href="/" { "Ask another question" } }
-                }
-            }
-        }
-    };
-    typed(status, HTML, html.into_string())
+    typed(status, HTML, pages::error_page(e))
 }
 
 async fn home(Ext(st): Ext<AppState>, RawQuery(q): RawQuery) -> Response {
