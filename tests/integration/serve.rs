@@ -279,11 +279,23 @@ fn openapi_lists_every_api_path() {
 }
 
 #[test]
-fn remote_addresses_need_allow_remote() {
+fn start_up_refusals_exit_before_listening() {
     let r = run(&["serve", VAC, "--host", "0.0.0.0", "--port", "0"]);
     r.expect_code(2).expect_stderr("--allow-remote");
     assert!(r.stdout.is_empty());
     run(&["serve", VAC, "--host", "example.org"]).expect_code(2).expect_stderr("not an IP address");
+    // Standard output's first line is the URL: nothing else goes there.
+    run(&["serve", VAC, "--rejects", "-", "--port", "0"]).expect_code(2).expect_stderr("--rejects FILE");
+    // --strict with a rejected row: exit 1 before listening.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!(
+        "{}R9999,S9,X,,boys,HIC,CAN,rct,low,10,2020,disclosure,promissing,,,,x\n",
+        std::fs::read_to_string(data(VAC)).unwrap()
+    );
+    std::fs::write(dir.path().join("in.csv"), bad).unwrap();
+    let r = crate::util::run_in(dir.path(), &["serve", "in.csv", "--strict", "--port", "0"]);
+    r.expect_code(1).expect_stderr("rows rejected under --strict");
+    assert!(r.stdout.is_empty(), "{}", r.show());
 }
 
 /// The real server: start-up line, a page over TCP, shutdown within the

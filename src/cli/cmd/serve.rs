@@ -6,8 +6,9 @@ use crate::cli::common::{
     ingest_options, load_config, model_inputs, read_inputs, rejects_out, report_rejections, report_warnings,
 };
 use crate::cli::io::guard;
-use crate::cli::{EXIT_OK, EXIT_USAGE};
+use crate::cli::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use evidex::ingest::Contract;
+use evidex::report::output::Target;
 use evidex::report::site::{Provenance, Site};
 use evidex::serve::{self, ServeOptions};
 use std::io::Write;
@@ -23,11 +24,21 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_USAGE);
     }
     let rejects = rejects_out(&a.input)?;
+    if rejects.as_ref().is_some_and(|o| o.target == Target::Stdout) {
+        anyhow::bail!("--rejects -: standard output carries the server's address; give --rejects FILE");
+    }
     let inputs = model_inputs(&a.input, &a.model);
     guard(&inputs, &rejects.iter().collect::<Vec<_>>())?;
     ingest_options(&a.input, Contract::Scoring, a.model.keep_placeholders)?;
     let watched: Vec<std::path::PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
-    let site = load(&a, rejects.as_ref(), true)?;
+    let site = match load(&a, rejects.as_ref(), true) {
+        Ok(site) => site,
+        Err(e) if e.is::<StrictRejections>() => {
+            eprintln!("evidex: {e}; nothing served");
+            return Ok(EXIT_FINDINGS);
+        }
+        Err(e) => return Err(e),
+    };
     let addr = SocketAddr::new(a.host, a.port);
     let allow_remote = a.allow_remote;
     let watch = a.watch.then(|| {
@@ -54,8 +65,14 @@ fn load(a: &ServeArgs, rejects: Option<&crate::cli::io::Out>, notes: bool) -> an
         report_warnings(&ing);
     }
     if a.input.strict && !ing.rejected.is_empty() {
-        anyhow::bail!("{} rows rejected under --strict", ing.rejected.len());
+        return Err(StrictRejections(ing.rejected.len()).into());
     }
     let provenance = Provenance { loaded_at: Some(evidex::serve::state::now_rfc3339()), reload_error: None };
     Ok(Site::build(ing, cfg, provenance))
 }
+
+/// `--strict` and rows were rejected: exit 1 at start-up, an error shown on
+/// /data on a re-read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} rows rejected under --strict")]
+struct StrictRejections(usize);
