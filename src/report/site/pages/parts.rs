@@ -12,7 +12,38 @@ use crate::score::rank::{RankResult, RANK_ORDER};
 use crate::score::weight::record_weight;
 use crate::score::{Basis, CellResult, Certainty};
 use maud::{html, Markup, PreEscaped};
+use std::cell::Cell;
 use std::collections::BTreeSet;
+
+/// How much one document shows: the report file holds every intervention,
+/// so on large data it stops after so many cells, forest plots and
+/// findings per cell (as the old report did) and says where the rest is;
+/// a portal page shows one intervention in full.
+#[derive(Debug)]
+pub struct Budget {
+    cells: Cell<usize>,
+    forests: Cell<usize>,
+    /// Findings listed per cell.
+    pub findings: usize,
+}
+
+impl Budget {
+    /// Everything (a portal page).
+    pub fn unlimited() -> Budget {
+        Budget { cells: Cell::new(usize::MAX), forests: Cell::new(usize::MAX), findings: usize::MAX }
+    }
+
+    /// The report file: 2000 cells, 300 forest plots, 200 findings a cell.
+    pub fn report() -> Budget {
+        Budget { cells: Cell::new(2000), forests: Cell::new(300), findings: 200 }
+    }
+
+    fn take(c: &Cell<usize>) -> bool {
+        let left = c.get();
+        c.set(left.saturating_sub(1));
+        left > 0
+    }
+}
 
 /// The CSS class of a verdict's colour.
 pub fn verdict_class(cat: Rating, harm: bool) -> String {
@@ -237,8 +268,9 @@ pub fn downloads(mode: Mode, links: &[(&str, String)]) -> Markup {
 
 /// Every cell of an intervention (by target group and setting), with its
 /// heading and what it is.
-pub fn intervention_body(site: &Site, entry: &InterventionEntry, mode: Mode) -> Markup {
+pub fn intervention_body(site: &Site, entry: &InterventionEntry, mode: Mode, budget: &Budget) -> Markup {
     let cells: Vec<&CellResult> = site.cells_of(&entry.name).collect();
+    let shown: Vec<&CellResult> = cells.iter().copied().filter(|_| Budget::take(&budget.cells)).collect();
     html! {
         p.lead {
             @if let Some(s) = entry.strategy { "INSPIRE strategy: " (s.title()) ". " }
@@ -274,8 +306,14 @@ pub fn intervention_body(site: &Site, entry: &InterventionEntry, mode: Mode) -> 
                 }
             }
         }
-        @for c in &cells {
-            (cell_section(site, entry, c, mode))
+        @for c in &shown {
+            (cell_section(site, entry, c, mode, budget))
+        }
+        @if shown.len() < cells.len() {
+            p.muted {
+                (words::count((cells.len() - shown.len()) as u64, "more cell is", "more cells are"))
+                " not explained in this file (it stops after 2000): see `evidex explain` or the portal."
+            }
         }
     }
 }
@@ -290,7 +328,7 @@ pub fn cell_place(c: &CellResult) -> (&str, IncomeSetting) {
 /// One cell: the verdict with the rule behind it, the facts that decide
 /// how sure it is, the verdict per outcome domain, forest plots, the
 /// studies and their findings.
-pub fn cell_section(site: &Site, entry: &InterventionEntry, c: &CellResult, mode: Mode) -> Markup {
+pub fn cell_section(site: &Site, entry: &InterventionEntry, c: &CellResult, mode: Mode, budget: &Budget) -> Markup {
     let (g, s) = cell_place(c);
     let heading = match mode {
         Mode::Portal => group_in_setting(g, s),
@@ -303,10 +341,10 @@ pub fn cell_section(site: &Site, entry: &InterventionEntry, c: &CellResult, mode
             (cell_facts(site, c))
             h4 { "Verdict per outcome domain" }
             (domains_table(c))
-            (forest_figures(site, entry, c, mode))
+            (forest_figures(site, entry, c, mode, budget))
             h4 { "Studies" }
             (studies_table(site, entry, c))
-            (findings_details(site, entry, c))
+            (findings_details(site, entry, c, budget.findings))
         }
     }
 }
@@ -406,13 +444,19 @@ pub fn domains_table(c: &CellResult) -> Markup {
 }
 
 /// Forest plots of a cell, one per outcome domain with studies with
-/// effect sizes.
-fn forest_figures(site: &Site, entry: &InterventionEntry, c: &CellResult, mode: Mode) -> Markup {
+/// effect sizes (in the report file, only syntheses of two or more
+/// studies: a single study's plot is one click away in the portal, and
+/// large tables would make the file too big to open).
+fn forest_figures(site: &Site, entry: &InterventionEntry, c: &CellResult, mode: Mode, budget: &Budget) -> Markup {
     let (g, s) = cell_place(c);
+    let min_studies = if mode == Mode::Report { 2 } else { 1 };
     let plots: Vec<(OutcomeDomain, String, String)> = OutcomeDomain::ALL
         .into_iter()
         .filter_map(|d| {
-            let m = site.forest(&entry.name, g, s, d)?;
+            let m = site.forest(&entry.name, g, s, d).filter(|m| m.overall.studies.len() >= min_studies)?;
+            if !Budget::take(&budget.forests) {
+                return None;
+            }
             let title = forest_title(&entry.name, g, s, d);
             let svg = crate::report::forest::render_svg(&m.overall, m.measure, &title);
             Some((d, title, svg))
@@ -499,14 +543,16 @@ fn span_of(years: &BTreeSet<i32>) -> String {
 }
 
 /// Every local finding of a cell with its weight components.
-fn findings_details(site: &Site, entry: &InterventionEntry, c: &CellResult) -> Markup {
+fn findings_details(site: &Site, entry: &InterventionEntry, c: &CellResult, max: usize) -> Markup {
     let (g, s) = cell_place(c);
-    let records = site.records_of(&entry.name, g, s);
+    let all = site.records_of(&entry.name, g, s);
+    let records = &all[..all.len().min(max)];
     let year = site.score.reference_year;
     html! {
         @if !records.is_empty() {
             details.findings {
-                summary { (words::count(records.len() as u64, "local finding", "local findings")) " and their weights" }
+                summary { (words::count(all.len() as u64, "local finding", "local findings")) " and their weights" }
+                @if records.len() < all.len() { p.muted { "The first " (records.len()) " are listed." } }
                 table {
                     thead {
                         tr {
@@ -515,7 +561,7 @@ fn findings_details(site: &Site, entry: &InterventionEntry, c: &CellResult) -> M
                         }
                     }
                     tbody {
-                        @for r in &records {
+                        @for r in records {
                             @let w = record_weight(r, &site.cfg, year);
                             tr {
                                 td { (r.record_id) }

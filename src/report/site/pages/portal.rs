@@ -149,7 +149,7 @@ fn compare_picks(site: &Site, r: &RankResult, q: &Query) -> Markup {
 /// [`PageError::NotFound`] for an unknown slug.
 pub fn intervention(site: &Site, slug: &str) -> Result<(String, Markup), PageError> {
     let entry = site.intervention(slug).ok_or_else(|| PageError::NotFound(format!("intervention '{slug}'")))?;
-    Ok((entry.name.clone(), parts::intervention_body(site, entry, MODE)))
+    Ok((entry.name.clone(), parts::intervention_body(site, entry, MODE, &parts::Budget::unlimited())))
 }
 
 /// `/compare`: two to four interventions side by side for one target

@@ -15,6 +15,7 @@ const MODE: Mode = Mode::Report;
 
 /// The report's body.
 pub fn body(site: &Site) -> Markup {
+    let budget = parts::Budget::report();
     html! {
         p.lead {
             "Verdicts per intervention, target group and income setting on the UNICEF scale, with how sure each is and why. "
@@ -35,7 +36,7 @@ pub fn body(site: &Site) -> Markup {
             @for entry in &site.interventions {
                 article.intervention id=(format!("i-{}", entry.slug)) {
                     h3 { (entry.name) }
-                    (parts::intervention_body(site, entry, MODE))
+                    (parts::intervention_body(site, entry, MODE, &budget))
                 }
             }
         }
