@@ -19,5 +19,6 @@ pub mod meta;
 pub mod model;
 pub mod report;
 pub mod score;
+pub mod serve;
 pub mod stats;
 pub mod synth;

@@ -43,6 +43,8 @@ pub enum Command {
     Forest(ForestArgs),
     /// Write one self-contained HTML report (summary, gap map, ranked tables, explanations, forest plots).
     Report(ReportArgs),
+    /// Serve the evidence portal and its JSON/CSV API on this machine (read-only; scores once at start-up).
+    Serve(ServeArgs),
 }
 
 /// Options shared by every command that reads evaluation records.
@@ -438,4 +440,35 @@ pub struct ReportArgs {
     /// Output HTML file (`-`: standard output).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// TCP port; 0 picks a free one. The first line on standard output is the URL, e.g.
+    /// `listening on http://127.0.0.1:8080/`.
+    #[arg(long, default_value_t = evidex::serve::DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to listen on; anything but a loopback address needs --allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_host)]
+    pub host: std::net::IpAddr,
+    /// Allow listening on a non-loopback address: the portal has no accounts, so everyone who can
+    /// reach the port sees the data.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Re-read the inputs (data, mapping, configuration) when they change; a failed re-read keeps
+    /// the data shown and reports the error on /data.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// An IP address, or `localhost` (127.0.0.1).
+fn parse_host(s: &str) -> Result<std::net::IpAddr, String> {
+    if s.eq_ignore_ascii_case("localhost") {
+        return Ok(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    }
+    s.parse().map_err(|_| format!("'{s}' is not an IP address (e.g. 127.0.0.1, ::1, or localhost)"))
 }

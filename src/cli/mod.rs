@@ -5,7 +5,9 @@
 //! regression in `check`); 2 usage or unusable input.
 
 mod args;
-mod commands;
+mod cmd;
+mod common;
+mod io;
 mod progress;
 
 use clap::Parser;
@@ -36,7 +38,7 @@ pub fn run() -> i32 {
         }
     };
     progress::set_quiet(cli.quiet);
-    match commands::dispatch(cli) {
+    match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             if is_broken_pipe(&e) {

@@ -9,13 +9,15 @@
 //! point. `domain` draws one outcome domain's verdicts instead of the
 //! headline.
 
-use super::svg::{category_colour, clip, esc, f};
+use super::svg::{category_colour, clip, f, wrap};
+use super::words;
 use crate::model::{EvaluationRecord, IncomeSetting, OutcomeDomain, Rating, Strategy};
 use crate::score::{
-    reference_year, score_facts_with, Basis, Certainty, FactSet, GroupKey, ScoreOptions, ScoringConfig, MODEL_VERSION,
+    reference_year, score_facts_with, Basis, CellResult, Certainty, FactSet, Fill, GroupKey, ScoreOptions,
+    ScoringConfig, MODEL_VERSION,
 };
+use maud::{html, Markup};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 
 /// Rows of the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +61,20 @@ pub struct MapCell {
 pub struct GapMap {
     /// (strategy, row labels in order)
     pub groups: Vec<(Option<Strategy>, Vec<String>)>,
+    /// Column keys: the target group, with the setting (`group · LIC`)
+    /// when the map shows every setting.
     pub columns: Vec<String>,
+    /// What each column is (same order as `columns`).
+    pub heads: Vec<ColumnHead>,
     /// (row label, column) -> cell
     pub cells: BTreeMap<(String, String), MapCell>,
+}
+
+/// A column's target group (as displayed) and income setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnHead {
+    pub group: String,
+    pub setting: IncomeSetting,
 }
 
 /// A column label: the target group, with the income setting when the map
@@ -74,27 +87,49 @@ pub fn column_label(target_group: &str, setting: Option<&str>) -> String {
 }
 
 /// Build the map data from records: the cells of `score` with keys (row,
-/// target group, income setting).
+/// target group, income setting), filled for the one setting shown.
 pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringConfig) -> GapMap {
-    let row_key = match opts.level {
-        Level::Intervention => GroupKey::Intervention,
-        Level::Strategy => GroupKey::Strategy,
-    };
-    let keys = [row_key, GroupKey::TargetGroup, GroupKey::IncomeSetting];
+    let keys = [row_key(opts.level), GroupKey::TargetGroup, GroupKey::IncomeSetting];
     let fs = FactSet::from_records(records, &keys, cfg);
     let score_opts = ScoreOptions {
         keep_studies: false,
-        fill: opts.income_setting,
+        fill: opts.income_setting.map_or(Fill::None, Fill::One),
         reference_year: Some(reference_year(records, cfg)),
     };
     let res = score_facts_with(&fs, &keys, cfg, &score_opts);
+    let records: Vec<&EvaluationRecord> = records.iter().collect();
+    from_cells(&res.cells, &records, opts)
+}
+
+/// The group key of the map's rows.
+pub fn row_key(level: Level) -> GroupKey {
+    match level {
+        Level::Intervention => GroupKey::Intervention,
+        Level::Strategy => GroupKey::Strategy,
+    }
+}
+
+/// The map from cells already scored with keys (row, target group, income
+/// setting): local cells for every setting, plus filled cells for the
+/// setting shown (cells filled for other settings are ignored), so one
+/// scoring pass serves every map.
+pub fn from_cells<'a>(
+    scored: impl IntoIterator<Item = &'a CellResult>,
+    records: &[&EvaluationRecord],
+    opts: &GapMapOptions,
+) -> GapMap {
+    let local: BTreeSet<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| (row_key(opts.level).value_ref(r), r.target_group.display(), r.income_setting.key()))
+        .collect();
     let mut cells = BTreeMap::new();
     let mut columns: Vec<(String, usize)> = Vec::new();
-    for c in &res.cells {
+    for c in scored {
         let (row, tg, setting) = (c.key[0].1.clone(), c.key[1].1.clone(), c.key[2].1.clone());
         let label = match opts.income_setting {
             Some(want) if setting != want.key() => continue,
             Some(_) => column_label(&tg, None),
+            None if !local.contains(&(row.as_str(), tg.as_str(), setting.as_str())) => continue,
             None => column_label(&tg, Some(&setting)),
         };
         let order = IncomeSetting::parse(&setting).map_or(9, |s| s.index());
@@ -143,10 +178,23 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
         let tg = |l: &str| l.rsplit_once(" · ").map_or(l.to_string(), |(t, _)| t.to_string());
         tg(&a.0).cmp(&tg(&b.0)).then(a.1.cmp(&b.1))
     });
+    let heads: Vec<ColumnHead> = columns
+        .iter()
+        .map(|(label, order)| {
+            let (group, setting) = match opts.income_setting {
+                Some(s) => (label.clone(), s),
+                None => {
+                    let (g, _) = label.rsplit_once(" · ").unwrap_or((label.as_str(), ""));
+                    (g.to_string(), IncomeSetting::ALL.get(*order).copied().unwrap_or(IncomeSetting::Lic))
+                }
+            };
+            ColumnHead { group, setting }
+        })
+        .collect();
     let columns: Vec<String> = columns.into_iter().map(|c| c.0).collect();
     // Strategy of each intervention: the most frequent among its records (all settings).
     let mut strat: BTreeMap<String, BTreeMap<Option<Strategy>, usize>> = BTreeMap::new();
-    for r in records {
+    for r in records.iter() {
         *strat.entry(r.intervention.clone()).or_default().entry(r.strategy).or_default() += 1;
     }
     let mode = |i: &str| -> Option<Strategy> {
@@ -165,8 +213,15 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
             for s in Strategy::ALL {
                 groups.entry(Some(s)).or_default().insert(s.key().to_string());
             }
+            // Records without a strategy are a row of their own, named in
+            // words (the scoring key says "(none)").
             if records.iter().any(|r| r.strategy.is_none()) {
-                groups.entry(None).or_default().insert("(none)".into());
+                groups.entry(None).or_default().insert(NO_STRATEGY.into());
+                cells = cells
+                    .into_iter()
+                    .map(|((row, col), c)| (if row == NO_STRATEGY_KEY { NO_STRATEGY.to_string() } else { row }, col, c))
+                    .map(|(row, col, c)| ((row, col), c))
+                    .collect();
             }
         }
     }
@@ -174,8 +229,13 @@ pub fn build(records: &[EvaluationRecord], opts: &GapMapOptions, cfg: &ScoringCo
     let mut ordered: Vec<(Option<Strategy>, Vec<String>)> =
         groups.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
     ordered.sort_by_key(|(k, _)| k.map_or(99, |s| Strategy::ALL.iter().position(|x| *x == s).unwrap_or(98)));
-    GapMap { groups: ordered, columns, cells }
+    GapMap { groups: ordered, columns, heads, cells }
 }
+
+/// The row of strategy-level maps for records without an INSPIRE strategy.
+pub const NO_STRATEGY: &str = "no INSPIRE strategy given";
+/// How the scoring keys spell a missing strategy.
+const NO_STRATEGY_KEY: &str = "(none)";
 
 /// What the map shows, in words (its subtitle).
 pub fn evidence_note(opts: &GapMapOptions) -> String {
@@ -185,7 +245,8 @@ pub fn evidence_note(opts: &GapMapOptions) -> String {
     };
     let setting = match opts.income_setting {
         Some(s) => format!(
-            "{s}: local evidence; a dashed outline marks a verdict borrowed from other income settings (the cell has too little of its own)"
+            "{} settings: local evidence; a dashed outline marks a verdict borrowed from other income settings (the cell has too little of its own)",
+            words::setting_with_code(s)
         ),
         None => "one column per target group and income setting; a dashed outline marks a verdict borrowed from other settings".to_string(),
     };
@@ -195,9 +256,12 @@ pub fn evidence_note(opts: &GapMapOptions) -> String {
 const LABEL_W: f64 = 300.0;
 const CELL: f64 = 46.0;
 const HEAD_H: f64 = 150.0;
-const TOP: f64 = 60.0;
+const LEGEND_W: f64 = 220.0;
 const ROW_CHARS: usize = 44;
-const COL_CHARS: usize = 24;
+const COL_CHARS: usize = 26;
+/// Characters of the 11-unit subtitle per unit of width (DejaVu Sans
+/// averages about 0.6 em a character).
+const SUBTITLE_CHAR_W: f64 = 6.6;
 
 /// Bubble radius for `n` studies (area proportional to n, capped).
 pub fn radius(n: usize, max_n: usize) -> f64 {
@@ -210,147 +274,250 @@ pub fn radius(n: usize, max_n: usize) -> f64 {
 
 /// Render the map as a standalone SVG.
 pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
-    let n_rows: usize = map.groups.iter().map(|(_, r)| r.len() + 1).sum();
-    let width = LABEL_W + CELL * map.columns.len() as f64 + 220.0;
-    let height = TOP + HEAD_H + CELL * n_rows as f64 + 80.0;
+    emit(&layout(map, opts, &|_, _, _| None))
+}
+
+/// Where a bubble links to, from its row, target group and setting.
+pub type BubbleHref<'a> = dyn Fn(&str, &str, IncomeSetting) -> Option<String> + 'a;
+
+/// [`render_svg`] with each bubble a link (`href(row, target group,
+/// setting)`; `None`: no link).
+pub fn render_svg_linked(map: &GapMap, opts: &GapMapOptions, href: &BubbleHref<'_>) -> String {
+    emit(&layout(map, opts, href))
+}
+
+/// The map laid out: every position, label and colour, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    pub title: String,
+    /// The subtitle, wrapped to the image's width.
+    pub subtitle: Vec<TextLine>,
+    pub columns: Vec<ColumnLabel>,
+    /// Strategy bands above their interventions.
+    pub bands: Vec<Band>,
+    pub rows: Vec<RowLabel>,
+    pub gaps: Vec<GapBox>,
+    pub bubbles: Vec<Bubble>,
+    pub legend: Vec<LegendItem>,
+    pub footer: TextLine,
+}
+
+/// A line of text at a position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+/// A rotated column label: the target group, then (when the map shows
+/// every setting) the income setting on a second line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnLabel {
+    pub x: f64,
+    pub y: f64,
+    pub full: String,
+    pub group: String,
+    pub setting: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub y: f64,
+    pub width: f64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowLabel {
+    pub y: f64,
+    pub full: String,
+    pub shown: String,
+}
+
+/// An empty cell: no evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapBox {
+    pub x: f64,
+    pub y: f64,
+    pub size: f64,
+    pub row: String,
+    pub col: String,
+    pub tip: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bubble {
+    /// The cell's frame.
+    pub x0: f64,
+    pub y0: f64,
+    pub cx: f64,
+    pub cy: f64,
+    pub r: f64,
+    pub fill: &'static str,
+    pub stroke: &'static str,
+    pub stroke_width: &'static str,
+    pub dashed: bool,
+    /// The × of a harmful verdict: half the arm length.
+    pub cross: Option<f64>,
+    pub row: String,
+    pub col: String,
+    pub studies: usize,
+    pub category: &'static str,
+    pub harm: bool,
+    pub borrowed: bool,
+    pub tip: String,
+    pub href: Option<String>,
+}
+
+/// One legend entry: a symbol and its words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegendItem {
+    Heading { x: f64, y: f64, text: &'static str },
+    Dot { cx: f64, cy: f64, r: f64, fill: &'static str, dashed: bool, label: String },
+    Gap { x: f64, y: f64, label: &'static str },
+}
+
+/// Lay the map out.
+pub fn layout(map: &GapMap, opts: &GapMapOptions, href: &BubbleHref<'_>) -> Layout {
+    let strategy_level = opts.level == Level::Strategy;
+    let n_rows: usize = map.groups.iter().map(|(_, r)| r.len() + usize::from(!strategy_level)).sum();
+    let n_cols = map.columns.len() as f64;
+    let width = LABEL_W + CELL * n_cols + LEGEND_W;
+    let subtitle_lines = wrap(&evidence_note(opts), ((width - 32.0) / SUBTITLE_CHAR_W) as usize);
+    let top = 40.0 + 14.0 * subtitle_lines.len() as f64 + 8.0;
+    let height = top + HEAD_H + CELL * n_rows as f64 + 80.0;
     let max_n = map.cells.values().map(|c| c.n_studies).max().unwrap_or(1);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role="img" aria-labelledby="gm-title">"#,
-        w = f(width),
-        h = f(height)
-    );
-    let setting = opts.income_setting.map_or("every income setting".to_string(), |s| format!("{s} settings"));
+    let setting =
+        opts.income_setting.map_or("every income setting".to_string(), |s| format!("{} settings", words::setting(s)));
     let domain = opts.domain.map(|d| format!(", {}", d.label())).unwrap_or_default();
     let title = opts.title.clone().unwrap_or_else(|| format!("Evidence and gap map: {setting}{domain}"));
-    let _ = write!(s, r#"<title id="gm-title">{}</title><rect width="100%" height="100%" fill="white"/>"#, esc(&title));
-    let _ = write!(s, r#"<text x="16" y="30" font-size="18" font-weight="bold">{}</text>"#, esc(&title));
-    let _ = write!(s, r##"<text x="16" y="48" font-size="11" fill="#444">{}</text>"##, esc(&evidence_note(opts)));
-    // Column headers, rotated, truncated with full name in <title>.
-    for (j, c) in map.columns.iter().enumerate() {
-        let x = LABEL_W + CELL * (j as f64 + 0.5);
-        let y = TOP + HEAD_H - 8.0;
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" transform="rotate(-45 {} {})" class="col-label"><title>{}</title>{}</text>"#,
-            f(x),
-            f(y),
-            f(x),
-            f(y),
-            esc(c),
-            esc(&clip(c, COL_CHARS))
-        );
-    }
-    let mut y = TOP + HEAD_H;
+    let subtitle = subtitle_lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| TextLine { x: 16.0, y: 48.0 + 14.0 * i as f64, text })
+        .collect();
+    let columns = map
+        .columns
+        .iter()
+        .zip(&map.heads)
+        .enumerate()
+        .map(|(j, (full, head))| ColumnLabel {
+            x: LABEL_W + CELL * (j as f64 + 0.5) - 4.0,
+            y: top + HEAD_H - 8.0,
+            full: full.clone(),
+            group: clip(&head.group, COL_CHARS),
+            setting: opts.income_setting.is_none().then(|| words::setting_with_code(head.setting)),
+        })
+        .collect();
+    let mut l = Layout {
+        width,
+        height,
+        title,
+        subtitle,
+        columns,
+        bands: Vec::new(),
+        rows: Vec::new(),
+        gaps: Vec::new(),
+        bubbles: Vec::new(),
+        legend: legend(LABEL_W + CELL * n_cols + 24.0, top + HEAD_H, max_n),
+        footer: TextLine {
+            x: 16.0,
+            y: height - 16.0,
+            text: format!("{} | evidex {} | scoring model {MODEL_VERSION}", opts.data_note, env!("CARGO_PKG_VERSION")),
+        },
+    };
+    let mut y = top + HEAD_H;
     for (strategy, rows) in &map.groups {
-        let name = strategy.map_or("No strategy given", |s| s.title());
-        let _ = write!(
-            s,
-            r##"<rect x="8" y="{}" width="{}" height="{}" fill="#EEF3F8"/><text x="14" y="{}" font-weight="bold" class="strategy-label">{}</text>"##,
-            f(y),
-            f(LABEL_W - 8.0 + CELL * map.columns.len() as f64),
-            f(CELL),
-            f(y + CELL / 2.0 + 4.0),
-            esc(name)
-        );
-        y += CELL;
+        if !strategy_level {
+            let label = strategy.map_or("No strategy given", |s| s.title()).to_string();
+            l.bands.push(Band { y, width: LABEL_W - 8.0 + CELL * n_cols, label });
+            y += CELL;
+        }
         for row in rows {
             let shown = match strategy {
                 Some(s) if row == s.key() => s.title().to_string(),
                 _ => row.clone(),
             };
-            let _ = write!(
-                s,
-                r#"<text x="22" y="{}" class="row-label"><title>{}</title>{}</text>"#,
-                f(y + CELL / 2.0 + 4.0),
-                esc(&shown),
-                esc(&clip(&shown, ROW_CHARS))
-            );
-            for (j, col) in map.columns.iter().enumerate() {
-                let cx = LABEL_W + CELL * (j as f64 + 0.5);
-                let cy = y + CELL / 2.0;
+            l.rows.push(RowLabel { y: y + CELL / 2.0 + 4.0, shown: clip(&shown, ROW_CHARS), full: shown.clone() });
+            for (j, (col, head)) in map.columns.iter().zip(&map.heads).enumerate() {
                 let x0 = LABEL_W + CELL * j as f64;
                 match map.cells.get(&(row.clone(), col.clone())) {
-                    None => {
-                        let _ = write!(
-                            s,
-                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#DDDDDD" stroke-dasharray="3 3" class="gap" data-row="{}" data-col="{}"><title>{} / {}: no evaluations (gap)</title></rect>"##,
-                            f(x0 + 3.0),
-                            f(y + 3.0),
-                            f(CELL - 6.0),
-                            f(CELL - 6.0),
-                            esc(row),
-                            esc(col),
-                            esc(&shown),
-                            esc(col)
-                        );
-                    }
+                    None => l.gaps.push(GapBox {
+                        x: x0 + 3.0,
+                        y: y + 3.0,
+                        size: CELL - 6.0,
+                        row: row.clone(),
+                        col: col.clone(),
+                        tip: format!("{shown} / {col}: no evaluations (gap)"),
+                    }),
                     Some(c) => {
-                        let r = radius(c.n_studies, max_n);
-                        let colour = category_colour(c.category, c.harm);
-                        let _ = write!(
-                            s,
-                            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#EEEEEE"/><circle cx="{}" cy="{}" r="{}" fill="{}" stroke="{}" stroke-width="{}"{} class="bubble" data-row="{}" data-col="{}" data-studies="{}" data-category="{}" data-harm="{}" data-borrowed="{}"><title>{} / {}: {}{} on {}, {}{}, probability of benefit {:.2}, certainty {}</title></circle>"##,
-                            f(x0),
-                            f(y),
-                            f(CELL),
-                            f(CELL),
-                            f(cx),
-                            f(cy),
-                            f(r),
-                            colour,
-                            if c.harm { "#000000" } else { "#333333" },
-                            if c.harm {
-                                "2.5"
-                            } else if c.borrowed {
-                                "1.6"
-                            } else {
-                                "0.8"
-                            },
-                            if c.borrowed { r#" stroke-dasharray="3 2""# } else { "" },
-                            esc(row),
-                            esc(col),
-                            c.n_studies,
-                            c.category.key(),
-                            c.harm,
-                            c.borrowed,
-                            esc(&shown),
-                            esc(col),
-                            super::words::category(c.category, c.harm),
-                            if c.harm { " (HARM)" } else { "" },
-                            c.domain.label(),
-                            super::words::count(c.n_studies as u64, "study", "studies"),
-                            if c.borrowed { ", borrowed evidence" } else { "" },
-                            c.score,
-                            c.certainty.label()
-                        );
-                        if c.harm {
-                            let d = r * 0.6;
-                            let _ = write!(
-                                s,
-                                r##"<path d="M{} {}L{} {}M{} {}L{} {}" stroke="#000000" stroke-width="2.5" pointer-events="none"/>"##,
-                                f(cx - d),
-                                f(cy - d),
-                                f(cx + d),
-                                f(cy + d),
-                                f(cx - d),
-                                f(cy + d),
-                                f(cx + d),
-                                f(cy - d)
-                            );
-                        }
+                        l.bubbles.push(bubble(c, x0, y, max_n, row, col, &shown, href(row, &head.group, head.setting)))
                     }
                 }
             }
             y += CELL;
         }
     }
-    // Legend.
-    let lx = LABEL_W + CELL * map.columns.len() as f64 + 24.0;
-    let mut ly = TOP + HEAD_H;
-    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Verdict</text>"#, f(lx), f(ly));
-    ly += 8.0;
+    l
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bubble(
+    c: &MapCell,
+    x0: f64,
+    y0: f64,
+    max_n: usize,
+    row: &str,
+    col: &str,
+    shown: &str,
+    href: Option<String>,
+) -> Bubble {
+    let r = radius(c.n_studies, max_n);
+    let tip = format!(
+        "{shown} / {col}: {}{} on {}, {}{}, probability of benefit {:.2}, certainty {}",
+        words::category(c.category, c.harm),
+        if c.harm { " (HARM)" } else { "" },
+        c.domain.label(),
+        words::count(c.n_studies as u64, "study", "studies"),
+        if c.borrowed { ", borrowed evidence" } else { "" },
+        c.score,
+        c.certainty.label()
+    );
+    Bubble {
+        x0,
+        y0,
+        cx: x0 + CELL / 2.0,
+        cy: y0 + CELL / 2.0,
+        r,
+        fill: category_colour(c.category, c.harm),
+        stroke: if c.harm { "#000000" } else { "#333333" },
+        stroke_width: if c.harm {
+            "2.5"
+        } else if c.borrowed {
+            "1.6"
+        } else {
+            "0.8"
+        },
+        dashed: c.borrowed,
+        cross: c.harm.then_some(r * 0.6),
+        row: row.to_string(),
+        col: col.to_string(),
+        studies: c.n_studies,
+        category: c.category.key(),
+        harm: c.harm,
+        borrowed: c.borrowed,
+        tip,
+        href,
+    }
+}
+
+/// The legend: verdict colours, bubble sizes, a gap, borrowed evidence.
+fn legend(x: f64, y0: f64, max_n: usize) -> Vec<LegendItem> {
+    let mut items = vec![LegendItem::Heading { x, y: y0, text: "Verdict" }];
+    let mut y = y0 + 8.0;
     for (cat, harm, label) in [
         (Rating::Effective, false, "effective"),
         (Rating::Promising, false, "promising"),
@@ -359,62 +526,126 @@ pub fn render_svg(map: &GapMap, opts: &GapMapOptions) -> String {
         (Rating::Ineffective, false, "ineffective"),
         (Rating::Ineffective, true, "harmful (marked ×)"),
     ] {
-        ly += 20.0;
-        let _ = write!(
-            s,
-            r##"<circle cx="{}" cy="{}" r="7" fill="{}" stroke="#333333"/><text x="{}" y="{}">{}</text>"##,
-            f(lx + 8.0),
-            f(ly - 4.0),
-            category_colour(cat, harm),
-            f(lx + 22.0),
-            f(ly),
-            label
-        );
+        y += 20.0;
+        let fill = category_colour(cat, harm);
+        items.push(LegendItem::Dot { cx: x + 8.0, cy: y - 4.0, r: 7.0, fill, dashed: false, label: label.into() });
     }
-    ly += 34.0;
-    let _ = write!(s, r#"<text x="{}" y="{}" font-weight="bold">Studies</text>"#, f(lx), f(ly));
+    y += 34.0;
+    items.push(LegendItem::Heading { x, y, text: "Studies" });
     let mut sizes = vec![1usize, max_n.div_ceil(2).max(1), max_n];
     sizes.dedup();
     for n in sizes {
         let r = radius(n, max_n);
-        ly += 2.0 * r.max(8.0) + 6.0;
-        let _ = write!(
-            s,
-            r##"<circle cx="{}" cy="{}" r="{}" fill="#FFFFFF" stroke="#333333"/><text x="{}" y="{}">{}</text>"##,
-            f(lx + 20.0),
-            f(ly - r.max(8.0)),
-            f(r),
-            f(lx + 46.0),
-            f(ly - r.max(8.0) + 4.0),
-            n
-        );
+        y += 2.0 * r.max(8.0) + 6.0;
+        items.push(LegendItem::Dot {
+            cx: x + 20.0,
+            cy: y - r.max(8.0),
+            r,
+            fill: "#FFFFFF",
+            dashed: false,
+            label: n.to_string(),
+        });
     }
-    ly += 24.0;
-    let _ = write!(
-        s,
-        r##"<rect x="{}" y="{}" width="16" height="16" fill="none" stroke="#DDDDDD" stroke-dasharray="3 3"/><text x="{}" y="{}">no evaluations (gap)</text>"##,
-        f(lx + 12.0),
-        f(ly - 12.0),
-        f(lx + 36.0),
-        f(ly)
-    );
-    ly += 26.0;
-    let _ = write!(
-        s,
-        r##"<circle cx="{}" cy="{}" r="8" fill="#FFFFFF" stroke="#333333" stroke-width="1.6" stroke-dasharray="3 2"/><text x="{}" y="{}">borrowed evidence</text>"##,
-        f(lx + 20.0),
-        f(ly - 4.0),
-        f(lx + 36.0),
-        f(ly)
-    );
-    let _ = write!(
-        s,
-        r##"<text x="16" y="{}" font-size="10" fill="#555">{} | evidex {} | scoring model {}</text></svg>"##,
-        f(height - 16.0),
-        esc(&opts.data_note),
-        env!("CARGO_PKG_VERSION"),
-        MODEL_VERSION
-    );
+    y += 24.0;
+    items.push(LegendItem::Gap { x: x + 12.0, y: y - 12.0, label: "no evaluations (gap)" });
+    y += 26.0;
+    items.push(LegendItem::Dot {
+        cx: x + 20.0,
+        cy: y - 4.0,
+        r: 8.0,
+        fill: "#FFFFFF",
+        dashed: true,
+        label: "borrowed evidence".into(),
+    });
+    items
+}
+
+/// The laid-out map as SVG (escaped by maud; elements always closed, so
+/// the file is also valid XML).
+pub fn emit(l: &Layout) -> String {
+    // A picture, unless its bubbles are links (an image has no controls).
+    let role = if l.bubbles.iter().any(|b| b.href.is_some()) { "group" } else { "img" };
+    let svg = html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(f(l.width)) height=(f(l.height)) viewBox=(format!("0 0 {} {}", f(l.width), f(l.height)))
+            font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12" role=(role) aria-labelledby="gm-title" class="gapmap" {
+            title id="gm-title" { (l.title) }
+            rect width="100%" height="100%" fill="white" {}
+            text x="16" y="30" font-size="18" font-weight="bold" { (l.title) }
+            @for t in &l.subtitle {
+                text x=(f(t.x)) y=(f(t.y)) font-size="11" fill="#444444" class="subtitle" { (t.text) }
+            }
+            @for c in &l.columns { (column_label_svg(c)) }
+            @for b in &l.bands {
+                rect x="8" y=(f(b.y)) width=(f(b.width)) height=(f(CELL)) fill="#EEF3F8" {}
+                text x="14" y=(f(b.y + CELL / 2.0 + 4.0)) font-weight="bold" class="strategy-label" { (b.label) }
+            }
+            @for r in &l.rows {
+                text x="22" y=(f(r.y)) class="row-label" { title { (r.full) } (r.shown) }
+            }
+            @for g in &l.gaps {
+                rect x=(f(g.x)) y=(f(g.y)) width=(f(g.size)) height=(f(g.size)) fill="none" stroke="#DDDDDD" stroke-dasharray="3 3"
+                    class="gap" data-row=(g.row) data-col=(g.col) { title { (g.tip) } }
+            }
+            @for b in &l.bubbles { (bubble_svg(b)) }
+            @for item in &l.legend { (legend_svg(item)) }
+            text x=(f(l.footer.x)) y=(f(l.footer.y)) font-size="10" fill="#555555" { (l.footer.text) }
+        }
+    };
+    let mut s = svg.into_string();
     s.push('\n');
     s
+}
+
+fn column_label_svg(c: &ColumnLabel) -> Markup {
+    let rotate = format!("rotate(-45 {} {})", f(c.x), f(c.y));
+    html! {
+        text x=(f(c.x)) y=(f(c.y)) transform=(rotate) class="col-label" {
+            title { (c.full) }
+            @match &c.setting {
+                Some(s) => {
+                    tspan x=(f(c.x)) dy="-7" { (c.group) }
+                    tspan x=(f(c.x)) dy="13" font-size="10" fill="#444444" { (s) }
+                }
+                None => { (c.group) }
+            }
+        }
+    }
+}
+
+fn bubble_svg(b: &Bubble) -> Markup {
+    let circle = html! {
+        rect x=(f(b.x0)) y=(f(b.y0)) width=(f(CELL)) height=(f(CELL)) fill="none" stroke="#EEEEEE" {}
+        circle cx=(f(b.cx)) cy=(f(b.cy)) r=(f(b.r)) fill=(b.fill) stroke=(b.stroke) stroke-width=(b.stroke_width)
+            stroke-dasharray=[b.dashed.then_some("3 2")] class="bubble" data-row=(b.row) data-col=(b.col)
+            data-studies=(b.studies) data-category=(b.category) data-harm=(b.harm) data-borrowed=(b.borrowed) {
+            title { (b.tip) }
+        }
+        @if let Some(d) = b.cross {
+            path d=(format!("M{} {}L{} {}M{} {}L{} {}", f(b.cx - d), f(b.cy - d), f(b.cx + d), f(b.cy + d), f(b.cx - d), f(b.cy + d), f(b.cx + d), f(b.cy - d)))
+                stroke="#000000" stroke-width="2.5" pointer-events="none" {}
+        }
+    };
+    html! {
+        @match &b.href {
+            Some(h) => { a href=(h) aria-label=(b.tip) { (circle) } }
+            None => { (circle) }
+        }
+    }
+}
+
+fn legend_svg(item: &LegendItem) -> Markup {
+    html! {
+        @match item {
+            LegendItem::Heading { x, y, text: label } => { text x=(f(*x)) y=(f(*y)) font-weight="bold" { (label) } }
+            LegendItem::Dot { cx, cy, r, fill, dashed, label } => {
+                circle cx=(f(*cx)) cy=(f(*cy)) r=(f(*r)) fill=(fill) stroke="#333333"
+                    stroke-width=[dashed.then_some("1.6")] stroke-dasharray=[dashed.then_some("3 2")] {}
+                text x=(f(cx + 16.0 + (r - 7.0).max(0.0))) y=(f(cy + 4.0)) { (label) }
+            }
+            LegendItem::Gap { x, y, label } => {
+                rect x=(f(*x)) y=(f(*y)) width="16" height="16" fill="none" stroke="#DDDDDD" stroke-dasharray="3 3" {}
+                text x=(f(x + 24.0)) y=(f(y + 12.0)) { (label) }
+            }
+        }
+    }
 }

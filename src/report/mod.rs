@@ -3,6 +3,7 @@
 //! atomically.
 
 pub mod check;
+pub mod document;
 pub mod forest;
 pub mod gapmap;
 pub mod html;

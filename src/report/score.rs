@@ -195,14 +195,38 @@ pub fn rank_json_rows(r: &RankResult) -> Json {
     rows
 }
 
-/// Columns shown in the terminal table of `score`.
+/// The terminal table of `score`: the key columns, then the verdict in
+/// words (as `rank` words it, robustness as a percentage).
 pub fn score_text(r: &ScoreResult) -> String {
-    let t = score_table(r);
     let mut cols: Vec<&str> = r.keys.iter().map(|k| k.name()).collect();
-    cols.extend(["category", "domain", "basis", "certainty", "robustness", "fragile", "n_studies", "score"]);
+    cols.extend([
+        "verdict",
+        "rests on",
+        "evidence",
+        "certainty",
+        "robustness",
+        "one study decides",
+        "studies",
+        "score",
+    ]);
+    let mut t = Table::new(&cols);
+    for c in &r.cells {
+        let mut row: Vec<Value> = c.key.iter().map(|(_, v)| Value::Str(v.clone())).collect();
+        row.extend([
+            Value::Str(words::category(c.category, c.harm_flag).into()),
+            Value::Str(c.domain.label().into()),
+            Value::Str(words::basis(c)),
+            Value::Str(c.certainty.label().into()),
+            Value::Str(c.robustness.map_or_else(|| "not computed".into(), words::percent)),
+            Value::Str(if c.fragile { "yes" } else { "no" }.into()),
+            Value::Int((c.n_studies + c.n_borrowed_studies) as i64),
+            Value::Str(format!("{:.2}", c.score)),
+        ]);
+        t.rows.push(row);
+    }
     let mut s = t.to_text(&cols, 44);
     s.push_str(
-        "\ncategory: on the UNICEF scale, resting on the outcome domain in `domain` (violence, then behaviour, other outcomes, risk factors); basis: local evidence, or borrowed from other income settings; robustness: share of plausible analysis settings keeping the category; fragile: one study decides it; score: probability of benefit on that domain. "
+        "\nverdict: on the UNICEF scale, resting on the outcome domain in `rests on` (violence, then behaviour, other outcomes, risk factors); evidence: local, or borrowed from other income settings; robustness: share of plausible analysis settings keeping the verdict; one study decides: leaving out one study changes it; score: probability of benefit on that domain. "
     );
     s.push_str("Rules: docs/scoring.md\n");
     s
@@ -404,17 +428,7 @@ pub fn explain_text(
     if let Some(f) = &c.flip {
         let _ = writeln!(s, "closest change: {}", words::flip(f));
     }
-    match (c.consensus_rating, words::consensus_reason(c)) {
-        (_, Some(r)) => {
-            let _ = writeln!(s, "{r}");
-        }
-        (Some(r), None) => {
-            let _ = writeln!(s, "reviewers' consensus: {} (agrees)", r.label());
-        }
-        (None, None) => {
-            let _ = writeln!(s, "reviewers' consensus: none (no reviewer-assigned ratings)");
-        }
-    }
+    let _ = writeln!(s, "{}", words::consensus_line(c));
     if let Some(h) = words::harm_signals(c) {
         let _ = writeln!(s, "{h}");
     }
@@ -464,23 +478,14 @@ pub fn explain_text(
             .borrowed_from
             .map(|b| format!(", borrowed from {b} (keeps {:.0}% of its information)", 100.0 * st.transfer))
             .unwrap_or_default();
-        let not_assessed = if cfg.quality.unknown_rob_max == crate::model::Rating::Effective {
-            "controlled, risk of bias not assessed: enters the synthesis (configured to count like appraised studies)"
-        } else {
-            "controlled, risk of bias not assessed: enters the synthesis, supports at most promising"
-        };
+        let counts_fully = cfg.quality.unknown_rob_max == crate::model::Rating::Effective;
         let _ = writeln!(
             s,
             "  study {}: {}, risk of bias {}; {}{borrowed}",
             st.study,
             st.best_design.map_or("design unknown", |d| d.key()),
             st.best_rob.map_or("not assessed", |r| r.key()),
-            match st.appraisal {
-                crate::score::Appraisal::Appraised => "controlled and appraised: enters the synthesis",
-                crate::score::Appraisal::NotAssessed => not_assessed,
-                crate::score::Appraisal::HighRisk => "high risk of bias: can support prudent only",
-                crate::score::Appraisal::Uncontrolled => "not controlled: can support prudent only",
-            }
+            words::appraisal(st.appraisal, counts_fully)
         );
         for d in &st.domains {
             let effect = match d.composites.as_slice() {

@@ -1,19 +1,11 @@
-//! Small helpers for hand-written SVG: escaping, truncation, number format.
+//! Small helpers for the SVG renderers: truncation, wrapping, number
+//! format, colours (escaping is maud's).
 
-/// Escape text for XML content and attributes.
+/// Escape text for XML content and attributes. The report's own HTML and
+/// SVG are escaped by maud; this stays for the server's error page until it
+/// uses [`crate::report::site::pages::error_page`].
 pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+    maud::html! { (s) }.into_string().replace('\'', "&#39;")
 }
 
 /// At most `n` characters, with an ellipsis when cut.
@@ -42,5 +34,39 @@ pub fn category_colour(cat: crate::model::Rating, harm: bool) -> &'static str {
         Prudent => "#F0E442",
         NeedsResearch => "#BBBBBB",
         Ineffective => "#E69F00",
+    }
+}
+
+/// Word-wrap `text` into lines of at most `width` characters (a longer
+/// word gets a line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_words_whole_and_lines_short() {
+        let lines = wrap("Bubble area = studies; colour = verdict on violence only; empty cells are gaps", 24);
+        assert!(lines.iter().all(|l| l.chars().count() <= 24), "{lines:?}");
+        assert_eq!(lines.join(" "), "Bubble area = studies; colour = verdict on violence only; empty cells are gaps");
+        assert_eq!(wrap("", 10), vec![String::new()]);
     }
 }

@@ -4,11 +4,11 @@
 //! intervals are labelled, and a consensus that differs says why.
 
 use crate::meta::Measure;
-use crate::model::{OutcomeDomain, Rating};
+use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
 use crate::score::cell::ScoreBasis;
 use crate::score::robust::{AddedAt, Change, Flip};
 use crate::score::{
-    Basis, CellResult, Certainty, DomainResult, Downgrade, HarmReason, PoolNote, Pooled, Rule, Standing,
+    Appraisal, Basis, CellResult, Certainty, DomainResult, Downgrade, HarmReason, PoolNote, Pooled, Rule, Standing,
 };
 
 /// `n` and the noun in the right number.
@@ -375,9 +375,21 @@ pub fn consensus_reason(c: &CellResult) -> Option<String> {
     ))
 }
 
-/// One paragraph: why this cell has its verdict (leads with the verdict).
-pub fn why(c: &CellResult) -> String {
-    let mut s = verdict_sentence(c);
+/// The reviewers' consensus in one line: why it differs, that it agrees,
+/// or that there is none.
+pub fn consensus_line(c: &CellResult) -> String {
+    match (c.consensus_rating, consensus_reason(c)) {
+        (_, Some(r)) => r,
+        (Some(r), None) => format!("reviewers' consensus: {} (agrees)", r.label()),
+        (None, None) => "reviewers' consensus: none (no reviewer-assigned ratings)".to_string(),
+    }
+}
+
+/// Why this cell has its verdict, in parts: the verdict sentence first,
+/// then the studies it rests on with the certainty, harm signals and the
+/// reviewers' consensus when it differs. [`why`] joins them.
+pub fn why_parts(c: &CellResult) -> Vec<String> {
+    let mut parts = vec![verdict_sentence(c)];
     let mut studies = if c.n_studies == 0 {
         "no local study".to_string()
     } else {
@@ -388,24 +400,122 @@ pub fn why(c: &CellResult) -> String {
         let sep = if c.n_studies == 0 { ";" } else { " +" };
         studies.push_str(&format!("{sep} {} borrowed from {}", c.n_borrowed_studies, from.join(", ")));
     }
-    s.push_str(&format!("; {studies}; certainty {}", c.certainty.label()));
+    parts.push(studies);
+    let mut certainty = format!("certainty {}", c.certainty.label());
     if c.certainty_start < Certainty::High {
-        s.push_str(" (non-randomised evidence starts low)");
+        certainty.push_str(" (non-randomised evidence starts low)");
     }
     if !c.downgrades.is_empty() {
         let mut names: Vec<&str> = c.downgrades.iter().map(downgrade_name).collect();
         names.dedup();
-        s.push_str(&format!(" (down for {})", names.join(", ")));
+        certainty.push_str(&format!(" (down for {})", names.join(", ")));
     }
-    if let Some(h) = harm_signals(c) {
-        s.push_str("; ");
-        s.push_str(&h);
+    parts.push(certainty);
+    parts.extend(harm_signals(c));
+    parts.extend(consensus_reason(c));
+    parts
+}
+
+/// One paragraph: why this cell has its verdict (leads with the verdict).
+pub fn why(c: &CellResult) -> String {
+    why_parts(c).join("; ")
+}
+
+/// A share as a whole percentage ("100%"), as `rank` prints robustness.
+pub fn percent(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
+}
+
+/// What a study can do for the verdict, given its design and appraisal.
+/// `not_assessed_counts_fully`: the configuration lets studies whose risk
+/// of bias was not assessed count like appraised ones.
+pub fn appraisal(a: Appraisal, not_assessed_counts_fully: bool) -> &'static str {
+    match a {
+        Appraisal::Appraised => "controlled and appraised: enters the synthesis",
+        Appraisal::NotAssessed if not_assessed_counts_fully => {
+            "controlled, risk of bias not assessed: enters the synthesis (configured to count like appraised studies)"
+        }
+        Appraisal::NotAssessed => {
+            "controlled, risk of bias not assessed: enters the synthesis, supports at most promising"
+        }
+        Appraisal::HighRisk => "high risk of bias: can support prudent only",
+        Appraisal::Uncontrolled => "not controlled: can support prudent only",
     }
-    if let Some(r) = consensus_reason(c) {
-        s.push_str("; ");
-        s.push_str(&r);
+}
+
+/// An income setting in words ("low-income").
+pub fn setting(s: IncomeSetting) -> &'static str {
+    match s {
+        IncomeSetting::Lic => "low-income",
+        IncomeSetting::Lmc => "lower-middle-income",
+        IncomeSetting::Umc => "upper-middle-income",
+        IncomeSetting::Hic => "high-income",
     }
-    s
+}
+
+/// An income setting in words with its code ("low-income (LIC)").
+pub fn setting_with_code(s: IncomeSetting) -> String {
+    format!("{} ({})", setting(s), s.key())
+}
+
+/// A study design in words.
+pub fn design(d: StudyDesign) -> &'static str {
+    match d {
+        StudyDesign::SystematicReview => "systematic review",
+        StudyDesign::Rct => "randomised controlled trial",
+        StudyDesign::QuasiExperimental => "quasi-experimental",
+        StudyDesign::PrePost => "before and after, no control",
+        StudyDesign::Observational => "observational",
+        StudyDesign::Qualitative => "qualitative",
+        StudyDesign::ExpertOpinion => "expert opinion",
+    }
+}
+
+/// A risk-of-bias judgement in words.
+pub fn risk_of_bias(r: RiskOfBias) -> &'static str {
+    match r {
+        RiskOfBias::Low => "low",
+        RiskOfBias::SomeConcerns => "some concerns",
+        RiskOfBias::High => "high",
+    }
+}
+
+/// Where the evidence comes from: "local", or "borrowed from LMC, UMC".
+pub fn basis(c: &CellResult) -> String {
+    match c.basis {
+        Basis::Local => "local".to_string(),
+        Basis::Borrowed => {
+            let from: Vec<&str> = c.borrowed_from.iter().map(|b| b.key()).collect();
+            if from.is_empty() {
+                "borrowed".to_string()
+            } else {
+                format!("borrowed from {}", from.join(", "))
+            }
+        }
+    }
+}
+
+/// How sure the verdict is, in one short phrase joining robustness and
+/// fragility ("holds in 100% of settings; no single study decides it").
+/// [`sureness`] is the full sentence.
+pub fn sure_phrase(c: &CellResult) -> String {
+    let settings = match c.robustness {
+        None => "robustness not computed".to_string(),
+        Some(r) => format!("holds in {} of settings", percent(r)),
+    };
+    let study = if c.fragile { "one study decides it" } else { "no single study decides it" };
+    format!("{settings}; {study}")
+}
+
+/// Harm in a few words: "harmful", "2 signals, not credible", or "none".
+pub fn harm_phrase(c: &CellResult) -> String {
+    if c.harm_flag {
+        "harmful".to_string()
+    } else if c.harm_signals.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{}, not credible", count(c.harm_signals.len() as u64, "signal", "signals"))
+    }
 }
 
 /// "probability of benefit 0.97", or "score 1.00 (from its studies'

@@ -264,11 +264,36 @@ pub struct ScoreResult {
 pub struct ScoreOptions {
     /// Keep each cell's studies (for explanations).
     pub keep_studies: bool,
-    /// Also give a verdict, from borrowed evidence, to the cells this
-    /// income setting lacks (for `rank`).
-    pub fill: Option<IncomeSetting>,
+    /// Also give a verdict, from borrowed evidence, to the cells these
+    /// income settings lack (for `rank`, the gap map and the portal).
+    pub fill: Fill,
     /// The reference year (default: from the configuration or the facts).
     pub reference_year: Option<i32>,
+}
+
+/// Which income settings get a cell from borrowed evidence where a sibling
+/// group (cells differing only in the setting) has no local study there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fill {
+    /// Only cells with local studies (`score`).
+    #[default]
+    None,
+    /// This setting too (`rank`, a one-setting gap map).
+    One(IncomeSetting),
+    /// Every setting (the portal: every `rank` from one pass).
+    All,
+}
+
+impl Fill {
+    /// The settings to fill, in income order.
+    pub fn settings(self) -> &'static [IncomeSetting] {
+        static ALL: [IncomeSetting; 4] = IncomeSetting::ALL;
+        match self {
+            Fill::None => &[],
+            Fill::One(s) => &ALL[s.index()..=s.index()],
+            Fill::All => &ALL,
+        }
+    }
 }
 
 /// Score records per cell.
@@ -343,7 +368,7 @@ fn evaluate_group(
     positions: KeyPositions,
     names: &[String],
     run: &cell::Run<'_>,
-    fill: Option<IncomeSetting>,
+    fill: Fill,
 ) -> Vec<CellResult> {
     let income_of =
         |cell: u32| positions.income_setting.and_then(|pos| IncomeSetting::parse(&canon.keys[cell as usize][pos]).ok());
@@ -369,12 +394,14 @@ fn evaluate_group(
         let local: Vec<&StudyView> = studies.iter().collect();
         out.extend(cell::evaluate(key, &local, borrowable(target, Some(*cell)), run));
     }
-    if let (Some(want), Some(pos), Some((first, _))) = (fill, positions.income_setting, group.first()) {
-        if !group.iter().any(|(c, _)| income_of(*c) == Some(want)) {
-            let mut values = canon.keys[*first as usize].clone();
-            values[pos] = want.key().to_string();
-            let key = names.iter().cloned().zip(values).collect();
-            out.extend(cell::evaluate(key, &[], borrowable(Some(want), None), run));
+    if let (Some(pos), Some((first, _))) = (positions.income_setting, group.first()) {
+        for &want in fill.settings() {
+            if !group.iter().any(|(c, _)| income_of(*c) == Some(want)) {
+                let mut values = canon.keys[*first as usize].clone();
+                values[pos] = want.key().to_string();
+                let key = names.iter().cloned().zip(values).collect();
+                out.extend(cell::evaluate(key, &[], borrowable(Some(want), None), run));
+            }
         }
     }
     out

@@ -3,7 +3,7 @@
 //! beside it; docs/scoring.md section 5), so the two always agree; cells
 //! the setting lacks get a verdict from borrowed evidence.
 
-use super::{score_facts_with, CellResult, FactSet, GroupKey, ScoreOptions, ScoringConfig, MODEL_VERSION};
+use super::{score_facts_with, CellResult, FactSet, Fill, GroupKey, ScoreOptions, ScoringConfig, MODEL_VERSION};
 use crate::model::{did_you_mean, EvaluationRecord, IncomeSetting, Strategy, TargetGroup};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -68,10 +68,24 @@ pub fn rank(records: &[EvaluationRecord], q: &RankQuery, cfg: &ScoringConfig) ->
     let group: Vec<EvaluationRecord> = records.iter().filter(|r| r.target_group == q.target_group).cloned().collect();
     let tg_display = group.first().map(|r| r.target_group.display().to_string()).unwrap_or_default();
     let fs = FactSet::from_records(&group, &GroupKey::DEFAULT, cfg);
-    let opts = ScoreOptions { keep_studies: true, fill: Some(q.income_setting), reference_year: Some(ref_year) };
+    let opts = ScoreOptions { keep_studies: true, fill: Fill::One(q.income_setting), reference_year: Some(ref_year) };
     let res = score_facts_with(&fs, &GroupKey::DEFAULT, cfg, &opts);
-    let mut rows: Vec<RankedRow> = res
-        .cells
+    Ok(rank_cells(res.cells, q, tg_display, ref_year, cfg))
+}
+
+/// The ranking of already scored cells (keys intervention, target group,
+/// income setting; filled for the query's setting): the cells of the
+/// query's setting (and strategy), in [`RANK_ORDER`]. `rank` and the
+/// portal's view model (which scores every setting in one pass) both
+/// rank with it. The cells must be of the query's target group.
+pub fn rank_cells(
+    cells: impl IntoIterator<Item = CellResult>,
+    q: &RankQuery,
+    target_group: String,
+    reference_year: i32,
+    cfg: &ScoringConfig,
+) -> RankResult {
+    let mut rows: Vec<RankedRow> = cells
         .into_iter()
         .filter(|c| c.get("income_setting") == Some(q.income_setting.key()))
         .filter(|c| q.strategy.is_none() || c.strategy == q.strategy)
@@ -93,13 +107,13 @@ pub fn rank(records: &[EvaluationRecord], q: &RankQuery, cfg: &ScoringConfig) ->
     if let Some(n) = q.top {
         rows.truncate(n);
     }
-    Ok(RankResult {
+    RankResult {
         model_version: MODEL_VERSION,
         config_hash: cfg.hash(),
-        reference_year: ref_year,
-        target_group: tg_display,
+        reference_year,
+        target_group,
         income_setting: q.income_setting,
         strategy: q.strategy,
         rows,
-    })
+    }
 }

@@ -14,6 +14,8 @@ mod outputs;
 mod records;
 mod roundtrip;
 mod scoring;
+mod serve;
+mod site;
 mod stats_props;
 pub mod tol;
 mod util;

@@ -63,10 +63,13 @@ fn gap_map_bubbles_match_the_scores() {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     assert_eq!(elements(&svg, "gap").len(), n_int * n_col - rows.len());
+    // The subtitle is wrapped into lines inside the image: read it joined.
+    let subtitle: Vec<&str> =
+        svg.split("class=\"subtitle\">").skip(1).map(|seg| seg.split('<').next().unwrap()).collect();
     assert!(
         svg.contains("harmful (marked ×)")
             && svg.contains("borrowed evidence")
-            && svg.contains("one column per target group and income setting")
+            && subtitle.join(" ").contains("one column per target group and income setting")
             && svg.contains("scoring model evidex-score-")
     );
 }
@@ -148,10 +151,10 @@ fn report_is_self_contained_and_complete() {
         "id=\"gapmap-all\"",
         "id=\"f-group\"",
         "id=\"f-setting\"",
-        "id=\"ranked\"",
+        "class=\"ranked sortable\"",
         "class=\"cell\"",
         "class=\"svgwrap forest\"",
-        "config_sha256",
+        "Configuration",
         "15 rejected rows and why",
     ] {
         assert!(html.contains(must), "missing {must}");
