@@ -7,7 +7,7 @@
 //! precision at no effect or at the cell's effect.
 
 use super::config::ScoringConfig;
-use super::evidence::Analysis;
+use super::evidence::{poolable, Analysis, DomainAnalysis};
 use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
 use super::verdict::{decide_cell, CellDecision, Settings};
 use crate::meta::Measure;
@@ -79,12 +79,12 @@ pub struct CellStudies<'a> {
 /// A cell's analyses: of its local studies, and of local + borrowed ones
 /// when borrowing applies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analyses {
-    pub local: Analysis,
-    pub combined: Option<Analysis>,
+pub struct Analyses<'a> {
+    pub local: Analysis<'a>,
+    pub combined: Option<Analysis<'a>>,
 }
 
-impl Analyses {
+impl Analyses<'_> {
     pub fn decide(&self, s: &Settings) -> Option<CellDecision> {
         decide_cell(&self.local, self.combined.as_ref(), s)
     }
@@ -109,7 +109,7 @@ impl CellStudies<'_> {
     /// are `base`'s.
     pub fn category_after(
         &self,
-        base: &Analyses,
+        base: &Analyses<'_>,
         exclude: Option<usize>,
         extra: &[StudyView],
         s: &Settings,
@@ -136,21 +136,37 @@ impl CellStudies<'_> {
         let mut set: Vec<&StudyView> =
             self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
         set.extend(extra.iter());
-        let fresh: [Option<super::evidence::DomainAnalysis>; 4] = std::array::from_fn(|d| {
-            if touched[d] {
-                super::evidence::DomainAnalysis::new(&set, OutcomeDomain::ALL[d], egger_min)
-            } else {
-                None
+        let fresh: [Option<DomainAnalysis>; 4] = std::array::from_fn(|d| {
+            let domain = OutcomeDomain::ALL[d];
+            // Leaving out a study that is not poolable here leaves the
+            // synthesis's studies as they were: it is not fitted again.
+            let same_pool = match (exclude, &base.local.domains[d]) {
+                (Some(i), Some(prior)) if extra.is_empty() => {
+                    let st = self.study(i);
+                    st.domain(domain).is_none_or(|sd| !poolable(st, sd)).then_some(prior)
+                }
+                _ => None,
+            };
+            match (touched[d], same_pool) {
+                (false, _) => None,
+                (true, Some(prior)) => DomainAnalysis::with_same_pool(&set, domain, egger_min, prior),
+                (true, None) => DomainAnalysis::new(&set, domain, egger_min),
             }
         });
-        let view: [Option<&super::evidence::DomainAnalysis>; 4] =
+        let view: [Option<&DomainAnalysis>; 4] =
             std::array::from_fn(|d| if touched[d] { fresh[d].as_ref() } else { base.local.domains[d].as_ref() });
         super::verdict::decide_domains(view, &[], s).map(|d| d.category())
     }
 
     /// Analyse without study `exclude`, with hypothetical local `extra`
     /// studies.
-    pub fn analyse(&self, exclude: Option<usize>, extra: &[StudyView], s: &Settings, egger_min: usize) -> Analyses {
+    pub fn analyse<'s>(
+        &'s self,
+        exclude: Option<usize>,
+        extra: &'s [StudyView],
+        s: &Settings,
+        egger_min: usize,
+    ) -> Analyses<'s> {
         let mut set: Vec<&StudyView> =
             self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
         set.extend(extra.iter());
@@ -173,7 +189,7 @@ impl CellStudies<'_> {
 /// band is drawn from, a total sample within the drawn OIS range, or an
 /// I^2 within the drawn threshold range with a prediction interval across
 /// zero. When none is, every draw gives the default verdict.
-fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
+fn sensitive(a: &Analyses<'_>, base: &Settings, d: &Draws) -> bool {
     let within = |x: f64, lo: f64, hi: f64| x >= lo && x <= hi;
     let band_edge = |lo: f64, hi: f64, m: Measure| {
         base.band(m)
@@ -212,7 +228,7 @@ fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
 
 /// The share of draws in which the cell keeps its category (`None`: draws
 /// off); 1 without drawing when no draw can change it.
-pub fn robustness(a: &Analyses, verdict: (Rating, bool), base: &Settings, d: &Draws) -> Option<f64> {
+pub fn robustness(a: &Analyses<'_>, verdict: (Rating, bool), base: &Settings, d: &Draws) -> Option<f64> {
     if d.draws.is_empty() {
         return None;
     }
@@ -258,7 +274,7 @@ pub enum Change {
 /// such removal in study order.
 pub fn leave_one_out(
     c: &CellStudies<'_>,
-    a: &Analyses,
+    a: &Analyses<'_>,
     base: (Rating, bool),
     s: &Settings,
     egger_min: usize,
@@ -366,7 +382,7 @@ fn median(mut x: Vec<f64>) -> Option<f64> {
 /// typical precision: at no effect first, then at the cell's effect.
 pub fn flip(
     c: &CellStudies<'_>,
-    a: &Analyses,
+    a: &Analyses<'_>,
     removal: Option<Flip>,
     s: &Settings,
     max_added: u32,

@@ -110,8 +110,8 @@ pub struct DomainDecision {
     pub capped: bool,
 }
 
-fn unit_standing(u: &Unit, s: &Settings) -> Standing {
-    match (u.rated, u.composites.as_slice()) {
+fn unit_standing(u: &Unit<'_>, s: &Settings) -> Standing {
+    match (u.rated, u.composites) {
         (Some(r), _) => r,
         (None, [c]) => {
             let (lo, hi) = c.ci();
@@ -125,9 +125,9 @@ fn unit_standing(u: &Unit, s: &Settings) -> Standing {
 }
 
 /// The verdict of one domain (docs/scoring.md section 7).
-pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetting], s: &Settings) -> DomainDecision {
+pub fn domain_decision(a: &DomainAnalysis<'_>, borrowed: &[crate::model::IncomeSetting], s: &Settings) -> DomainDecision {
     let standing = a.synthesis.as_ref().map(|x| standing_of_ci(x.ci_lower, x.ci_upper, s.band(x.measure)));
-    let units: Vec<(Standing, &Unit)> = a.units.iter().map(|u| (unit_standing(u, s), u)).collect();
+    let units: Vec<(Standing, &Unit<'_>)> = a.units.iter().map(|u| (unit_standing(u, s), u)).collect();
     let count = |want: Standing| units.iter().filter(|(st, _)| *st == want).count() as u32;
     let pooled_k = a.synthesis.as_ref().map_or(0, |x| x.k as u32);
     // What the evidence claims. A reviewer's "no effect" cannot stand
@@ -183,7 +183,7 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         return d(Rating::NeedsResearch, Rule::Mixed);
     }
     if benefit {
-        let appraised = |u: &Unit| u.appraisal == Appraisal::Appraised;
+        let appraised = |u: &Unit<'_>| u.appraisal == Appraisal::Appraised;
         // Studies without a risk-of-bias judgement may not be needed for
         // effective: the benefit must hold in the appraised studies' own
         // synthesis (a sensitivity analysis).
@@ -269,14 +269,14 @@ impl Decision {
 /// The headline (docs/scoring.md section 9): credible harm in any domain;
 /// else the highest-tier domain with a conclusive verdict; else the
 /// highest-tier domain with evidence. `None` without evidence.
-pub fn decide(a: &Analysis, s: &Settings) -> Option<Decision> {
+pub fn decide(a: &Analysis<'_>, s: &Settings) -> Option<Decision> {
     decide_domains(std::array::from_fn(|i| a.domains[i].as_ref()), &a.borrowed_from, s)
 }
 
 /// [`decide`] over domain analyses that may come from different sets (a
 /// leave-one-out run re-analyses only the domains the study is in).
 pub fn decide_domains(
-    domains: [Option<&DomainAnalysis>; 4],
+    domains: [Option<&DomainAnalysis<'_>>; 4],
     borrowed: &[crate::model::IncomeSetting],
     s: &Settings,
 ) -> Option<Decision> {
@@ -347,7 +347,7 @@ fn cap(mut d: Decision, max: Rating) -> Decision {
 /// Local first: the local verdict stands when its headline is conclusive;
 /// otherwise, when borrowing applies (`combined` given), the capped
 /// verdict over local and borrowed studies.
-pub fn decide_cell(local: &Analysis, combined: Option<&Analysis>, s: &Settings) -> Option<CellDecision> {
+pub fn decide_cell(local: &Analysis<'_>, combined: Option<&Analysis<'_>>, s: &Settings) -> Option<CellDecision> {
     let l = decide(local, s);
     let local_conclusive = l.as_ref().is_some_and(|d| d.headline().rule.conclusive());
     let b = if local_conclusive { None } else { combined.and_then(|c| decide(c, s)).map(|d| cap(d, s.borrowed_max)) };
