@@ -253,8 +253,11 @@ impl<'a> DomainAnalysis<'a> {
         };
         let mut units = Vec::new();
         let mut others = Vec::new();
+        // `pooled` is in ascending order (members are in set order): walk it
+        // beside the members.
+        let mut next_pooled = pooled.iter().peekable();
         for (i, s, d) in &members {
-            if pooled.contains(i) {
+            if next_pooled.next_if_eq(&i).is_some() {
                 continue;
             }
             if s.appraisal.eligible() {
@@ -326,7 +329,7 @@ impl<'a> DomainAnalysis<'a> {
             eligible
                 .iter()
                 .map(|(i, s, d)| {
-                    let w = pooled.iter().position(|p| p == i).map_or(1.0, |j| pooled_shares[j]);
+                    let w = pooled.binary_search(i).map_or(1.0, |j| pooled_shares[j]);
                     study_input(s, d, w)
                 })
                 .collect()
