@@ -131,7 +131,8 @@ fn harm_reason(s: &StudyView, d: &StudyDomain, explicit: bool) -> Option<HarmRea
     None
 }
 
-fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
+/// What certainty reads of one study's evidence in a domain.
+pub fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
     StudyInput {
         randomised: s.randomised,
         rob: s.best_rob,
@@ -139,6 +140,26 @@ fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
         sample: (s.max_sample > 0).then_some(s.max_sample),
         cluster_uncorrected: d.composites.iter().any(|c| c.cluster_uncorrected),
         ci: d.composite().map(Composite::ci),
+    }
+}
+
+/// A study's harm in a domain is credible: an explicit harm judgement or a
+/// significantly harmful effect, with no reason against it.
+pub fn harm_is_credible(s: &StudyView, d: &StudyDomain) -> bool {
+    (d.explicit_harm && harm_reason(s, d, true).is_none()) || (d.effect_harm() && harm_reason(s, d, false).is_none())
+}
+
+impl<'a> Unit<'a> {
+    /// Study `i` of the analysed set, counted on its own.
+    pub fn of(i: usize, s: &StudyView, d: &'a StudyDomain) -> Unit<'a> {
+        Unit {
+            study: i,
+            appraisal: s.appraisal,
+            randomised: s.randomised,
+            rated: d.rated,
+            composites: &d.composites,
+            weight: d.weight,
+        }
     }
 }
 
@@ -243,14 +264,7 @@ impl<'a> DomainAnalysis<'a> {
             descriptive.is_some() && members.iter().filter_map(|(_, _, d)| d.composite()).all(|c| c.all_lower);
         let pooled_lower =
             !pooled.is_empty() && poolable.iter().all(|(_, _, d)| d.composite().is_some_and(|c| c.all_lower));
-        let unit = |i: usize, s: &StudyView, d: &'a StudyDomain| Unit {
-            study: i,
-            appraisal: s.appraisal,
-            randomised: s.randomised,
-            rated: d.rated,
-            composites: &d.composites,
-            weight: d.weight,
-        };
+        let unit = Unit::of;
         let mut units = Vec::new();
         let mut others = Vec::new();
         // `pooled` is in ascending order (members are in set order): walk it
@@ -284,7 +298,7 @@ impl<'a> DomainAnalysis<'a> {
             }
             let explicit_reason = d.explicit_harm.then(|| harm_reason(s, d, true));
             let effect_reason = effect_harm.then(|| harm_reason(s, d, false));
-            if explicit_reason == Some(None) || effect_reason == Some(None) {
+            if harm_is_credible(s, d) {
                 credible_harm.push(s.study.clone());
             } else if let Some(reason) = effect_reason.flatten().or(explicit_reason.flatten()) {
                 harm_signals.push(HarmSignal { study: Some(s.study.clone()), domain, reason });

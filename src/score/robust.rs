@@ -9,7 +9,9 @@
 use super::config::ScoringConfig;
 use super::evidence::{poolable, Analysis, DomainAnalysis};
 use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
-use super::verdict::{decide_cell, CellDecision, Settings};
+use super::verdict::{
+    decide_cell, domain_decision, evidence_decision, pick, CellDecision, DomainDecision, Evidence, Settings,
+};
 use crate::meta::Measure;
 use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
 use serde::Serialize;
@@ -69,6 +71,22 @@ impl Draws {
     }
 }
 
+/// A local analysis with each domain's evidence tallied and its verdict,
+/// under one set of settings: what leave-one-out subtracts from.
+pub struct Tallied<'x, 'a> {
+    pub evidence: [Option<Evidence<'x, 'a>>; 4],
+    pub decisions: [Option<DomainDecision>; 4],
+}
+
+impl<'x, 'a> Tallied<'x, 'a> {
+    pub fn new(a: &'x Analysis<'a>, s: &Settings) -> Tallied<'x, 'a> {
+        let evidence: [Option<Evidence<'x, 'a>>; 4] =
+            std::array::from_fn(|d| a.domains[d].as_ref().map(|x| Evidence::of(x, s)));
+        let decisions = std::array::from_fn(|d| evidence[d].as_ref().map(|e| evidence_decision(e, &[], s)));
+        Tallied { evidence, decisions }
+    }
+}
+
 /// A cell's studies: its own, and those it may borrow (already discounted:
 /// variances divided by the transfer factor).
 pub struct CellStudies<'a> {
@@ -115,6 +133,23 @@ impl CellStudies<'_> {
         s: &Settings,
         egger_min: usize,
     ) -> Option<(Rating, bool)> {
+        self.category_after_with(base, None, exclude, extra, s, egger_min)
+    }
+
+    /// [`CellStudies::category_after`]; with `tallied` (of `base`'s local
+    /// analysis under `s`), leaving out a study that is not poolable in a
+    /// domain subtracts it from the domain's tallies
+    /// ([`Evidence::without`]) where that gives what analysing the rest
+    /// would, and the untouched domains' verdicts are taken from it.
+    fn category_after_with(
+        &self,
+        base: &Analyses<'_>,
+        tallied: Option<&Tallied<'_, '_>>,
+        exclude: Option<usize>,
+        extra: &[StudyView],
+        s: &Settings,
+        egger_min: usize,
+    ) -> Option<(Rating, bool)> {
         let n_local_after = self.local.len() - usize::from(exclude.is_some_and(|i| i < self.local.len())) + extra.len();
         let borrowing = base.combined.is_some()
             || exclude.is_some_and(|i| i >= self.local.len())
@@ -133,29 +168,45 @@ impl CellStudies<'_> {
                 touched[d.domain.index()] = true;
             }
         }
-        let mut set: Vec<&StudyView> =
-            self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
-        set.extend(extra.iter());
-        let fresh: [Option<DomainAnalysis>; 4] = std::array::from_fn(|d| {
+        let set = std::cell::OnceCell::new();
+        let set = || -> &Vec<&StudyView> {
+            set.get_or_init(|| {
+                let mut v: Vec<&StudyView> =
+                    self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
+                v.extend(extra.iter());
+                v
+            })
+        };
+        let per_domain: [Option<DomainDecision>; 4] = std::array::from_fn(|d| {
             let domain = OutcomeDomain::ALL[d];
+            let prior = base.local.domains[d].as_ref();
+            if !touched[d] {
+                return match tallied {
+                    Some(t) => t.decisions[d].clone(),
+                    None => prior.map(|x| domain_decision(x, &[], s)),
+                };
+            }
+            let left_out = exclude.filter(|_| extra.is_empty()).map(|i| self.study(i));
+            let quick = tallied.and_then(|t| t.evidence[d].as_ref()).zip(left_out).and_then(|(e, st)| {
+                let sd = st.domain(domain)?;
+                e.without(st, sd, s)
+            });
+            if let Some(e) = quick {
+                return Some(evidence_decision(&e, &[], s));
+            }
             // Leaving out a study that is not poolable here leaves the
             // synthesis's studies as they were: it is not fitted again.
-            let same_pool = match (exclude, &base.local.domains[d]) {
-                (Some(i), Some(prior)) if extra.is_empty() => {
-                    let st = self.study(i);
-                    st.domain(domain).is_none_or(|sd| !poolable(st, sd)).then_some(prior)
-                }
+            let same_pool = match (left_out, prior) {
+                (Some(st), Some(prior)) => st.domain(domain).is_none_or(|sd| !poolable(st, sd)).then_some(prior),
                 _ => None,
             };
-            match (touched[d], same_pool) {
-                (false, _) => None,
-                (true, Some(prior)) => DomainAnalysis::with_same_pool(&set, domain, egger_min, prior),
-                (true, None) => DomainAnalysis::new(&set, domain, egger_min),
-            }
+            let fresh = match same_pool {
+                Some(prior) => DomainAnalysis::with_same_pool(set(), domain, egger_min, prior),
+                None => DomainAnalysis::new(set(), domain, egger_min),
+            };
+            fresh.map(|x| domain_decision(&x, &[], s))
         });
-        let view: [Option<&DomainAnalysis>; 4] =
-            std::array::from_fn(|d| if touched[d] { fresh[d].as_ref() } else { base.local.domains[d].as_ref() });
-        super::verdict::decide_domains(view, &[], s).map(|d| d.category())
+        pick(per_domain).map(|d| d.category())
     }
 
     /// Analyse without study `exclude`, with hypothetical local `extra`
@@ -281,6 +332,7 @@ pub fn leave_one_out(
 ) -> (bool, Option<Flip>) {
     // Borrowed studies can change the verdict only when it uses them.
     let n = if a.combined.is_some() { c.n_studies() } else { c.local.len() };
+    let tallied = a.combined.is_none().then(|| Tallied::new(&a.local, s));
     for i in 0..n {
         // A cell left without local studies has no verdict of its own in a
         // re-run (it would not exist): that reads as needs more research.
@@ -288,7 +340,8 @@ pub fn leave_one_out(
         let after = if no_local_left {
             (Rating::NeedsResearch, false)
         } else {
-            c.category_after(a, Some(i), &[], s, egger_min).unwrap_or((Rating::NeedsResearch, false))
+            c.category_after_with(a, tallied.as_ref(), Some(i), &[], s, egger_min)
+                .unwrap_or((Rating::NeedsResearch, false))
         };
         if after != base {
             let (to, harm) = after;

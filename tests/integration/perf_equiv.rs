@@ -6,13 +6,14 @@
 //!   iteration with stored weights (the code before the change), started
 //!   at the same Hedges estimate with the same tolerance.
 //! * Leave-one-out that takes the synthesis over when the study left out is
-//!   not poolable in a domain, against analysing the remaining studies
-//!   from scratch.
+//!   not poolable in a domain, or subtracts the study from the domain's
+//!   tallies, against analysing the remaining studies from scratch.
 
 use evidex::meta::{self, FitOptions, Measure, Method};
 use evidex::model::{OutcomeDomain, RiskOfBias, StudyDesign};
 use evidex::score::evidence::{poolable, DomainAnalysis};
-use evidex::score::robust::CellStudies;
+use evidex::model::Rating;
+use evidex::score::robust::{self, CellStudies, Change};
 use evidex::score::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
 use evidex::score::verdict::Settings;
 use evidex::score::ScoringConfig;
@@ -137,11 +138,15 @@ fn study(i: usize, rng: &mut Rng) -> StudyView {
     }
 }
 
+/// The default settings and Egger's minimum number of studies.
+fn defaults() -> (Settings, usize) {
+    let cfg = ScoringConfig::default();
+    (Settings::of(&cfg), cfg.certainty.egger_min_studies as usize)
+}
+
 #[test]
 fn leave_one_out_with_the_synthesis_taken_over_is_the_full_re_analysis() {
-    let cfg = ScoringConfig::default();
-    let s = Settings::of(&cfg);
-    let egger_min = cfg.certainty.egger_min_studies as usize;
+    let (s, egger_min) = defaults();
     let mut rng = Rng::new(2022);
     let mut reused = 0;
     for _ in 0..60 {
@@ -171,4 +176,44 @@ fn leave_one_out_with_the_synthesis_taken_over_is_the_full_re_analysis() {
         }
     }
     assert!(reused > 500, "too few cases exercised the taken-over synthesis: {reused}");
+}
+
+#[test]
+fn leave_one_out_by_subtraction_finds_what_re_analysing_finds() {
+    let (s, egger_min) = defaults();
+    let mut rng = Rng::new(13);
+    let (mut fragile, mut steady) = (0, 0);
+    for _ in 0..300 {
+        let k = 2 + (rng.f64() * 30.0) as usize;
+        let studies: Vec<StudyView> = (0..k).map(|i| study(i, &mut rng)).collect();
+        let cell = CellStudies { local: studies.iter().collect(), borrowable: Vec::new() };
+        let base = cell.analyse(None, &[], &s, egger_min);
+        let Some(verdict) = base.decide(&s).and_then(|d| d.category()) else {
+            continue;
+        };
+        // The plain loop: every study left out in turn, the rest analysed
+        // from scratch; the first that changes the category.
+        let nothing = (Rating::NeedsResearch, false);
+        let first = (0..k).find(|&i| {
+            let after = if k == 1 {
+                nothing
+            } else {
+                cell.analyse(Some(i), &[], &s, egger_min).decide(&s).and_then(|d| d.category()).unwrap_or(nothing)
+            };
+            after != verdict
+        });
+        let (is_fragile, flip) = robust::leave_one_out(&cell, &base, verdict, &s, egger_min);
+        assert_eq!(is_fragile, first.is_some(), "{k} studies");
+        let left_out = flip.map(|f| match f.change {
+            Change::WithoutStudy { study, .. } => study,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(left_out, first.map(|i| studies[i].study.clone()), "{k} studies");
+        if first.is_some() {
+            fragile += 1;
+        } else {
+            steady += 1;
+        }
+    }
+    assert!(fragile > 20 && steady > 20, "{fragile} fragile, {steady} steady");
 }
