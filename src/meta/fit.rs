@@ -89,7 +89,15 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { method: Method::REML, test: TestKind::Z, level: 0.95, tol: 1e-10, max_iter: 1000, tau2_ci: true, p_values: true }
+        FitOptions {
+            method: Method::REML,
+            test: TestKind::Z,
+            level: 0.95,
+            tol: 1e-10,
+            max_iter: 1000,
+            tau2_ci: true,
+            p_values: true,
+        }
     }
 }
 

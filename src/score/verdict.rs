@@ -237,12 +237,20 @@ impl<'x, 'a> Evidence<'x, 'a> {
 }
 
 /// The verdict of one domain (docs/scoring.md section 7).
-pub fn domain_decision(a: &DomainAnalysis<'_>, borrowed: &[crate::model::IncomeSetting], s: &Settings) -> DomainDecision {
+pub fn domain_decision(
+    a: &DomainAnalysis<'_>,
+    borrowed: &[crate::model::IncomeSetting],
+    s: &Settings,
+) -> DomainDecision {
     evidence_decision(&Evidence::of(a, s), borrowed, s)
 }
 
 /// [`domain_decision`] from tallied evidence.
-pub fn evidence_decision(e: &Evidence<'_, '_>, borrowed: &[crate::model::IncomeSetting], s: &Settings) -> DomainDecision {
+pub fn evidence_decision(
+    e: &Evidence<'_, '_>,
+    borrowed: &[crate::model::IncomeSetting],
+    s: &Settings,
+) -> DomainDecision {
     let a = e.analysis;
     let standing = a.synthesis.as_ref().map(|x| standing_of_ci(x.ci_lower, x.ci_upper, s.band(x.measure)));
     let count = |want: Standing| e.units.by_standing[slot(want)];

@@ -10,9 +10,9 @@
 //!   tallies, against analysing the remaining studies from scratch.
 
 use evidex::meta::{self, FitOptions, Measure, Method};
+use evidex::model::Rating;
 use evidex::model::{OutcomeDomain, RiskOfBias, StudyDesign};
 use evidex::score::evidence::{poolable, DomainAnalysis};
-use evidex::model::Rating;
 use evidex::score::robust::{self, CellStudies, Change};
 use evidex::score::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
 use evidex::score::verdict::Settings;
