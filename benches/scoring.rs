@@ -2,14 +2,18 @@
 //! records, and from the compact facts `score` builds), robustness draws,
 //! the one row reader (CSV and Parquet, 10^5 rows) with each of its two
 //! consumers (records for validate/meta/explain, facts for score), REML fits
-//! (k = 5, 50, 500), ranking.
+//! (k = 5, 50, 500), ranking, and one cell's stages (its analysis,
+//! robustness draws, leave-one-out, flip) at about 60 and 600 studies (the
+//! cell sizes of 10^6 and 10^7 generated records).
 //! Run: `cargo bench --bench scoring` (a few minutes).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use evidex::ingest::{self, IngestOptions};
 use evidex::meta::{self, FitOptions};
 use evidex::model::{IncomeSetting, TargetGroup};
-use evidex::score::{self, rank::RankQuery, GroupKey, ScoringConfig};
+use evidex::score::robust::{self, CellStudies, Draws};
+use evidex::score::verdict::Settings;
+use evidex::score::{self, rank::RankQuery, GroupKey, ScoringConfig, StudyView};
 use evidex::synth::{self, GenOptions};
 use std::hint::black_box;
 
@@ -100,6 +104,55 @@ fn bench_ingest(c: &mut Criterion) {
     g.finish();
 }
 
+/// Studies of generated cells, pooled into one cell of at least `k`
+/// studies (cells of 10^5 records have about 10; their studies together
+/// stand in for one large cell).
+fn cell_of(k: usize) -> Vec<StudyView> {
+    let recs = records(100_000);
+    let scored = score::score_records(&recs, &GroupKey::DEFAULT, &ScoringConfig::default());
+    let mut out = Vec::new();
+    for c in scored.cells {
+        out.extend(c.studies.into_iter().filter(|s| s.borrowed_from.is_none()));
+        if out.len() >= k {
+            break;
+        }
+    }
+    out
+}
+
+/// One cell's stages (`cell::evaluate` runs them in this order).
+fn bench_cell_stages(c: &mut Criterion) {
+    let cfg = ScoringConfig::default();
+    let s = Settings::of(&cfg);
+    let draws = Draws::new(&cfg);
+    let egger_min = cfg.certainty.egger_min_studies as usize;
+    let mut g = c.benchmark_group("cell");
+    g.sample_size(10);
+    for k in [60usize, 600] {
+        let studies = cell_of(k);
+        let cell = CellStudies { local: studies.iter().collect(), borrowable: Vec::new() };
+        let n = cell.n_studies();
+        g.throughput(Throughput::Elements(n as u64));
+        let a = cell.analyse(None, &[], &s, egger_min);
+        let Some(verdict) = a.decide(&s).and_then(|d| d.category()) else {
+            continue;
+        };
+        g.bench_function(BenchmarkId::new("analyse", n), |b| {
+            b.iter(|| black_box(cell.analyse(None, &[], &s, egger_min)))
+        });
+        g.bench_function(BenchmarkId::new("robustness_draws", n), |b| {
+            b.iter(|| black_box(robust::robustness(&a, verdict, &s, &draws)))
+        });
+        g.bench_function(BenchmarkId::new("leave_one_out", n), |b| {
+            b.iter(|| black_box(robust::leave_one_out(&cell, &a, verdict, &s, egger_min)))
+        });
+        g.bench_function(BenchmarkId::new("flip", n), |b| {
+            b.iter(|| black_box(robust::flip(&cell, &a, None, &s, cfg.robustness.max_added, egger_min)))
+        });
+    }
+    g.finish();
+}
+
 fn bench_reml(c: &mut Criterion) {
     let mut g = c.benchmark_group("reml");
     for k in [5usize, 50, 500] {
@@ -131,7 +184,7 @@ fn bench_rank(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_score, bench_robustness, bench_ingest, bench_reml, bench_rank);
+criterion_group!(benches, bench_score, bench_robustness, bench_ingest, bench_cell_stages, bench_reml, bench_rank);
 criterion_main!(benches);
 
 /// The binary's allocator, so the numbers are the ones users get.

@@ -354,11 +354,17 @@ pub struct Converged {
 /// A non-finite value (named by `what`) or no convergence within
 /// `max_iter` iterations.
 pub fn iterate(what: &str, start: f64, tol: f64, max_iter: usize, mut step: impl FnMut(f64) -> f64) -> Stat<Converged> {
-    let mut x = finite(&format!("the starting value of {what}"), start)?;
+    // The messages are formatted only on failure (iterations are hot).
+    if !start.is_finite() {
+        return Err(NotComputable::NotFinite { what: format!("the starting value of {what}"), value: start });
+    }
+    let mut x = start;
     let mut change = f64::INFINITY;
     for it in 1..=max_iter {
         let new = step(x);
-        let new = finite(&format!("{what} at iteration {it}"), new)?;
+        if !new.is_finite() {
+            return Err(NotComputable::NotFinite { what: format!("{what} at iteration {it}"), value: new });
+        }
         change = (new - x).abs();
         x = new;
         if change < tol {

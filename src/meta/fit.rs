@@ -81,11 +81,23 @@ pub struct FitOptions {
     pub max_iter: usize,
     /// Compute the Q-profile CI for tau^2 (skipped in per-cell scoring).
     pub tau2_ci: bool,
+    /// Compute the test statistic's and Q's p-values (skipped in per-cell
+    /// scoring, which reads neither; they are then "not computable" with
+    /// that reason).
+    pub p_values: bool,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { method: Method::REML, test: TestKind::Z, level: 0.95, tol: 1e-10, max_iter: 1000, tau2_ci: true }
+        FitOptions {
+            method: Method::REML,
+            test: TestKind::Z,
+            level: 0.95,
+            tol: 1e-10,
+            max_iter: 1000,
+            tau2_ci: true,
+            p_values: true,
+        }
     }
 }
 
@@ -229,10 +241,15 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
             "the standard error is 0: the effects do not vary around the estimate".to_string(),
         ))
     };
-    let pval = stat.clone().and_then(|s| match df {
-        None => stats::normal_sf(s.abs()).map(|p| 2.0 * p),
-        Some(d) => stats::t_sf(s.abs(), d).map(|p| 2.0 * p),
-    });
+    let not_asked = || Err(NotComputable::degenerate("p-values were not asked for".to_string()));
+    let pval = if opts.p_values {
+        stat.clone().and_then(|s| match df {
+            None => stats::normal_sf(s.abs()).map(|p| 2.0 * p),
+            Some(d) => stats::t_sf(s.abs(), d).map(|p| 2.0 * p),
+        })
+    } else {
+        not_asked()
+    };
     let (i2, h2) = if method == Method::EE {
         if q_df > 0 && q > 0.0 {
             ((100.0 * ((q - q_df as f64) / q)).max(0.0), q / q_df as f64)
@@ -275,7 +292,13 @@ pub fn fit(yi: &[f64], vi: &[f64], opts: &FitOptions) -> Result<MetaFit, MetaErr
         h2,
         q,
         q_df,
-        q_pval: if q_df > 0 { stats::chisq_sf(q, q_df as f64) } else { Ok(1.0) },
+        q_pval: if !opts.p_values {
+            not_asked()
+        } else if q_df > 0 {
+            stats::chisq_sf(q, q_df as f64)
+        } else {
+            Ok(1.0)
+        },
         pi_lower: core("the prediction interval lower bound", est - pi_half)?,
         pi_upper: core("the prediction interval upper bound", est + pi_half)?,
         weights,
@@ -325,25 +348,42 @@ pub(crate) fn weighted_mean(w: &[f64], y: &[f64], sw: f64) -> f64 {
 /// `sum (y - ybar)^2`, the mean taken about the first value (exactly 0
 /// for identical effects).
 fn sum_of_squares(yi: &[f64]) -> f64 {
-    let ones = vec![1.0; yi.len()];
-    let mean = weighted_mean(&ones, yi, yi.len() as f64);
+    // `weighted_mean` with unit weights (1 x d is d exactly), unallocated.
+    let y0 = yi.first().copied().unwrap_or(0.0);
+    let mean = y0 + yi.iter().map(|y| y - y0).sum::<f64>() / yi.len() as f64;
     yi.iter().map(|y| (y - mean).powi(2)).sum()
 }
 
 /// Cochran's Q with inverse-variance weights, and its df.
 pub fn cochran_q(yi: &[f64], vi: &[f64]) -> (f64, usize) {
-    let w: Vec<f64> = vi.iter().map(|v| 1.0 / v).collect();
-    let sw: f64 = w.iter().sum();
-    let mu = weighted_mean(&w, yi, sw);
-    (w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum(), yi.len().saturating_sub(1))
+    (generalised_q_with(yi, vi, |v| 1.0 / v), yi.len().saturating_sub(1))
 }
 
 /// Generalised Q at a given tau^2: `sum w_i (y_i - mu(tau^2))^2`.
 pub fn generalised_q(yi: &[f64], vi: &[f64], tau2: f64) -> f64 {
-    let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
-    let sw: f64 = w.iter().sum();
-    let mu = weighted_mean(&w, yi, sw);
-    w.iter().zip(yi).map(|(w, y)| w * (y - mu).powi(2)).sum()
+    generalised_q_with(yi, vi, |v| 1.0 / (v + tau2))
+}
+
+/// `sum w (y - mu)^2` with `w = weight(v)`, `mu` as [`weighted_mean`]
+/// computes it (the weights are recomputed instead of stored: the same
+/// values, in the same order, without an allocation).
+fn generalised_q_with(yi: &[f64], vi: &[f64], weight: impl Fn(f64) -> f64) -> f64 {
+    let y0 = yi.first().copied().unwrap_or(0.0);
+    let (sw, swd) = weighted_sums(yi, vi, y0, &weight);
+    let mu = y0 + swd / sw;
+    vi.iter().zip(yi).map(|(v, y)| weight(*v) * (y - mu).powi(2)).sum()
+}
+
+/// `(sum w, sum w (y - y0))` with `w = weight(v)`, each summed in input
+/// order from -0.0 as `Iterator::sum` does.
+fn weighted_sums(yi: &[f64], vi: &[f64], y0: f64, weight: impl Fn(f64) -> f64) -> (f64, f64) {
+    let (mut sw, mut swd) = (-0.0, -0.0);
+    for (v, y) in vi.iter().zip(yi) {
+        let w = weight(*v);
+        sw += w;
+        swd += w * (y - y0);
+    }
+    (sw, swd)
 }
 
 /// metafor's "typical" within-study variance s^2 used for I^2 and H^2.
@@ -410,14 +450,22 @@ fn fisher_scoring(yi: &[f64], vi: &[f64], method: Method, opts: &FitOptions) -> 
     let ss = sum_of_squares(yi);
     let start = (ss / (k - 1.0) - vi.iter().sum::<f64>() / k).max(0.0);
     let start = if ss.is_finite() { start } else { f64::NAN };
+    let y0 = yi.first().copied().unwrap_or(0.0);
+    // One pass for the sums, one for the residuals; no allocation. Each sum
+    // runs in input order from -0.0, as `Iterator::sum` does, so the
+    // iterates are the same numbers as with stored weights.
     let step = |tau2: f64| {
-        let w: Vec<f64> = vi.iter().map(|v| 1.0 / (v + tau2)).collect();
-        let sw: f64 = w.iter().sum();
-        let sw2: f64 = w.iter().map(|x| x * x).sum();
-        let sw3: f64 = w.iter().map(|x| x * x * x).sum();
-        let mu = weighted_mean(&w, yi, sw);
+        let (mut sw, mut sw2, mut sw3, mut swd) = (-0.0, -0.0, -0.0, -0.0);
+        for (v, y) in vi.iter().zip(yi) {
+            let x = 1.0 / (v + tau2);
+            sw += x;
+            sw2 += x * x;
+            sw3 += x * x * x;
+            swd += x * (y - y0);
+        }
+        let mu = y0 + swd / sw;
         // P y = W (y - mu); y'PPy = sum w^2 (y - mu)^2.
-        let ypy2: f64 = w.iter().zip(yi).map(|(w, y)| (w * (y - mu)).powi(2)).sum();
+        let ypy2: f64 = vi.iter().zip(yi).map(|(v, y)| (1.0 / (v + tau2) * (y - mu)).powi(2)).sum();
         let adj = match method {
             Method::ML => (ypy2 - sw) / sw2,
             _ => {

@@ -178,12 +178,12 @@ pub fn consensus(w: &[f64; 5]) -> Option<Rating> {
 /// (an effect's `Phi(y / se)`; a reviewer's benefit 1, no effect or harm 0,
 /// prudent or inconclusive 0.5), or of all its studies when none is
 /// eligible.
-pub fn score_of(a: &DomainAnalysis) -> (f64, ScoreBasis) {
+pub fn score_of(a: &DomainAnalysis<'_>) -> (f64, ScoreBasis) {
     if let Some(x) = &a.synthesis {
         return (probability_of_benefit(x.estimate, x.se), ScoreBasis::Synthesis);
     }
     let units = if a.units.is_empty() { &a.others } else { &a.units };
-    let value = |u: &super::evidence::Unit| match (u.rated, u.composites.as_slice()) {
+    let value = |u: &super::evidence::Unit<'_>| match (u.rated, u.composites) {
         (Some(Standing::Benefit), _) => 1.0,
         (Some(Standing::Null | Standing::Harm), _) => 0.0,
         (Some(_), _) => 0.5,
@@ -237,7 +237,7 @@ pub fn evaluate(
             Vec::new()
         },
     };
-    let analyses: Analyses = cell.analyse(None, &[], s, egger_min);
+    let analyses: Analyses<'_> = cell.analyse(None, &[], s, egger_min);
     let decision = analyses.decide(s)?;
     let verdict = decision.verdict()?.clone();
     let head = verdict.domain;

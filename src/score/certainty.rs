@@ -156,35 +156,179 @@ pub struct Thresholds {
 /// randomised study, else low (GRADE rates a body of evidence from its
 /// best design; non-randomised evidence alone starts low).
 pub fn start(studies: &[StudyInput]) -> Certainty {
-    // Monotone: adding a non-randomised study never lowers the start.
-    if studies.iter().any(|s| s.randomised && s.weight > 0.0) {
-        Certainty::High
-    } else {
-        Certainty::Low
+    Tally::of(studies).start()
+}
+
+/// The largest of some numbers, how often it occurs, and the largest below
+/// it: enough to know the largest after leaving one number out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Top {
+    pub first: f64,
+    pub count: u32,
+    pub second: f64,
+}
+
+impl Top {
+    const EMPTY: Top = Top { first: f64::NEG_INFINITY, count: 0, second: f64::NEG_INFINITY };
+
+    fn add(&mut self, x: f64) {
+        if x > self.first {
+            (self.second, self.first, self.count) = (self.first, x, 1);
+        } else if x == self.first {
+            self.count += 1;
+        } else if x > self.second {
+            self.second = x;
+        }
+    }
+
+    /// The largest without one occurrence of `x` (one of the numbers).
+    fn without(self, x: f64) -> f64 {
+        if x == self.first && self.count == 1 {
+            self.second
+        } else {
+            self.first
+        }
+    }
+}
+
+/// What rating certainty reads of the studies, summed over them, so that
+/// leaving a study out is a subtraction ([`Tally::without`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tally {
+    pub studies: u32,
+    /// Randomised studies with weight.
+    pub randomised: u32,
+    pub not_assessed: u32,
+    pub cluster_uncorrected: u32,
+    /// Weights of all studies and of those with some concerns, each summed
+    /// in study order.
+    pub weight: f64,
+    pub some_concerns_weight: f64,
+    /// Studies with an interval; the largest lower and smallest upper ends
+    /// (the latter negated).
+    pub intervals: u32,
+    pub max_lower: Top,
+    pub min_upper_negated: Top,
+    /// Total sample (a study without one counts as 0; saturating).
+    pub sample: u64,
+    pub unknown_samples: u32,
+}
+
+impl Tally {
+    pub fn of(studies: &[StudyInput]) -> Tally {
+        let mut t = Tally {
+            studies: studies.len() as u32,
+            randomised: 0,
+            not_assessed: 0,
+            cluster_uncorrected: 0,
+            weight: studies.iter().map(|s| s.weight).sum(),
+            some_concerns_weight: studies
+                .iter()
+                .filter(|s| s.rob == Some(RiskOfBias::SomeConcerns))
+                .map(|s| s.weight)
+                .sum(),
+            intervals: 0,
+            max_lower: Top::EMPTY,
+            min_upper_negated: Top::EMPTY,
+            sample: 0,
+            unknown_samples: 0,
+        };
+        for s in studies {
+            t.randomised += u32::from(s.randomised && s.weight > 0.0);
+            t.not_assessed += u32::from(s.rob.is_none());
+            t.cluster_uncorrected += u32::from(s.cluster_uncorrected);
+            if let Some((lo, hi)) = s.ci {
+                t.intervals += 1;
+                t.max_lower.add(lo);
+                t.min_upper_negated.add(-hi);
+            }
+            t.sample = t.sample.saturating_add(s.sample.unwrap_or(0));
+            t.unknown_samples += u32::from(s.sample.is_none());
+        }
+        t
+    }
+
+    /// High with a randomised study, else low.
+    pub fn start(&self) -> Certainty {
+        // Monotone: adding a non-randomised study never lowers the start.
+        if self.randomised > 0 {
+            Certainty::High
+        } else {
+            Certainty::Low
+        }
+    }
+
+    /// The share of the weight from studies with some concerns.
+    fn some_concerns_share(&self) -> f64 {
+        if self.weight > 0.0 {
+            self.some_concerns_weight / self.weight
+        } else {
+            0.0
+        }
+    }
+
+    /// The tally without study `s` (one of the studies), for rating with
+    /// `t`; `None` where subtraction cannot give what summing the others
+    /// would: the weight sums are rounded in another order, so the
+    /// some-concerns share, compared with its threshold, must be clear of
+    /// it by more than the rounding can move it (recursive summation errs
+    /// by at most (n - 1) u sum|w| each way, Higham 2002, eq. 4.4); and a
+    /// saturated sample sum.
+    pub fn without(&self, s: &StudyInput, t: &Thresholds) -> Option<Tally> {
+        if self.sample == u64::MAX || self.studies < 2 {
+            return None;
+        }
+        let mut x = *self;
+        x.studies -= 1;
+        x.randomised -= u32::from(s.randomised && s.weight > 0.0);
+        x.not_assessed -= u32::from(s.rob.is_none());
+        x.cluster_uncorrected -= u32::from(s.cluster_uncorrected);
+        x.weight -= s.weight;
+        if s.rob == Some(RiskOfBias::SomeConcerns) {
+            x.some_concerns_weight -= s.weight;
+        }
+        if let Some((lo, hi)) = s.ci {
+            x.intervals -= 1;
+            let (max_lower, min_upper_negated) = (self.max_lower.without(lo), self.min_upper_negated.without(-hi));
+            // Only the extremes stay meaningful after a removal.
+            x.max_lower = Top { first: max_lower, count: 1, second: f64::NEG_INFINITY };
+            x.min_upper_negated = Top { first: min_upper_negated, count: 1, second: f64::NEG_INFINITY };
+        }
+        x.sample -= s.sample.unwrap_or(0);
+        x.unknown_samples -= u32::from(s.sample.is_none());
+        // Bound on the error of either weight sum, in both orders, with
+        // a factor 4 to spare.
+        let err = 4.0 * (self.studies as f64 + 2.0) * f64::EPSILON * self.weight.abs();
+        if x.weight <= 2.0 * err {
+            return None;
+        }
+        let share = x.some_concerns_share();
+        let slack = 2.0 * err * (1.0 + share.abs()) / x.weight;
+        ((share - t.some_concerns_share).abs() > slack).then_some(x)
     }
 }
 
 /// Rate certainty (docs/scoring.md section 8).
 pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
-    let first = start(x.studies);
+    rate_tally(&Tally::of(x.studies), x, t)
+}
+
+/// [`rate`] from the studies' tally (`x.studies` is not read).
+pub fn rate_tally(tally: &Tally, x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
+    let first = tally.start();
     let mut level = first.level();
     let mut why = Vec::new();
-    let total: f64 = x.studies.iter().map(|s| s.weight).sum();
 
-    let not_assessed = x.studies.iter().filter(|s| s.rob.is_none()).count() as u32;
-    let cluster = x.studies.iter().filter(|s| s.cluster_uncorrected).count() as u32;
-    let some = if total > 0.0 {
-        x.studies.iter().filter(|s| s.rob == Some(RiskOfBias::SomeConcerns)).map(|s| s.weight).sum::<f64>() / total
-    } else {
-        0.0
-    };
+    let not_assessed = tally.not_assessed;
+    let cluster = tally.cluster_uncorrected;
+    let some = tally.some_concerns_share();
     if not_assessed > 0 || cluster > 0 || some > t.some_concerns_share {
         level -= 1;
         why.push(Downgrade::RiskOfBias {
             not_assessed,
             some_concerns: some,
             cluster_uncorrected: cluster,
-            studies: x.studies.len() as u32,
+            studies: tally.studies,
         });
     }
 
@@ -192,10 +336,9 @@ pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
         let crosses = matches!((s.pi_lower, s.pi_upper), (Some(lo), Some(hi)) if lo < 0.0 && hi > 0.0);
         (s.i2, crosses)
     });
-    let cis: Vec<(f64, f64)> = x.studies.iter().filter_map(|s| s.ci).collect();
-    let max_lo = cis.iter().map(|c| c.0).fold(f64::NEG_INFINITY, f64::max);
-    let min_hi = cis.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
-    let disjoint = cis.len() >= 2 && max_lo > 0.0 && min_hi < 0.0;
+    let max_lo = tally.max_lower.first;
+    let min_hi = -tally.min_upper_negated.first;
+    let disjoint = tally.intervals >= 2 && max_lo > 0.0 && min_hi < 0.0;
     if (x.synthesis.is_some_and(|s| s.k >= 2) && i2 >= t.i2 && pi_crosses) || disjoint {
         level -= 1;
         why.push(Downgrade::Inconsistency { i2, pi_crosses_zero: pi_crosses, ci_disjoint: disjoint });
@@ -204,12 +347,11 @@ pub fn rate(x: &Input<'_>, t: &Thresholds) -> (Certainty, Vec<Downgrade>) {
     let hksj =
         x.synthesis.is_some_and(|s| s.k >= 2 && !s.includes_zero() && s.hksj_lower <= 0.0 && s.hksj_upper >= 0.0);
     // A study without a sample size counts as 0 (docs/scoring.md section 8).
-    let total_sample: Option<u64> =
-        Some(x.studies.iter().map(|s| s.sample.unwrap_or(0)).fold(0u64, u64::saturating_add));
+    let total_sample: Option<u64> = Some(tally.sample);
     let small = total_sample.is_some_and(|n| (n as f64) < t.ois);
     if x.inconclusive || hksj || small {
         // Very serious only when every study gives its sample size.
-        let all_known = x.studies.iter().all(|s| s.sample.is_some());
+        let all_known = tally.unknown_samples == 0;
         let very_serious = all_known && total_sample.is_some_and(|n| (n as f64) < t.ois / 4.0);
         level -= if very_serious { 2 } else { 1 };
         why.push(Downgrade::Imprecision {

@@ -48,21 +48,21 @@ pub struct HarmSignal {
 /// A study counted on its own (not pooled): a reviewer's judgement, or
 /// effects that cannot join the synthesis (another measure).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unit {
+pub struct Unit<'a> {
     /// Index of the study in the analysed set.
     pub study: usize,
     pub appraisal: Appraisal,
     pub randomised: bool,
     /// Rated standing (`None`: from `composites` under the band in force).
     pub rated: Option<Standing>,
-    pub composites: Vec<Composite>,
+    pub composites: &'a [Composite],
     /// Record weight (orders evidence in the score).
     pub weight: f64,
 }
 
 /// One domain of an analysed set of studies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DomainAnalysis {
+pub struct DomainAnalysis<'a> {
     pub domain: OutcomeDomain,
     /// Studies with evidence in the domain.
     pub n_studies: u32,
@@ -85,10 +85,10 @@ pub struct DomainAnalysis {
     /// Every pooled finding was reported lower-is-better.
     pub pooled_lower: bool,
     /// Eligible studies counted on their own.
-    pub units: Vec<Unit>,
+    pub units: Vec<Unit<'a>>,
     /// Studies that are not eligible: (appraisal, standing source) for
     /// prudent and for the score when nothing is eligible.
-    pub others: Vec<Unit>,
+    pub others: Vec<Unit<'a>>,
     /// Credible harm: the studies (names) and whether the synthesis is.
     pub credible_harm: Vec<String>,
     pub pooled_harm: bool,
@@ -131,7 +131,8 @@ fn harm_reason(s: &StudyView, d: &StudyDomain, explicit: bool) -> Option<HarmRea
     None
 }
 
-fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
+/// What certainty reads of one study's evidence in a domain.
+pub fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
     StudyInput {
         randomised: s.randomised,
         rob: s.best_rob,
@@ -142,11 +143,60 @@ fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
     }
 }
 
-impl DomainAnalysis {
+/// A study's harm in a domain is credible: an explicit harm judgement or a
+/// significantly harmful effect, with no reason against it.
+pub fn harm_is_credible(s: &StudyView, d: &StudyDomain) -> bool {
+    (d.explicit_harm && harm_reason(s, d, true).is_none()) || (d.effect_harm() && harm_reason(s, d, false).is_none())
+}
+
+impl<'a> Unit<'a> {
+    /// Study `i` of the analysed set, counted on its own.
+    pub fn of(i: usize, s: &StudyView, d: &'a StudyDomain) -> Unit<'a> {
+        Unit {
+            study: i,
+            appraisal: s.appraisal,
+            randomised: s.randomised,
+            rated: d.rated,
+            composites: &d.composites,
+            weight: d.weight,
+        }
+    }
+}
+
+/// Whether a study's evidence in a domain can join the domain's synthesis:
+/// an eligible study with one composite effect.
+pub fn poolable(s: &StudyView, d: &StudyDomain) -> bool {
+    s.appraisal.eligible() && d.composite().is_some()
+}
+
+impl<'a> DomainAnalysis<'a> {
     /// Analyse `domain` over `studies` (in the given order, which fixes the
     /// order effects are pooled in). `None` when no study has evidence here.
-    pub fn new(studies: &[&StudyView], domain: OutcomeDomain, egger_min: usize) -> Option<DomainAnalysis> {
-        let members: Vec<(usize, &StudyView, &StudyDomain)> =
+    pub fn new(studies: &[&'a StudyView], domain: OutcomeDomain, egger_min: usize) -> Option<DomainAnalysis<'a>> {
+        Self::build(studies, domain, egger_min, None)
+    }
+
+    /// As [`DomainAnalysis::new`], where `same_pool` was analysed over a
+    /// set whose poolable studies in this domain are the ones here, in the
+    /// same order (e.g. the set before leaving out a study that is not
+    /// poolable here): its syntheses, a pure function of those studies'
+    /// effects in that order, are taken instead of fitted again.
+    pub fn with_same_pool(
+        studies: &[&'a StudyView],
+        domain: OutcomeDomain,
+        egger_min: usize,
+        same_pool: &DomainAnalysis<'_>,
+    ) -> Option<DomainAnalysis<'a>> {
+        Self::build(studies, domain, egger_min, Some(same_pool))
+    }
+
+    fn build(
+        studies: &[&'a StudyView],
+        domain: OutcomeDomain,
+        egger_min: usize,
+        same_pool: Option<&DomainAnalysis<'_>>,
+    ) -> Option<DomainAnalysis<'a>> {
+        let members: Vec<(usize, &'a StudyView, &'a StudyDomain)> =
             studies.iter().enumerate().filter_map(|(i, s)| s.domain(domain).map(|d| (i, *s, d))).collect();
         if members.is_empty() {
             return None;
@@ -154,13 +204,19 @@ impl DomainAnalysis {
         // The synthesis: eligible studies with one composite, if they share
         // one measure.
         let poolable: Vec<&(usize, &StudyView, &StudyDomain)> =
-            members.iter().filter(|(_, s, d)| s.appraisal.eligible() && d.composite().is_some()).collect();
+            members.iter().filter(|(_, s, d)| poolable(s, d)).collect();
         let mut measures: Vec<Measure> =
             poolable.iter().filter_map(|(_, _, d)| d.composite().map(|c| c.measure)).collect();
         measures.sort();
         measures.dedup();
         let (mut synthesis, mut pool_note, mut pooled) = (None, None, Vec::new());
-        if measures.len() > 1 {
+        if let Some(prior) = same_pool {
+            synthesis = prior.synthesis.clone();
+            pool_note = prior.pool_note.clone();
+            if synthesis.is_some() {
+                pooled = poolable.iter().map(|(i, _, _)| *i).collect();
+            }
+        } else if measures.len() > 1 {
             pool_note = Some(PoolNote::MixedMeasures { measures: measures.clone() });
         } else if let Some(m) = measures.first() {
             let items: Vec<Item> = poolable
@@ -176,6 +232,7 @@ impl DomainAnalysis {
             }
         }
         let appraised_synthesis = match (&synthesis, measures.first()) {
+            _ if same_pool.is_some() => same_pool.and_then(|p| p.appraised_synthesis.clone()),
             (Some(_), Some(m)) if poolable.iter().any(|(_, s, _)| s.appraisal == Appraisal::NotAssessed) => {
                 let items: Vec<Item> = poolable
                     .iter()
@@ -207,18 +264,14 @@ impl DomainAnalysis {
             descriptive.is_some() && members.iter().filter_map(|(_, _, d)| d.composite()).all(|c| c.all_lower);
         let pooled_lower =
             !pooled.is_empty() && poolable.iter().all(|(_, _, d)| d.composite().is_some_and(|c| c.all_lower));
-        let unit = |i: usize, s: &StudyView, d: &StudyDomain| Unit {
-            study: i,
-            appraisal: s.appraisal,
-            randomised: s.randomised,
-            rated: d.rated,
-            composites: d.composites.clone(),
-            weight: d.weight,
-        };
+        let unit = Unit::of;
         let mut units = Vec::new();
         let mut others = Vec::new();
+        // `pooled` is in ascending order (members are in set order): walk it
+        // beside the members.
+        let mut next_pooled = pooled.iter().peekable();
         for (i, s, d) in &members {
-            if pooled.contains(i) {
+            if next_pooled.next_if_eq(&i).is_some() {
                 continue;
             }
             if s.appraisal.eligible() {
@@ -245,7 +298,7 @@ impl DomainAnalysis {
             }
             let explicit_reason = d.explicit_harm.then(|| harm_reason(s, d, true));
             let effect_reason = effect_harm.then(|| harm_reason(s, d, false));
-            if explicit_reason == Some(None) || effect_reason == Some(None) {
+            if harm_is_credible(s, d) {
                 credible_harm.push(s.study.clone());
             } else if let Some(reason) = effect_reason.flatten().or(explicit_reason.flatten()) {
                 harm_signals.push(HarmSignal { study: Some(s.study.clone()), domain, reason });
@@ -290,7 +343,7 @@ impl DomainAnalysis {
             eligible
                 .iter()
                 .map(|(i, s, d)| {
-                    let w = pooled.iter().position(|p| p == i).map_or(1.0, |j| pooled_shares[j]);
+                    let w = pooled.binary_search(i).map_or(1.0, |j| pooled_shares[j]);
                     study_input(s, d, w)
                 })
                 .collect()
@@ -334,16 +387,16 @@ impl DomainAnalysis {
 
 /// Every domain of an analysed set of studies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analysis {
-    pub domains: [Option<DomainAnalysis>; 4],
+pub struct Analysis<'a> {
+    pub domains: [Option<DomainAnalysis<'a>>; 4],
     /// Local studies in the set (the first `n_local`).
     pub n_local: usize,
     /// The settings borrowed studies come from (empty: local only).
     pub borrowed_from: Vec<IncomeSetting>,
 }
 
-impl Analysis {
-    pub fn new(studies: &[&StudyView], n_local: usize, egger_min: usize) -> Analysis {
+impl<'a> Analysis<'a> {
+    pub fn new(studies: &[&'a StudyView], n_local: usize, egger_min: usize) -> Analysis<'a> {
         let mut borrowed_from: Vec<IncomeSetting> = studies[n_local..].iter().filter_map(|s| s.borrowed_from).collect();
         borrowed_from.sort();
         borrowed_from.dedup();

@@ -7,9 +7,11 @@
 //! precision at no effect or at the cell's effect.
 
 use super::config::ScoringConfig;
-use super::evidence::Analysis;
+use super::evidence::{poolable, Analysis, DomainAnalysis};
 use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
-use super::verdict::{decide_cell, CellDecision, Settings};
+use super::verdict::{
+    decide_cell, domain_decision, evidence_decision, pick, CellDecision, DomainDecision, Evidence, Settings,
+};
 use crate::meta::Measure;
 use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
 use serde::Serialize;
@@ -69,6 +71,22 @@ impl Draws {
     }
 }
 
+/// A local analysis with each domain's evidence tallied and its verdict,
+/// under one set of settings: what leave-one-out subtracts from.
+pub struct Tallied<'x, 'a> {
+    pub evidence: [Option<Evidence<'x, 'a>>; 4],
+    pub decisions: [Option<DomainDecision>; 4],
+}
+
+impl<'x, 'a> Tallied<'x, 'a> {
+    pub fn new(a: &'x Analysis<'a>, s: &Settings) -> Tallied<'x, 'a> {
+        let evidence: [Option<Evidence<'x, 'a>>; 4] =
+            std::array::from_fn(|d| a.domains[d].as_ref().map(|x| Evidence::of(x, s)));
+        let decisions = std::array::from_fn(|d| evidence[d].as_ref().map(|e| evidence_decision(e, &[], s)));
+        Tallied { evidence, decisions }
+    }
+}
+
 /// A cell's studies: its own, and those it may borrow (already discounted:
 /// variances divided by the transfer factor).
 pub struct CellStudies<'a> {
@@ -79,12 +97,12 @@ pub struct CellStudies<'a> {
 /// A cell's analyses: of its local studies, and of local + borrowed ones
 /// when borrowing applies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analyses {
-    pub local: Analysis,
-    pub combined: Option<Analysis>,
+pub struct Analyses<'a> {
+    pub local: Analysis<'a>,
+    pub combined: Option<Analysis<'a>>,
 }
 
-impl Analyses {
+impl Analyses<'_> {
     pub fn decide(&self, s: &Settings) -> Option<CellDecision> {
         decide_cell(&self.local, self.combined.as_ref(), s)
     }
@@ -109,7 +127,24 @@ impl CellStudies<'_> {
     /// are `base`'s.
     pub fn category_after(
         &self,
-        base: &Analyses,
+        base: &Analyses<'_>,
+        exclude: Option<usize>,
+        extra: &[StudyView],
+        s: &Settings,
+        egger_min: usize,
+    ) -> Option<(Rating, bool)> {
+        self.category_after_with(base, None, exclude, extra, s, egger_min)
+    }
+
+    /// [`CellStudies::category_after`]; with `tallied` (of `base`'s local
+    /// analysis under `s`), leaving out a study that is not poolable in a
+    /// domain subtracts it from the domain's tallies
+    /// ([`Evidence::without`]) where that gives what analysing the rest
+    /// would, and the untouched domains' verdicts are taken from it.
+    fn category_after_with(
+        &self,
+        base: &Analyses<'_>,
+        tallied: Option<&Tallied<'_, '_>>,
         exclude: Option<usize>,
         extra: &[StudyView],
         s: &Settings,
@@ -133,24 +168,56 @@ impl CellStudies<'_> {
                 touched[d.domain.index()] = true;
             }
         }
-        let mut set: Vec<&StudyView> =
-            self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
-        set.extend(extra.iter());
-        let fresh: [Option<super::evidence::DomainAnalysis>; 4] = std::array::from_fn(|d| {
-            if touched[d] {
-                super::evidence::DomainAnalysis::new(&set, OutcomeDomain::ALL[d], egger_min)
-            } else {
-                None
+        let set = std::cell::OnceCell::new();
+        let set = || -> &Vec<&StudyView> {
+            set.get_or_init(|| {
+                let mut v: Vec<&StudyView> =
+                    self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
+                v.extend(extra.iter());
+                v
+            })
+        };
+        let per_domain: [Option<DomainDecision>; 4] = std::array::from_fn(|d| {
+            let domain = OutcomeDomain::ALL[d];
+            let prior = base.local.domains[d].as_ref();
+            if !touched[d] {
+                return match tallied {
+                    Some(t) => t.decisions[d].clone(),
+                    None => prior.map(|x| domain_decision(x, &[], s)),
+                };
             }
+            let left_out = exclude.filter(|_| extra.is_empty()).map(|i| self.study(i));
+            let quick = tallied.and_then(|t| t.evidence[d].as_ref()).zip(left_out).and_then(|(e, st)| {
+                let sd = st.domain(domain)?;
+                e.without(st, sd, s)
+            });
+            if let Some(e) = quick {
+                return Some(evidence_decision(&e, &[], s));
+            }
+            // Leaving out a study that is not poolable here leaves the
+            // synthesis's studies as they were: it is not fitted again.
+            let same_pool = match (left_out, prior) {
+                (Some(st), Some(prior)) => st.domain(domain).is_none_or(|sd| !poolable(st, sd)).then_some(prior),
+                _ => None,
+            };
+            let fresh = match same_pool {
+                Some(prior) => DomainAnalysis::with_same_pool(set(), domain, egger_min, prior),
+                None => DomainAnalysis::new(set(), domain, egger_min),
+            };
+            fresh.map(|x| domain_decision(&x, &[], s))
         });
-        let view: [Option<&super::evidence::DomainAnalysis>; 4] =
-            std::array::from_fn(|d| if touched[d] { fresh[d].as_ref() } else { base.local.domains[d].as_ref() });
-        super::verdict::decide_domains(view, &[], s).map(|d| d.category())
+        pick(per_domain).map(|d| d.category())
     }
 
     /// Analyse without study `exclude`, with hypothetical local `extra`
     /// studies.
-    pub fn analyse(&self, exclude: Option<usize>, extra: &[StudyView], s: &Settings, egger_min: usize) -> Analyses {
+    pub fn analyse<'s>(
+        &'s self,
+        exclude: Option<usize>,
+        extra: &'s [StudyView],
+        s: &Settings,
+        egger_min: usize,
+    ) -> Analyses<'s> {
         let mut set: Vec<&StudyView> =
             self.local.iter().enumerate().filter(|(i, _)| Some(*i) != exclude).map(|(_, s)| *s).collect();
         set.extend(extra.iter());
@@ -173,7 +240,7 @@ impl CellStudies<'_> {
 /// band is drawn from, a total sample within the drawn OIS range, or an
 /// I^2 within the drawn threshold range with a prediction interval across
 /// zero. When none is, every draw gives the default verdict.
-fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
+fn sensitive(a: &Analyses<'_>, base: &Settings, d: &Draws) -> bool {
     let within = |x: f64, lo: f64, hi: f64| x >= lo && x <= hi;
     let band_edge = |lo: f64, hi: f64, m: Measure| {
         base.band(m)
@@ -212,7 +279,7 @@ fn sensitive(a: &Analyses, base: &Settings, d: &Draws) -> bool {
 
 /// The share of draws in which the cell keeps its category (`None`: draws
 /// off); 1 without drawing when no draw can change it.
-pub fn robustness(a: &Analyses, verdict: (Rating, bool), base: &Settings, d: &Draws) -> Option<f64> {
+pub fn robustness(a: &Analyses<'_>, verdict: (Rating, bool), base: &Settings, d: &Draws) -> Option<f64> {
     if d.draws.is_empty() {
         return None;
     }
@@ -258,13 +325,14 @@ pub enum Change {
 /// such removal in study order.
 pub fn leave_one_out(
     c: &CellStudies<'_>,
-    a: &Analyses,
+    a: &Analyses<'_>,
     base: (Rating, bool),
     s: &Settings,
     egger_min: usize,
 ) -> (bool, Option<Flip>) {
     // Borrowed studies can change the verdict only when it uses them.
     let n = if a.combined.is_some() { c.n_studies() } else { c.local.len() };
+    let tallied = a.combined.is_none().then(|| Tallied::new(&a.local, s));
     for i in 0..n {
         // A cell left without local studies has no verdict of its own in a
         // re-run (it would not exist): that reads as needs more research.
@@ -272,7 +340,8 @@ pub fn leave_one_out(
         let after = if no_local_left {
             (Rating::NeedsResearch, false)
         } else {
-            c.category_after(a, Some(i), &[], s, egger_min).unwrap_or((Rating::NeedsResearch, false))
+            c.category_after_with(a, tallied.as_ref(), Some(i), &[], s, egger_min)
+                .unwrap_or((Rating::NeedsResearch, false))
         };
         if after != base {
             let (to, harm) = after;
@@ -366,7 +435,7 @@ fn median(mut x: Vec<f64>) -> Option<f64> {
 /// typical precision: at no effect first, then at the cell's effect.
 pub fn flip(
     c: &CellStudies<'_>,
-    a: &Analyses,
+    a: &Analyses<'_>,
     removal: Option<Flip>,
     s: &Settings,
     max_added: u32,

@@ -76,7 +76,13 @@ pub fn synthesise(items: &[Item], measure: Measure, egger_min: usize) -> Result<
     let k = items.len();
     let y: Vec<f64> = items.iter().map(|i| i.yi).collect();
     let v: Vec<f64> = items.iter().map(|i| i.vi).collect();
-    let opts = FitOptions { method: Method::REML, test: TestKind::Z, tau2_ci: false, ..FitOptions::default() };
+    let opts = FitOptions {
+        method: Method::REML,
+        test: TestKind::Z,
+        tau2_ci: false,
+        p_values: false,
+        ..FitOptions::default()
+    };
     let f = meta::fit(&y, &v, &opts).map_err(|e| PoolNote::Failed { message: e.to_string() })?;
     let w: Vec<f64> = v.iter().map(|vi| 1.0 / (vi + f.tau2)).collect();
     let sw: f64 = w.iter().sum();

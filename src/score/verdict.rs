@@ -6,8 +6,8 @@
 
 use super::certainty::{self, Certainty, Downgrade, Thresholds};
 use super::config::{Delta, ScoringConfig};
-use super::evidence::{Analysis, DomainAnalysis, Unit};
-use super::study::{standing_of_ci, Appraisal, Standing};
+use super::evidence::{harm_is_credible, poolable, study_input, Analysis, DomainAnalysis, Unit};
+use super::study::{standing_of_ci, Appraisal, Standing, StudyDomain, StudyView};
 use crate::model::{OutcomeDomain, Rating};
 use serde::Serialize;
 
@@ -110,8 +110,8 @@ pub struct DomainDecision {
     pub capped: bool,
 }
 
-fn unit_standing(u: &Unit, s: &Settings) -> Standing {
-    match (u.rated, u.composites.as_slice()) {
+fn unit_standing(u: &Unit<'_>, s: &Settings) -> Standing {
+    match (u.rated, u.composites) {
         (Some(r), _) => r,
         (None, [c]) => {
             let (lo, hi) = c.ci();
@@ -124,11 +124,136 @@ fn unit_standing(u: &Unit, s: &Settings) -> Standing {
     }
 }
 
+fn slot(st: Standing) -> usize {
+    match st {
+        Standing::Benefit => 0,
+        Standing::Supportive => 1,
+        Standing::Inconclusive => 2,
+        Standing::Null => 3,
+        Standing::Harm => 4,
+    }
+}
+
+/// What the verdict reads of the studies counted on their own (eligible
+/// `units` and not eligible `others`) under given settings, counted, so
+/// that leaving a study out is a subtraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UnitTally {
+    /// Eligible studies per standing (Benefit, Supportive, Inconclusive,
+    /// Null, Harm).
+    pub by_standing: [u32; 5],
+    /// Inconclusive ones with an estimate at or below no effect.
+    pub against: u32,
+    /// Appraised and randomised ones that show a benefit.
+    pub appraised_benefit: u32,
+    pub randomised_benefit: u32,
+    /// Not eligible ones that show a benefit or support.
+    pub others_support: u32,
+}
+
+impl UnitTally {
+    /// Count (`by = 1`) or uncount (`by = -1`, wrapping) one eligible study.
+    fn unit(&mut self, u: &Unit<'_>, s: &Settings, by: u32) {
+        let st = unit_standing(u, s);
+        let add = |x: &mut u32, yes: bool| *x = x.wrapping_add(if yes { by } else { 0 });
+        add(&mut self.by_standing[slot(st)], true);
+        add(&mut self.against, st == Standing::Inconclusive && u.composites.iter().any(|c| c.yi <= 0.0));
+        add(&mut self.appraised_benefit, st == Standing::Benefit && u.appraisal == Appraisal::Appraised);
+        add(&mut self.randomised_benefit, st == Standing::Benefit && u.randomised);
+    }
+
+    fn other(&mut self, u: &Unit<'_>, s: &Settings, by: u32) {
+        let support = matches!(unit_standing(u, s), Standing::Benefit | Standing::Supportive);
+        self.others_support = self.others_support.wrapping_add(if support { by } else { 0 });
+    }
+
+    pub fn of(a: &DomainAnalysis<'_>, s: &Settings) -> UnitTally {
+        let mut t = UnitTally::default();
+        for u in &a.units {
+            t.unit(u, s, 1);
+        }
+        for u in &a.others {
+            t.other(u, s, 1);
+        }
+        t
+    }
+}
+
+/// A domain's analysis with what the verdict reads of its studies tallied
+/// (docs/scoring.md section 13: leave-one-out subtracts a study that is
+/// not pooled from these instead of analysing the rest again).
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'x, 'a> {
+    /// The analysis, read for what the tallies do not hold: the syntheses
+    /// and the pooled studies.
+    pub analysis: &'x DomainAnalysis<'a>,
+    pub units: UnitTally,
+    pub certainty: certainty::Tally,
+    /// Studies whose harm is credible.
+    pub credible_harm: u32,
+}
+
+impl<'x, 'a> Evidence<'x, 'a> {
+    pub fn of(a: &'x DomainAnalysis<'a>, s: &Settings) -> Evidence<'x, 'a> {
+        Evidence {
+            analysis: a,
+            units: UnitTally::of(a, s),
+            certainty: certainty::Tally::of(&a.certainty_studies),
+            credible_harm: a.credible_harm.len() as u32,
+        }
+    }
+
+    /// The evidence without `study` (in `domain`, not poolable there): the
+    /// analysis of the remaining studies would differ from this one only
+    /// in the lists tallied here, and in the order of the entries. `None`
+    /// where subtracting is not the same as counting the rest (the study
+    /// was the only eligible one, so certainty would be rated on all the
+    /// others; or [`certainty::Tally::without`] cannot say).
+    pub fn without(&self, study: &StudyView, domain: &StudyDomain, s: &Settings) -> Option<Evidence<'x, 'a>> {
+        let a = self.analysis;
+        if poolable(study, domain) || a.n_studies < 2 {
+            return None;
+        }
+        let mut e = *self;
+        let u = Unit::of(0, study, domain);
+        let n_eligible = a.pooled.len() + a.units.len();
+        let eligible = study.appraisal.eligible();
+        if eligible {
+            e.units.unit(&u, s, u32::MAX);
+        } else {
+            e.units.other(&u, s, u32::MAX);
+        }
+        // Certainty is rated on the eligible studies, else on all.
+        let rated_on = if eligible { n_eligible >= 1 } else { n_eligible == 0 };
+        if eligible && n_eligible == 1 {
+            return None;
+        }
+        if rated_on {
+            e.certainty = self.certainty.without(&study_input(study, domain, 1.0), &s.thresholds)?;
+        }
+        e.credible_harm -= u32::from(harm_is_credible(study, domain));
+        Some(e)
+    }
+}
+
 /// The verdict of one domain (docs/scoring.md section 7).
-pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetting], s: &Settings) -> DomainDecision {
+pub fn domain_decision(
+    a: &DomainAnalysis<'_>,
+    borrowed: &[crate::model::IncomeSetting],
+    s: &Settings,
+) -> DomainDecision {
+    evidence_decision(&Evidence::of(a, s), borrowed, s)
+}
+
+/// [`domain_decision`] from tallied evidence.
+pub fn evidence_decision(
+    e: &Evidence<'_, '_>,
+    borrowed: &[crate::model::IncomeSetting],
+    s: &Settings,
+) -> DomainDecision {
+    let a = e.analysis;
     let standing = a.synthesis.as_ref().map(|x| standing_of_ci(x.ci_lower, x.ci_upper, s.band(x.measure)));
-    let units: Vec<(Standing, &Unit)> = a.units.iter().map(|u| (unit_standing(u, s), u)).collect();
-    let count = |want: Standing| units.iter().filter(|(st, _)| *st == want).count() as u32;
+    let count = |want: Standing| e.units.by_standing[slot(want)];
     let pooled_k = a.synthesis.as_ref().map_or(0, |x| x.k as u32);
     // What the evidence claims. A reviewer's "no effect" cannot stand
     // against an estimate that is compatible with a benefit (absence of
@@ -144,15 +269,15 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
     // Estimates pointing away from a claimed benefit: an inconclusive
     // synthesis, or (without one) an inconclusive study counted on its own
     // whose estimate is at or below no effect.
-    let unit_against =
-        units.iter().any(|(st, u)| *st == Standing::Inconclusive && u.composites.iter().any(|c| c.yi <= 0.0));
+    let unit_against = e.units.against > 0;
     let against = (rated_benefit && standing == Some(Standing::Inconclusive) && !estimate_positive)
         || ((standing == Some(Standing::Benefit) || rated_benefit) && unit_against);
     let inconclusive = standing == Some(Standing::Inconclusive) || count(Standing::Inconclusive) > 0;
-    let (certainty, downgrades) = certainty::rate(
+    let (certainty, downgrades) = certainty::rate_tally(
+        &e.certainty,
         &certainty::Input {
             domain: a.domain,
-            studies: &a.certainty_studies,
+            studies: &[],
             synthesis: a.synthesis.as_ref(),
             // An inconclusive synthesis is imprecise evidence, also where
             // reviewers' ratings claim a benefit beside it.
@@ -162,7 +287,7 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         },
         &s.thresholds,
     );
-    let certainty_start = certainty::start(&a.certainty_studies);
+    let certainty_start = e.certainty.start();
     let n_benefit = if standing == Some(Standing::Benefit) { pooled_k } else { 0 } + count(Standing::Benefit);
     let d = |category, rule| DomainDecision {
         category,
@@ -175,15 +300,14 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
         n_benefit,
         capped: false,
     };
-    if !a.credible_harm.is_empty() || a.pooled_harm {
-        let rule = if a.credible_harm.is_empty() { Rule::HarmPooled } else { Rule::HarmStudies };
+    if e.credible_harm > 0 || a.pooled_harm {
+        let rule = if e.credible_harm == 0 { Rule::HarmPooled } else { Rule::HarmStudies };
         return DomainDecision { harm: true, ..d(Rating::Ineffective, rule) };
     }
     if benefit && (null || harm || against) {
         return d(Rating::NeedsResearch, Rule::Mixed);
     }
     if benefit {
-        let appraised = |u: &Unit| u.appraisal == Appraisal::Appraised;
         // Studies without a risk-of-bias judgement may not be needed for
         // effective: the benefit must hold in the appraised studies' own
         // synthesis (a sensitivity analysis).
@@ -196,8 +320,7 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
             }
             _ => 0,
         };
-        let appraised_benefit =
-            pooled_appraised + units.iter().filter(|(st, u)| *st == Standing::Benefit && appraised(u)).count() as u32;
+        let appraised_benefit = pooled_appraised + e.units.appraised_benefit;
         let lenient = s.unknown_rob_max == Rating::Effective;
         let counted = if lenient { n_benefit } else { appraised_benefit };
         // The appraised studies alone must also carry adequate certainty.
@@ -216,8 +339,8 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
                 )
                 .0 >= s.adequate
             });
-        let randomised = if standing == Some(Standing::Benefit) { a.pooled_randomised } else { 0 }
-            + units.iter().filter(|(st, u)| *st == Standing::Benefit && u.randomised).count() as u32;
+        let randomised =
+            if standing == Some(Standing::Benefit) { a.pooled_randomised } else { 0 } + e.units.randomised_benefit;
         let rule = if a.domain == OutcomeDomain::RiskFactor {
             Rule::RiskFactorCap
         } else if n_benefit < s.effective_min {
@@ -240,8 +363,7 @@ pub fn domain_decision(a: &DomainAnalysis, borrowed: &[crate::model::IncomeSetti
     if harm || inconclusive || standing.is_some() {
         return d(Rating::NeedsResearch, Rule::Inconclusive);
     }
-    let support = units.iter().any(|(st, _)| *st == Standing::Supportive)
-        || a.others.iter().any(|u| matches!(unit_standing(u, s), Standing::Benefit | Standing::Supportive));
+    let support = count(Standing::Supportive) > 0 || e.units.others_support > 0;
     if support {
         return d(Rating::Prudent, Rule::Prudent);
     }
@@ -269,19 +391,22 @@ impl Decision {
 /// The headline (docs/scoring.md section 9): credible harm in any domain;
 /// else the highest-tier domain with a conclusive verdict; else the
 /// highest-tier domain with evidence. `None` without evidence.
-pub fn decide(a: &Analysis, s: &Settings) -> Option<Decision> {
+pub fn decide(a: &Analysis<'_>, s: &Settings) -> Option<Decision> {
     decide_domains(std::array::from_fn(|i| a.domains[i].as_ref()), &a.borrowed_from, s)
 }
 
 /// [`decide`] over domain analyses that may come from different sets (a
 /// leave-one-out run re-analyses only the domains the study is in).
 pub fn decide_domains(
-    domains: [Option<&DomainAnalysis>; 4],
+    domains: [Option<&DomainAnalysis<'_>>; 4],
     borrowed: &[crate::model::IncomeSetting],
     s: &Settings,
 ) -> Option<Decision> {
-    let per_domain: [Option<DomainDecision>; 4] =
-        std::array::from_fn(|i| domains[i].map(|d| domain_decision(d, borrowed, s)));
+    pick(std::array::from_fn(|i| domains[i].map(|d| domain_decision(d, borrowed, s))))
+}
+
+/// The headline among domain verdicts (see [`decide`]).
+pub fn pick(per_domain: [Option<DomainDecision>; 4]) -> Option<Decision> {
     let pick = per_domain
         .iter()
         .position(|d| d.as_ref().is_some_and(|d| d.harm))
@@ -347,7 +472,7 @@ fn cap(mut d: Decision, max: Rating) -> Decision {
 /// Local first: the local verdict stands when its headline is conclusive;
 /// otherwise, when borrowing applies (`combined` given), the capped
 /// verdict over local and borrowed studies.
-pub fn decide_cell(local: &Analysis, combined: Option<&Analysis>, s: &Settings) -> Option<CellDecision> {
+pub fn decide_cell(local: &Analysis<'_>, combined: Option<&Analysis<'_>>, s: &Settings) -> Option<CellDecision> {
     let l = decide(local, s);
     let local_conclusive = l.as_ref().is_some_and(|d| d.headline().rule.conclusive());
     let b = if local_conclusive { None } else { combined.and_then(|c| decide(c, s)).map(|d| cap(d, s.borrowed_max)) };

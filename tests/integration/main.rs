@@ -11,6 +11,7 @@ mod ingest_props;
 mod layers;
 mod meta_reference;
 mod outputs;
+mod perf_equiv;
 mod records;
 mod roundtrip;
 mod scoring;
