@@ -137,7 +137,11 @@ impl IncomeSetting {
         // Suggest the code, not the alias that happened to be closest.
         if let Some(sug) = &e.suggestion {
             if let Some((_, v)) = ALIASES.iter().find(|a| a.0 == sug) {
-                e.suggestion = Some(format!("{} ({})", sug, v.key()));
+                e.suggestion = Some(if sug.eq_ignore_ascii_case(v.key()) {
+                    v.key().to_string()
+                } else {
+                    format!("{} ({})", sug, v.key())
+                });
             }
         }
         Err(e)
@@ -200,6 +204,8 @@ mod tests {
     fn unknown_suggests() {
         let e = IncomeSetting::parse("lowe income").unwrap_err();
         assert!(e.suggestion.unwrap().contains("LIC"));
+        // An alias that is the code itself in lower case is suggested as the code.
+        assert_eq!(IncomeSetting::parse("LICX").unwrap_err().suggestion.as_deref(), Some("LIC"));
         assert!(IncomeSetting::parse("middle").is_err());
     }
 }

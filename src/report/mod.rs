@@ -6,7 +6,6 @@ pub mod check;
 pub mod document;
 pub mod forest;
 pub mod gapmap;
-pub mod html;
 pub mod meta;
 pub mod output;
 pub mod png;

@@ -1,13 +1,6 @@
 //! Small helpers for the SVG renderers: truncation, wrapping, number
 //! format, colours (escaping is maud's).
 
-/// Escape text for XML content and attributes. The report's own HTML and
-/// SVG are escaped by maud; this stays for the server's error page until it
-/// uses [`crate::report::site::pages::error_page`].
-pub fn esc(s: &str) -> String {
-    maud::html! { (s) }.into_string().replace('\'', "&#39;")
-}
-
 /// At most `n` characters, with an ellipsis when cut.
 pub fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

@@ -181,7 +181,7 @@ pub async fn intervention(Ext(st): Ext<AppState>, Path(file): Path<String>) -> R
         .site
         .intervention(slug)
         .map(|i| score_document(&snap, &Query::default(), Some(&i.name), f))
-        .ok_or_else(|| PageError::NotFound(format!("intervention '{slug}'")));
+        .ok_or_else(|| snap.site.unknown_intervention(slug));
     answer(r, f)
 }
 
@@ -273,11 +273,9 @@ fn studies_document(snap: &Snapshot, raw: Option<&str>, f: Format) -> Result<Str
     let q = p.query()?;
     let site = &snap.site;
     let name = match p.get("intervention") {
-        Some(slug) => Some(
-            site.intervention(slug)
-                .map(|i| i.name.as_str())
-                .ok_or_else(|| PageError::NotFound(format!("intervention '{slug}'")))?,
-        ),
+        Some(slug) => {
+            Some(site.intervention(slug).map(|i| i.name.as_str()).ok_or_else(|| site.unknown_intervention(slug))?)
+        }
         None => None,
     };
     let tg = q.target_group.as_deref().and_then(TargetGroup::new);

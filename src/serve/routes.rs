@@ -1,4 +1,4 @@
-//! The portal's URLs (src/report/site/CONTRACT.md): pages, images, the
+//! The portal's URLs (docs/portal.md): pages, images, the
 //! report download and the static assets. Handlers take the current
 //! snapshot, look things up in it and serialise; nothing here scores, and
 //! no part of a URL ever names a file.

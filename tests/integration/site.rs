@@ -8,7 +8,7 @@ use evidex::ingest::{self, IngestOptions, Ingested};
 use evidex::model::{IncomeSetting, TargetGroup};
 use evidex::report::score::{rank_json_rows, score_json_rows};
 use evidex::report::site::pages::{self, Mode};
-use evidex::report::site::{Page, Provenance, Query, Site};
+use evidex::report::site::{Page, PageError, Provenance, Query, Site};
 use evidex::score::rank::{rank, RankQuery};
 use evidex::score::{score_records, GroupKey, ScoringConfig};
 
@@ -320,4 +320,22 @@ fn dump_portal_pages_for_screenshots() {
     std::fs::create_dir_all(dir.join("static")).unwrap();
     std::fs::write(dir.join("static/evidex.css"), pages::CSS).unwrap();
     std::fs::write(dir.join("static/evidex.js"), pages::JS).unwrap();
+}
+
+/// A mistyped intervention or target group names the closest one in the
+/// data (expected names read off datasets/evidence_vac.csv by hand).
+#[test]
+fn unknown_names_get_the_closest_one() {
+    let site = site();
+    let q = |pairs: &[(&str, &str)]| Query::from_pairs(pairs.iter().copied()).unwrap();
+    for typo in ["cash-transferz", "cash-transfer-to-households"] {
+        let e = pages::render(&site, &Page::Intervention(typo.into())).unwrap_err();
+        assert!(matches!(e, PageError::NotFound(_)), "{e:?}");
+        assert!(e.to_string().contains("did you mean 'cash-transfers-to-households'?"), "{e}");
+    }
+    let e = pages::render(&site, &Page::Intervention("zzzz".into())).unwrap_err();
+    assert!(e.to_string().contains("the data has 25 interventions"), "{e}");
+    let e = pages::render(&site, &Page::Find(q(&[("target_group", "adolescent girl"), ("income_setting", "LIC")])))
+        .unwrap_err();
+    assert!(e.to_string().contains("did you mean 'adolescent girls'?"), "{e}");
 }

@@ -1,10 +1,9 @@
 //! The evidence portal's view model: everything `evidex serve` and
 //! `evidex report` show, computed once from one read of the inputs.
 //!
-//! CONTRACT between the two halves of issue 21 (kept stable while they are
-//! built in parallel). READ `src/report/site/CONTRACT.md` FIRST: the URLs
-//! every page links to, the element ids/classes the browser test uses, and
-//! the CSP rules (no inline script/style) the pages must follow.
+//! The URLs every page links to, the element ids the browser test uses and
+//! the rules the pages follow (no inline script or style, so the portal's
+//! `default-src 'self'` policy holds) are in docs/portal.md.
 //! - [`Site::build`] reads nothing: it takes ingested records and a
 //!   configuration, scores once, and returns immutable plain data. The
 //!   server holds it behind an `Arc` and swaps it on `--watch`.
@@ -314,6 +313,37 @@ impl Site {
     /// The intervention with this slug.
     pub fn intervention(&self, slug: &str) -> Option<&InterventionEntry> {
         self.interventions.iter().find(|i| i.slug == slug)
+    }
+
+    /// The error for an intervention slug that is not in the data, with the
+    /// closest slug (a typo) or the slugs sharing a word with it.
+    pub fn unknown_intervention(&self, slug: &str) -> PageError {
+        let slugs: Vec<&str> = self.interventions.iter().map(|i| i.slug.as_str()).collect();
+        let near: Vec<&str> = match crate::model::did_you_mean(slug, &slugs) {
+            Some(best) => slugs.iter().copied().filter(|s| *s == best).collect(),
+            None => {
+                let words: Vec<&str> = slug.split('-').filter(|w| w.len() >= 4).collect();
+                slugs.iter().copied().filter(|s| s.split('-').any(|w| words.contains(&w))).take(3).collect()
+            }
+        };
+        let hint = if near.is_empty() {
+            format!("the data has {} interventions, listed on the ranked lists and the gap map", slugs.len())
+        } else {
+            format!("did you mean {}?", near.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "))
+        };
+        PageError::NotFound(format!("intervention '{slug}' is not in the data; {hint}"))
+    }
+
+    /// The error for a target group that is not in the data, with the
+    /// closest one present (as `evidex rank` words it).
+    pub fn unknown_target_group(&self, g: &str) -> PageError {
+        let present: Vec<&str> = self.target_groups.iter().map(String::as_str).collect();
+        let hint =
+            crate::model::did_you_mean(g, &present).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
+        PageError::BadQuery(format!(
+            "target group '{g}' is not in the data{hint}; target groups present: {}",
+            present.join(", ")
+        ))
     }
 
     /// A target group as the data displays it, for any accepted spelling.

@@ -1,6 +1,6 @@
 //! The portal's pages: each returns its title and body; [`super::render`]
 //! wraps them in the document. Links use the server's URLs
-//! (src/report/site/CONTRACT.md).
+//! (docs/portal.md).
 
 use super::parts::{self, capitalised, group_in_setting};
 use super::{query_href, Mode};
@@ -67,12 +67,7 @@ fn intervention_list(site: &Site) -> Markup {
 /// [`PageError::BadQuery`] for a target group not in the data.
 pub fn find(site: &Site, q: &Query) -> Result<(String, Markup), PageError> {
     let groups: Vec<&str> = match &q.target_group {
-        Some(g) => vec![site.target_group_shown(g).ok_or_else(|| {
-            PageError::BadQuery(format!(
-                "target group '{g}' is not in the data; target groups present: {}",
-                site.target_groups.join(", ")
-            ))
-        })?],
+        Some(g) => vec![site.target_group_shown(g).ok_or_else(|| site.unknown_target_group(g))?],
         None => site.target_groups.iter().map(String::as_str).collect(),
     };
     let settings: Vec<IncomeSetting> = q.income_setting.map_or_else(|| IncomeSetting::ALL.to_vec(), |s| vec![s]);
@@ -148,7 +143,7 @@ fn compare_picks(site: &Site, r: &RankResult, q: &Query) -> Markup {
 /// # Errors
 /// [`PageError::NotFound`] for an unknown slug.
 pub fn intervention(site: &Site, slug: &str) -> Result<(String, Markup), PageError> {
-    let entry = site.intervention(slug).ok_or_else(|| PageError::NotFound(format!("intervention '{slug}'")))?;
+    let entry = site.intervention(slug).ok_or_else(|| site.unknown_intervention(slug))?;
     Ok((entry.name.clone(), parts::intervention_body(site, entry, MODE, &parts::Budget::unlimited())))
 }
 
@@ -170,16 +165,11 @@ pub fn compare(site: &Site, slugs: &[String], q: &Query) -> Result<(String, Mark
             "compare needs a target group and an income setting (target_group=...&income_setting=...)".into(),
         ));
     };
-    let shown = site.target_group_shown(g).ok_or_else(|| {
-        PageError::BadQuery(format!(
-            "target group '{g}' is not in the data; target groups present: {}",
-            site.target_groups.join(", ")
-        ))
-    })?;
+    let shown = site.target_group_shown(g).ok_or_else(|| site.unknown_target_group(g))?;
     let r = site.rank(shown, s, None).map_err(|e| PageError::BadQuery(e.to_string()))?;
     let mut picked = Vec::new();
     for slug in slugs {
-        let entry = site.intervention(slug).ok_or_else(|| PageError::NotFound(format!("intervention '{slug}'")))?;
+        let entry = site.intervention(slug).ok_or_else(|| site.unknown_intervention(slug))?;
         picked.push((entry, r.rows.iter().find(|row| row.intervention == entry.name)));
     }
     let title = format!("Compare for {}", group_in_setting(shown, s));
@@ -250,10 +240,7 @@ fn compare_row(
 pub fn gap_map(site: &Site, q: &Query) -> Result<(String, Markup), PageError> {
     if let Some(g) = &q.target_group {
         if site.target_group_shown(g).is_none() {
-            return Err(PageError::BadQuery(format!(
-                "target group '{g}' is not in the data; target groups present: {}",
-                site.target_groups.join(", ")
-            )));
+            return Err(site.unknown_target_group(g));
         }
     }
     let svg = linked_gap_map(site, q);
