@@ -131,6 +131,35 @@ fn harm_reason(s: &StudyView, d: &StudyDomain, explicit: bool) -> Option<HarmRea
     None
 }
 
+/// Why a synthesis whose CI lies below zero (k >= 2) does not make harm
+/// credible (`None`: it does), from the domain and the pooled studies.
+pub fn pooled_harm_reason<'s>(
+    domain: OutcomeDomain,
+    pooled: impl Iterator<Item = (&'s StudyView, &'s StudyDomain)> + Clone,
+) -> Option<HarmReason> {
+    if !harms_violence_or_behaviour(domain) {
+        Some(HarmReason::NotViolenceOrBehaviour)
+    } else if pooled.clone().any(|(s, _)| s.appraisal == Appraisal::NotAssessed) {
+        Some(HarmReason::RiskOfBiasNotAssessed)
+    } else if pooled.clone().any(|(_, d)| d.composite().is_some_and(|c| !c.direction_known)) {
+        Some(HarmReason::DirectionNotGiven)
+    } else if pooled.clone().any(|(_, d)| d.composite().is_some_and(|c| c.cluster_uncorrected)) {
+        Some(HarmReason::ClusterNotCorrected)
+    } else {
+        None
+    }
+}
+
+/// Shares of the evidence for the studies of a synthesis with `tau2`: k
+/// times each study's inverse-variance weight over the sum of weights
+/// (summing to k), in the given order; 1 each when no weight is positive.
+pub fn synthesis_shares(vis: impl Iterator<Item = Option<f64>> + Clone, tau2: f64) -> Vec<f64> {
+    let w: Vec<f64> = vis.map(|vi| vi.map_or(0.0, |v| 1.0 / (v + tau2))).collect();
+    let sw: f64 = w.iter().sum();
+    let n = w.len() as f64;
+    w.iter().map(|x| if sw > 0.0 { n * x / sw } else { 1.0 }).collect()
+}
+
 /// What certainty reads of one study's evidence in a domain.
 pub fn study_input(s: &StudyView, d: &StudyDomain, weight: f64) -> StudyInput {
     StudyInput {
@@ -305,20 +334,8 @@ impl<'a> DomainAnalysis<'a> {
             }
         }
         let mut pooled_harm = false;
-        if let Some(x) = synthesis.as_ref().filter(|x| x.k >= 2 && x.ci_upper < 0.0) {
-            let _ = x;
-            let reason = if !harms_violence_or_behaviour(domain) {
-                Some(HarmReason::NotViolenceOrBehaviour)
-            } else if poolable.iter().any(|(_, s, _)| s.appraisal == Appraisal::NotAssessed) {
-                Some(HarmReason::RiskOfBiasNotAssessed)
-            } else if poolable.iter().any(|(_, _, d)| d.composite().is_some_and(|c| !c.direction_known)) {
-                Some(HarmReason::DirectionNotGiven)
-            } else if poolable.iter().any(|(_, _, d)| d.composite().is_some_and(|c| c.cluster_uncorrected)) {
-                Some(HarmReason::ClusterNotCorrected)
-            } else {
-                None
-            };
-            match reason {
+        if synthesis.as_ref().is_some_and(|x| x.k >= 2 && x.ci_upper < 0.0) {
+            match pooled_harm_reason(domain, poolable.iter().map(|(_, s, d)| (*s, *d))) {
                 None => pooled_harm = true,
                 Some(reason) => harm_signals.push(HarmSignal { study: None, domain, reason }),
             }
@@ -329,12 +346,10 @@ impl<'a> DomainAnalysis<'a> {
         // Shares of the evidence: pooled studies by their synthesis weight
         // (summing to k), studies counted on their own as one each.
         let shares = |set: &[usize], tau2: f64| -> Vec<f64> {
-            let w: Vec<f64> = set
-                .iter()
-                .map(|i| studies[*i].domain(domain).and_then(|d| d.composite()).map_or(0.0, |c| 1.0 / (c.vi + tau2)))
-                .collect();
-            let sw: f64 = w.iter().sum();
-            w.iter().map(|x| if sw > 0.0 { set.len() as f64 * x / sw } else { 1.0 }).collect()
+            synthesis_shares(
+                set.iter().map(|i| studies[*i].domain(domain).and_then(|d| d.composite()).map(|c| c.vi)),
+                tau2,
+            )
         };
         let pooled_shares = shares(&pooled, synthesis.as_ref().map_or(0.0, |x| x.tau2));
         let certainty_studies: Vec<StudyInput> = if eligible.is_empty() {

@@ -10,7 +10,8 @@ use super::config::ScoringConfig;
 use super::evidence::{poolable, Analysis, DomainAnalysis};
 use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
 use super::verdict::{
-    decide_cell, domain_decision, evidence_decision, pick, CellDecision, DomainDecision, Evidence, Settings,
+    decide_cell, decision_without_pooled, domain_decision, evidence_decision, pick, CellDecision, DomainDecision,
+    Evidence, Settings,
 };
 use crate::meta::Measure;
 use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
@@ -193,6 +194,15 @@ impl CellStudies<'_> {
             });
             if let Some(e) = quick {
                 return Some(evidence_decision(&e, &[], s));
+            }
+            // A pooled study: the syntheses are fitted again over the other
+            // pooled studies, the rest of the analysis is carried over.
+            let refitted = tallied
+                .and_then(|t| t.evidence[d].as_ref())
+                .zip(left_out)
+                .and_then(|(e, _)| decision_without_pooled(e, exclude?, |j| self.study(j), s, egger_min));
+            if refitted.is_some() {
+                return refitted;
             }
             // Leaving out a study that is not poolable here leaves the
             // synthesis's studies as they were: it is not fitted again.

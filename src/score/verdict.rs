@@ -4,10 +4,15 @@
 //! functions of [`Analysis`] and [`Settings`], so robustness draws and
 //! leave-one-out runs reuse them unchanged.
 
+use super::certainty::StudyInput;
 use super::certainty::{self, Certainty, Downgrade, Thresholds};
 use super::config::{Delta, ScoringConfig};
-use super::evidence::{harm_is_credible, poolable, study_input, Analysis, DomainAnalysis, Unit};
+use super::evidence::{
+    harm_is_credible, poolable, pooled_harm_reason, study_input, synthesis_shares, Analysis, DomainAnalysis, Unit,
+};
+use super::study::Composite;
 use super::study::{standing_of_ci, Appraisal, Standing, StudyDomain, StudyView};
+use super::synthesis::{self, Item};
 use crate::model::{OutcomeDomain, Rating};
 use serde::Serialize;
 
@@ -234,6 +239,122 @@ impl<'x, 'a> Evidence<'x, 'a> {
         e.credible_harm -= u32::from(harm_is_credible(study, domain));
         Some(e)
     }
+}
+
+/// The decision of the domain without pooled study `i` (its index in the
+/// analysed set, which `studies` maps to the study): the syntheses are
+/// fitted again over the remaining pooled studies, in the order a full
+/// analysis of the rest would pool them, and the rest is carried over or
+/// recomputed from the pooled studies alone (docs/scoring.md section 13).
+/// Equal to [`domain_decision`] of the rest analysed from scratch, without
+/// building its lists; `None` where the shortcut is not the same (`i` is
+/// not pooled here, or is the only pooled study, or the rest cannot be
+/// pooled: the caller analyses the rest in full).
+pub fn decision_without_pooled<'s>(
+    e: &Evidence<'_, '_>,
+    i: usize,
+    studies: impl Fn(usize) -> &'s StudyView,
+    s: &Settings,
+    egger_min: usize,
+) -> Option<DomainDecision> {
+    let a = e.analysis;
+    let domain = a.domain;
+    let x = a.synthesis.as_ref()?;
+    if a.pooled.len() < 2 || a.pooled.binary_search(&i).is_err() {
+        return None;
+    }
+    // Certainty is rated on the eligible studies: the pooled ones and the
+    // units, in set order.
+    if a.certainty_studies.len() != a.pooled.len() + a.units.len() {
+        return None;
+    }
+    let left_out = studies(i);
+    let left_out_domain = left_out.domain(domain)?;
+    let rest: Vec<(&StudyView, &StudyDomain, &Composite)> = a
+        .pooled
+        .iter()
+        .filter(|j| **j != i)
+        .map(|j| {
+            let st = studies(*j);
+            let d = st.domain(domain)?;
+            Some((st, d, d.composite()?))
+        })
+        .collect::<Option<_>>()?;
+    let item =
+        |(st, _, c): &(&StudyView, &StudyDomain, &Composite)| Item { yi: c.yi, vi: c.vi, randomised: st.randomised };
+    let items: Vec<Item> = rest.iter().map(item).collect();
+    let synthesis = synthesis::synthesise(&items, x.measure, egger_min).ok()?;
+    let not_assessed = rest.iter().any(|(st, _, _)| st.appraisal == Appraisal::NotAssessed);
+    let appraised = |r: &&(&StudyView, &StudyDomain, &Composite)| r.0.appraisal == Appraisal::Appraised;
+    let appraised_synthesis = if not_assessed {
+        let items: Vec<Item> = rest.iter().filter(appraised).map(item).collect();
+        (!items.is_empty()).then(|| synthesis::synthesise(&items, x.measure, egger_min).ok()).flatten()
+    } else {
+        None
+    };
+    let appraised_studies: Vec<StudyInput> = match &appraised_synthesis {
+        Some(ap) => {
+            let set: Vec<&(&StudyView, &StudyDomain, &Composite)> = rest.iter().filter(appraised).collect();
+            let shares = synthesis_shares(set.iter().map(|r| Some(r.2.vi)), ap.tau2);
+            set.iter().zip(shares).map(|(r, w)| study_input(r.0, r.1, w)).collect()
+        }
+        None => Vec::new(),
+    };
+    let pooled_harm = synthesis.k >= 2
+        && synthesis.ci_upper < 0.0
+        && pooled_harm_reason(domain, rest.iter().map(|(st, d, _)| (*st, *d))).is_none();
+    // The certainty inputs of the rest: the units' as they were, the pooled
+    // studies' with their shares under the new synthesis.
+    let shares = synthesis_shares(rest.iter().map(|r| Some(r.2.vi)), synthesis.tau2);
+    let mut inputs: Vec<StudyInput> = Vec::with_capacity(a.certainty_studies.len() - 1);
+    let (mut p, mut u, mut r) = (0, 0, 0);
+    for input in &a.certainty_studies {
+        let pooled_next = match (a.pooled.get(p), a.units.get(u)) {
+            (Some(j), Some(unit)) => *j < unit.study,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if pooled_next {
+            p += 1;
+            if a.pooled[p - 1] == i {
+                continue;
+            }
+            inputs.push(StudyInput { weight: shares[r], ..*input });
+            r += 1;
+        } else {
+            u += 1;
+            inputs.push(*input);
+        }
+    }
+    let skeleton = DomainAnalysis {
+        domain,
+        n_studies: a.n_studies - 1,
+        pooled_appraised: rest.iter().filter(|r| r.0.appraisal == Appraisal::Appraised).count() as u32,
+        pooled_randomised: rest.iter().filter(|r| r.0.randomised).count() as u32,
+        synthesis: Some(synthesis),
+        appraised_synthesis,
+        appraised_studies,
+        pooled_harm,
+        // Not read by the decision: left empty.
+        pooled: Vec::new(),
+        descriptive: None,
+        descriptive_lower: false,
+        pool_note: None,
+        pooled_lower: false,
+        units: Vec::new(),
+        others: Vec::new(),
+        credible_harm: Vec::new(),
+        harm_signals: Vec::new(),
+        certainty_studies: Vec::new(),
+    };
+    let rest_evidence = Evidence {
+        analysis: &skeleton,
+        units: e.units,
+        certainty: certainty::Tally::of(&inputs),
+        credible_harm: e.credible_harm - u32::from(harm_is_credible(left_out, left_out_domain)),
+    };
+    Some(evidence_decision(&rest_evidence, &[], s))
 }
 
 /// The verdict of one domain (docs/scoring.md section 7).

@@ -8,6 +8,9 @@
 //! * Leave-one-out that takes the synthesis over when the study left out is
 //!   not poolable in a domain, or subtracts the study from the domain's
 //!   tallies, against analysing the remaining studies from scratch.
+//! * Leaving out a pooled study: the syntheses fitted again over the other
+//!   pooled studies with the rest carried over, against the whole domain
+//!   decision of the remaining studies analysed from scratch.
 
 use evidex::meta::{self, FitOptions, Measure, Method};
 use evidex::model::Rating;
@@ -15,7 +18,7 @@ use evidex::model::{OutcomeDomain, RiskOfBias, StudyDesign};
 use evidex::score::evidence::{poolable, DomainAnalysis};
 use evidex::score::robust::{self, CellStudies, Change};
 use evidex::score::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
-use evidex::score::verdict::Settings;
+use evidex::score::verdict::{decision_without_pooled, domain_decision, Evidence, Settings};
 use evidex::score::ScoringConfig;
 use evidex::synth::Rng;
 
@@ -216,4 +219,44 @@ fn leave_one_out_by_subtraction_finds_what_re_analysing_finds() {
         }
     }
     assert!(fragile > 20 && steady > 20, "{fragile} fragile, {steady} steady");
+}
+
+#[test]
+fn leaving_out_a_pooled_study_decides_as_the_full_re_analysis() {
+    let (s, egger_min) = defaults();
+    let mut rng = Rng::new(77);
+    let (mut compared, mut with_appraised, mut harm) = (0, 0, 0);
+    for _ in 0..200 {
+        let k = 3 + (rng.f64() * 45.0) as usize;
+        let studies: Vec<StudyView> = (0..k).map(|i| study(i, &mut rng)).collect();
+        let all: Vec<&StudyView> = studies.iter().collect();
+        for domain in OutcomeDomain::ALL {
+            let Some(a) = DomainAnalysis::new(&all, domain, egger_min) else { continue };
+            let e = Evidence::of(&a, &s);
+            for &i in &a.pooled {
+                let fast = decision_without_pooled(&e, i, |j| &studies[j], &s, egger_min);
+                let rest: Vec<&StudyView> =
+                    studies.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| x).collect();
+                let full = DomainAnalysis::new(&rest, domain, egger_min).map(|x| domain_decision(&x, &[], &s));
+                match fast {
+                    Some(fast) => {
+                        assert_eq!(Some(&fast), full.as_ref(), "study {i} of {k}, {domain:?}");
+                        compared += 1;
+                        with_appraised += usize::from(
+                            DomainAnalysis::new(&rest, domain, egger_min).unwrap().appraised_synthesis.is_some(),
+                        );
+                        harm += usize::from(fast.harm);
+                    }
+                    // The shortcut declines only where the rest has one
+                    // pooled study or none.
+                    None => assert!(a.pooled.len() < 2, "study {i} of {k}, {domain:?}: declined"),
+                }
+            }
+        }
+    }
+    assert!(
+        compared > 2000 && with_appraised > 300,
+        "{compared} compared, {with_appraised} with an appraised synthesis"
+    );
+    assert!(harm > 0, "no harmful decision exercised");
 }
