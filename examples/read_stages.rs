@@ -22,6 +22,7 @@ impl Sink for Nothing {
         NothingW
     }
     fn absorb(&mut self, _: ()) {}
+    fn restart(&mut self) {}
 }
 
 struct Rules;
@@ -44,6 +45,7 @@ impl Sink for Rules {
         RulesW(Memo::new(), 0)
     }
     fn absorb(&mut self, _: u64) {}
+    fn restart(&mut self) {}
 }
 
 fn main() {

@@ -33,7 +33,7 @@ pub fn ingest_options(a: &InputArgs, contract: Contract, keep_placeholders: bool
         InputFormatArg::Ods => InputFormat::Ods,
     });
     let sheet = a.sheet.as_deref().map(ingest::SheetChoice::parse);
-    Ok(IngestOptions { mapping, format, contract, sheet, keep_placeholders })
+    Ok(IngestOptions { mapping, format, contract, sheet, keep_placeholders, check_every_row: false })
 }
 
 /// The files an input option set reads: data files and the mapping.

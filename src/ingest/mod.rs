@@ -238,6 +238,12 @@ pub struct IngestOptions {
     /// instead of leaving them out, counted (`--keep-placeholders`; and
     /// `validate`, which checks rows rather than scoring them).
     pub keep_placeholders: bool,
+    /// Check every vocabulary field of every row afresh instead of once
+    /// per distinct value (the per-worker [`row::Memo`]). Slower; the
+    /// same rows are accepted and rejected with the same messages, which
+    /// `tests/integration/fuzz.rs` checks on the fuzzing corpus. Not a
+    /// command-line option.
+    pub check_every_row: bool,
 }
 
 /// The outcome of reading one or more files.
@@ -341,6 +347,9 @@ impl Sink for RecordSink {
     fn absorb(&mut self, out: Vec<EvaluationRecord>) {
         self.records.extend(out);
     }
+    fn restart(&mut self) {
+        *self = RecordSink::default();
+    }
     fn end_file(&mut self, file: &str, warnings: &mut Vec<Warning>) {
         let mut counts = quality::RowCounts::default();
         for r in &self.records[self.file_start..] {
@@ -386,6 +395,9 @@ impl Sink for EffectSink {
     }
     fn absorb(&mut self, out: Vec<EffectRow>) {
         self.rows.extend(out);
+    }
+    fn restart(&mut self) {
+        *self = EffectSink::default();
     }
 }
 

@@ -50,6 +50,9 @@ pub trait Sink: Sync {
     fn absorb(&mut self, out: Self::Out);
     /// A file's rows are all absorbed: add its warnings.
     fn end_file(&mut self, _file: &str, _warnings: &mut Vec<Warning>) {}
+    /// Forget everything absorbed: the files are read again from the first
+    /// (a JSON Lines file whose keys were not all in its first blocks).
+    fn restart(&mut self);
 }
 
 /// What reading the files left besides the sink's own output.
@@ -319,9 +322,16 @@ fn pass_through_message<'a>(extra: impl Iterator<Item = &'a str>) -> String {
 /// A file opened by its format's reader.
 enum Opened {
     Delimited { reader: TextReader, delim: u8 },
-    Jsonl { index: FxHashMap<String, usize> },
+    Jsonl { index: FxHashMap<String, usize>, feed: JsonFeed },
     Parquet(ParquetSource),
     Sheet(workbook::Sheet),
+}
+
+/// The blocks of a JSON Lines file: those already read for their keys,
+/// then the rest.
+struct JsonFeed {
+    first: Option<Vec<text::Block>>,
+    rest: text::Feed,
 }
 
 /// How a file was read (for its summary).
@@ -341,14 +351,34 @@ pub fn read_files<S: Sink>(
     forced: Option<&Forced>,
     sink: &mut S,
 ) -> Result<ReadLog, IngestError> {
-    let mut log = ReadLog::default();
-    for (file_idx, path) in paths.iter().enumerate() {
-        read_file(file_idx as u32, path, opts, forced, sink, &mut log)?;
+    // JSON Lines files are read in one pass, their header taken from the
+    // keys of the first blocks; a key first seen later starts the reading
+    // over with a keys-only pass per JSON Lines file first.
+    let mut json_keys_first = false;
+    'again: loop {
+        let mut log = ReadLog::default();
+        for (file_idx, path) in paths.iter().enumerate() {
+            if read_file(file_idx as u32, path, opts, forced, json_keys_first, sink, &mut log)? == FileRead::KeySeenLate
+            {
+                sink.restart();
+                json_keys_first = true;
+                continue 'again;
+            }
+        }
+        if let Some(w) = left_out_warning(&log.left_out) {
+            log.warnings.push(w);
+        }
+        return Ok(log);
     }
-    if let Some(w) = left_out_warning(&log.left_out) {
-        log.warnings.push(w);
-    }
-    Ok(log)
+}
+
+/// How reading one file ended.
+#[derive(Debug, PartialEq, Eq)]
+enum FileRead {
+    Done,
+    /// A JSON Lines key absent from the first blocks (whose keys made the
+    /// header): what was read is not what a full key pass would give.
+    KeySeenLate,
 }
 
 /// The warning on rows left out for their placeholder intervention: how
@@ -393,9 +423,10 @@ fn read_file<S: Sink>(
     path: &Path,
     opts: &IngestOptions,
     forced: Option<&Forced>,
+    json_keys_first: bool,
     sink: &mut S,
     log: &mut ReadLog,
-) -> Result<(), IngestError> {
+) -> Result<FileRead, IngestError> {
     let format = format_of(opts, path)?;
     let file_display = path.display().to_string();
     let head = head_bytes(path, &file_display)?;
@@ -404,7 +435,7 @@ fn read_file<S: Sink>(
     }
     super::sniff::check(&head, format, &file_display)?;
     let t0 = std::time::Instant::now();
-    std::thread::scope(|scope| -> Result<(), IngestError> {
+    std::thread::scope(|scope| -> Result<FileRead, IngestError> {
         let sha = scope.spawn(|| sha256_file(path));
         let mut display = file_display.clone();
         let mut encoding = None;
@@ -421,9 +452,22 @@ fn read_file<S: Sink>(
             InputFormat::Jsonl => {
                 let (reader, enc) = TextReader::open(path, &display, Cutting::Lines)?;
                 encoding = Some(enc);
-                let headers = json_headers(scope, reader)?;
+                let threads = rayon::current_num_threads().max(1);
+                let (headers, feed) = if json_keys_first {
+                    let headers = json_headers(scope, reader)?;
+                    let (reader, _) = TextReader::open(path, &display, Cutting::Lines)?;
+                    (headers, JsonFeed { first: None, rest: text::spawn_reader(scope, reader, threads * 2) })
+                } else {
+                    // One pass: the header is the keys of the first batch
+                    // of blocks, which are then read as rows.
+                    let feed = text::spawn_reader(scope, reader, threads * 2);
+                    let first = next_batch(&feed, threads * 2)?;
+                    let mut headers = Vec::new();
+                    add_json_keys(&first, &mut headers, &mut rustc_hash::FxHashSet::default());
+                    (headers, JsonFeed { first: Some(first), rest: feed })
+                };
                 let index = headers.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-                (Opened::Jsonl { index }, headers)
+                (Opened::Jsonl { index, feed }, headers)
             }
             InputFormat::Parquet => {
                 let p = ParquetSource::open(path, &display)?;
@@ -442,7 +486,16 @@ fn read_file<S: Sink>(
             }
         };
         super::timing("open", t0);
-        let resolved = prepare_file(&display, &headers, opts, &mut log.warnings)?;
+        let resolved = match prepare_file(&display, &headers, opts, &mut log.warnings) {
+            Ok(r) => r,
+            // The columns of a JSON Lines file are judged on all its keys:
+            // those of the first blocks are not all when more follow.
+            Err(_) if matches!(&opened, Opened::Jsonl { feed: JsonFeed { first: Some(b), .. }, .. } if !b.last().is_none_or(|b| b.last)) =>
+            {
+                return Ok(FileRead::KeySeenLate);
+            }
+            Err(e) => return Err(e),
+        };
         let decimal_comma = match &opened {
             Opened::Delimited { delim, .. } => *delim == b';',
             // Text cells of a workbook may carry a decimal comma (number
@@ -453,6 +506,7 @@ fn read_file<S: Sink>(
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("row");
         let mut ctx = RowContext::new(&display, file_idx, &headers, &resolved, &opts.mapping, decimal_comma, stem);
         ctx.keep_placeholders = opts.keep_placeholders;
+        ctx.check_every_row = opts.check_every_row;
         if let Opened::Sheet(s) = &opened {
             ctx.letters = s.letters.clone();
         }
@@ -494,15 +548,18 @@ fn read_file<S: Sink>(
                 let d = if delim == b'\t' { "tab".to_string() } else { (delim as char).to_string() };
                 Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: Some(d) }
             }
-            Opened::Jsonl { index } => {
-                let (reader, _) = TextReader::open(path, &display, Cutting::Lines)?;
-                let rx = text::spawn_reader(scope, reader, threads * 2);
+            Opened::Jsonl { index, mut feed } => {
                 loop {
-                    let batch = next_batch(&rx, threads * 2)?;
+                    let batch = match feed.first.take() {
+                        Some(b) => b,
+                        None => next_batch(&feed.rest, threads * 2)?,
+                    };
                     if batch.is_empty() {
                         break;
                     }
-                    run_batch(
+                    // `true`: a key outside the header (possible only when
+                    // the header came from the first blocks).
+                    let late = run_batch(
                         &batch,
                         &ctx,
                         forced,
@@ -511,9 +568,13 @@ fn read_file<S: Sink>(
                         log,
                         |b| b.text.len() / 128,
                         |b, c| text::json_block(b, &index, ctx.file, c),
-                        |_| false,
+                        |late| *late,
                     )?;
-                    recycle(&rx, batch);
+                    recycle(&feed.rest, batch);
+                    if late.is_some() {
+                        debug_assert!(!json_keys_first, "a full key pass found every key");
+                        return Ok(FileRead::KeySeenLate);
+                    }
                 }
                 Shape { encoding: encoding.map(|e| e.name().to_string()), delimiter: None }
             }
@@ -577,7 +638,7 @@ fn read_file<S: Sink>(
             rejected: tally.rejected,
             left_out: tally.left_out,
         });
-        Ok(())
+        Ok(FileRead::Done)
     })
 }
 
@@ -613,14 +674,20 @@ fn json_headers<'s>(scope: &'s std::thread::Scope<'s, '_>, reader: TextReader) -
         if batch.is_empty() {
             break;
         }
-        let keys: Vec<Vec<String>> = batch.par_iter().map(text::json_keys).collect();
-        for k in keys.into_iter().flatten() {
-            if seen.insert(k.clone()) {
-                headers.push(k);
-            }
-        }
+        add_json_keys(&batch, &mut headers, &mut seen);
     }
     Ok(headers)
+}
+
+/// Add the keys of `batch` not yet `seen` to `headers`, in order of first
+/// appearance.
+fn add_json_keys(batch: &[text::Block], headers: &mut Vec<String>, seen: &mut rustc_hash::FxHashSet<String>) {
+    let keys: Vec<Vec<String>> = batch.par_iter().map(text::json_keys).collect();
+    for k in keys.into_iter().flatten() {
+        if seen.insert(k.clone()) {
+            headers.push(k);
+        }
+    }
 }
 
 /// A Parquet file: row groups decoded one ahead (on their own thread, by

@@ -139,6 +139,9 @@ pub struct RowContext<'a> {
     /// Accept rows whose intervention is a placeholder (noted) instead of
     /// leaving them out (`--keep-placeholders`, and `validate`).
     pub keep_placeholders: bool,
+    /// Forget the [`Memo`] before each row: every field is checked by the
+    /// row rules afresh (the reference the memoised path is tested against).
+    pub check_every_row: bool,
     /// The mapping's `[names]` and `placeholders`.
     pub names: NameTable,
     value_maps: std::collections::BTreeMap<Col, std::collections::BTreeMap<String, String>>,
@@ -177,6 +180,7 @@ impl<'a> RowContext<'a> {
             stem,
             letters: Vec::new(),
             keep_placeholders: false,
+            check_every_row: false,
             names: mapping.name_table(),
             value_maps,
             slots,
@@ -642,6 +646,9 @@ pub fn check_lengths<F: Fields>(ctx: &RowContext<'_>, f: &F) -> Result<(), RowEr
 /// The first problem found in the row, with file, line, column (as the
 /// file names it), value, what is allowed and a suggestion.
 pub fn read_row<'a, F: Fields>(ctx: &'a RowContext<'a>, f: &'a F, memo: &'a mut Memo) -> Result<RowView<'a>, RowError> {
+    if ctx.check_every_row {
+        *memo = Memo::default();
+    }
     let line = f.line();
     check_lengths(ctx, f)?;
     // A missing-value token ("-", "n/a") names no programme: a placeholder,
@@ -1016,6 +1023,9 @@ pub fn read_effect_row<F: Fields>(
     names: &[String],
     memo: &mut Memo,
 ) -> Result<EffectRow, RowError> {
+    if ctx.check_every_row {
+        *memo = Memo::default();
+    }
     let line = f.line();
     check_lengths(ctx, f)?;
     let effect = read_effect(ctx, f, &mut memo.measure)?;

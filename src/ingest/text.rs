@@ -807,6 +807,20 @@ fn quoted_block<V: Visit>(text: &str, b: &Block, delim: u8, n_fields: usize, v: 
 /// (lines that are not objects are skipped here; the second pass reports
 /// them).
 pub fn json_keys(b: &Block) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let text = String::from_utf8_lossy(&b.text);
+    for line in text.split('\n') {
+        line_keys(line.trim(), &mut keys, &mut seen);
+    }
+    keys
+}
+
+/// The keys of one trimmed line (if it starts as an object) not yet in
+/// `seen`, read up to the first syntax error, added to `keys`. Values are
+/// skipped, not parsed: a value the row reader refuses (a number out of
+/// range) does not hide the keys after it.
+fn line_keys(t: &str, keys: &mut Vec<String>, seen: &mut rustc_hash::FxHashSet<String>) {
     use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
     struct Keys<'k>(&'k mut Vec<String>, &'k mut rustc_hash::FxHashSet<String>);
     impl<'de> Visitor<'de> for Keys<'_> {
@@ -825,17 +839,10 @@ pub fn json_keys(b: &Block) -> Vec<String> {
             Ok(())
         }
     }
-    let mut keys = Vec::new();
-    let mut seen = rustc_hash::FxHashSet::default();
-    let text = String::from_utf8_lossy(&b.text);
-    for line in text.split('\n') {
-        let t = line.trim();
-        if t.starts_with('{') {
-            let mut de = serde_json::Deserializer::from_str(t);
-            let _ = de.deserialize_map(Keys(&mut keys, &mut seen));
-        }
+    if t.starts_with('{') {
+        let mut de = serde_json::Deserializer::from_str(t);
+        let _ = de.deserialize_map(Keys(keys, seen));
     }
-    keys
 }
 
 /// A key, borrowed from the line when it has no escapes.
@@ -980,7 +987,8 @@ fn json_kind(t: &str) -> &'static str {
 }
 
 /// The rows of a block of JSON Lines; `index` gives each key's header
-/// position.
+/// position. Returns whether a key outside `index` was seen (the header
+/// was taken from the first blocks and is incomplete).
 ///
 /// # Errors
 /// Text that is not UTF-8 (the file changed while it was read).
@@ -989,9 +997,9 @@ pub fn json_block<V: Visit>(
     index: &rustc_hash::FxHashMap<String, usize>,
     path: &str,
     v: &mut V,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
     use serde::de::{Deserializer, MapAccess, Visitor};
-    struct Row<'i, 't>(&'i rustc_hash::FxHashMap<String, usize>, &'i mut Vec<JsonValue<'t>>);
+    struct Row<'i, 't>(&'i rustc_hash::FxHashMap<String, usize>, &'i mut Vec<JsonValue<'t>>, &'i mut bool);
     impl<'de> Visitor<'de> for Row<'_, 'de> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -999,14 +1007,20 @@ pub fn json_block<V: Visit>(
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(k) = map.next_key::<KeyText<'de>>()? {
+                // Seen before its value, as the key pass sees it.
+                let slot = self.0.get(k.0.as_ref()).copied();
+                if slot.is_none() {
+                    *self.2 = true;
+                }
                 let value: JsonValue<'de> = map.next_value()?;
-                if let Some(&i) = self.0.get(k.0.as_ref()) {
+                if let Some(i) = slot {
                     self.1[i] = value;
                 }
             }
             Ok(())
         }
     }
+    let mut late = false;
     let text = std::str::from_utf8(&b.text).map_err(|e| IngestError::Io {
         path: path.to_string(),
         message: format!("bytes that are not valid text near offset {}", b.offset + e.valid_up_to() as u64),
@@ -1027,13 +1041,21 @@ pub fn json_block<V: Visit>(
         }
         let mut values: Vec<JsonValue<'_>> = (0..index.len()).map(|_| JsonValue::Missing).collect();
         let mut de = serde_json::Deserializer::from_str(t);
-        let parsed = de.deserialize_map(Row(index, &mut values)).and_then(|()| de.end());
+        let parsed = de.deserialize_map(Row(index, &mut values, &mut late)).and_then(|()| de.end());
         match parsed {
             Ok(()) => v.row(&JsonRow { line: this, raw: t, values }),
-            Err(e) => v.malformed(this, format!("is not valid JSON: {e}"), t.to_string()),
+            Err(e) => {
+                if !late {
+                    // The key pass reads past a value this parse refuses.
+                    let mut keys = Vec::new();
+                    line_keys(t, &mut keys, &mut rustc_hash::FxHashSet::default());
+                    late = keys.iter().any(|k| !index.contains_key(k));
+                }
+                v.malformed(this, format!("is not valid JSON: {e}"), t.to_string());
+            }
         }
     }
-    Ok(())
+    Ok(late)
 }
 
 #[cfg(test)]
@@ -1230,7 +1252,20 @@ mod tests {
         assert_eq!(keys, ["a", "b", "c"]);
         let index = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
         let mut s = Seen { width: 3, ..Seen::default() };
-        json_block(&b, &index, "t.jsonl", &mut s).unwrap();
+        assert!(!json_block(&b, &index, "t.jsonl", &mut s).unwrap(), "every key is in the header");
+        // A header without "c" (keys taken from the first blocks): the
+        // key is reported as seen late.
+        let short = keys[..2].iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        assert!(json_block(&b, &short, "t.jsonl", &mut Seen { width: 2, ..Seen::default() }).unwrap());
+        // A value the row parse refuses (out of range) does not hide the
+        // key after it, as it does not in the key pass.
+        let text = "{\"a\":1e400,\"z\":1}\n";
+        let b = Block { text: text.as_bytes().to_vec(), offset: 0, first_line: 1, last: true };
+        assert_eq!(json_keys(&b), ["a", "z"]);
+        let only_a = [("a".to_string(), 0)].into_iter().collect();
+        let mut seen = Seen { width: 1, ..Seen::default() };
+        assert!(json_block(&b, &only_a, "t.jsonl", &mut seen).unwrap());
+        assert_eq!(seen.bad.len(), 1, "{:?}", seen.bad);
         assert_eq!(s.rows.len(), 3);
         assert_eq!(s.rows[0].2, ["1", "x", ""]);
         assert_eq!(s.rows[1].2, ["", "", "true"]);

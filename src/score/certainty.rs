@@ -181,6 +181,17 @@ impl Top {
         }
     }
 
+    /// The numbers of both (each a summary of its own numbers).
+    fn merge(mut self, o: Top) -> Top {
+        for _ in 0..o.count {
+            self.add(o.first);
+        }
+        if o.second > f64::NEG_INFINITY {
+            self.add(o.second);
+        }
+        self
+    }
+
     /// The largest without one occurrence of `x` (one of the numbers).
     fn without(self, x: f64) -> f64 {
         if x == self.first && self.count == 1 {
@@ -215,37 +226,80 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// No studies (weight sums start at -0.0, as `Iterator::sum` does).
+    pub const EMPTY: Tally = Tally {
+        studies: 0,
+        randomised: 0,
+        not_assessed: 0,
+        cluster_uncorrected: 0,
+        weight: -0.0,
+        some_concerns_weight: -0.0,
+        intervals: 0,
+        max_lower: Top::EMPTY,
+        min_upper_negated: Top::EMPTY,
+        sample: 0,
+        unknown_samples: 0,
+    };
+
     pub fn of(studies: &[StudyInput]) -> Tally {
-        let mut t = Tally {
-            studies: studies.len() as u32,
-            randomised: 0,
-            not_assessed: 0,
-            cluster_uncorrected: 0,
-            weight: studies.iter().map(|s| s.weight).sum(),
-            some_concerns_weight: studies
-                .iter()
-                .filter(|s| s.rob == Some(RiskOfBias::SomeConcerns))
-                .map(|s| s.weight)
-                .sum(),
-            intervals: 0,
-            max_lower: Top::EMPTY,
-            min_upper_negated: Top::EMPTY,
-            sample: 0,
-            unknown_samples: 0,
-        };
+        let mut t = Tally::EMPTY;
         for s in studies {
-            t.randomised += u32::from(s.randomised && s.weight > 0.0);
-            t.not_assessed += u32::from(s.rob.is_none());
-            t.cluster_uncorrected += u32::from(s.cluster_uncorrected);
-            if let Some((lo, hi)) = s.ci {
-                t.intervals += 1;
-                t.max_lower.add(lo);
-                t.min_upper_negated.add(-hi);
-            }
-            t.sample = t.sample.saturating_add(s.sample.unwrap_or(0));
-            t.unknown_samples += u32::from(s.sample.is_none());
+            t.add(s);
         }
         t
+    }
+
+    /// Count one more study (after those counted: the weight sums are in
+    /// study order).
+    pub fn add(&mut self, s: &StudyInput) {
+        self.studies += 1;
+        self.weight += s.weight;
+        if s.rob == Some(RiskOfBias::SomeConcerns) {
+            self.some_concerns_weight += s.weight;
+        }
+        self.randomised += u32::from(s.randomised && s.weight > 0.0);
+        self.not_assessed += u32::from(s.rob.is_none());
+        self.cluster_uncorrected += u32::from(s.cluster_uncorrected);
+        if let Some((lo, hi)) = s.ci {
+            self.intervals += 1;
+            self.max_lower.add(lo);
+            self.min_upper_negated.add(-hi);
+        }
+        self.sample = self.sample.saturating_add(s.sample.unwrap_or(0));
+        self.unknown_samples += u32::from(s.sample.is_none());
+    }
+
+    /// The tally of the studies of both (disjoint sets), for rating with
+    /// `t`; `None` where it may not rate as counting all of them in study
+    /// order would: the weight sums are rounded in another order (the
+    /// some-concerns share must be clear of its threshold by more than
+    /// that can move it, as in [`Tally::without`]), or a sample sum
+    /// saturates.
+    pub fn merged(&self, o: &Tally, t: &Thresholds) -> Option<Tally> {
+        let sample = self.sample.checked_add(o.sample).filter(|n| *n < u64::MAX)?;
+        let x = Tally {
+            studies: self.studies + o.studies,
+            randomised: self.randomised + o.randomised,
+            not_assessed: self.not_assessed + o.not_assessed,
+            cluster_uncorrected: self.cluster_uncorrected + o.cluster_uncorrected,
+            weight: self.weight + o.weight,
+            some_concerns_weight: self.some_concerns_weight + o.some_concerns_weight,
+            intervals: self.intervals + o.intervals,
+            max_lower: self.max_lower.merge(o.max_lower),
+            min_upper_negated: self.min_upper_negated.merge(o.min_upper_negated),
+            sample,
+            unknown_samples: self.unknown_samples + o.unknown_samples,
+        };
+        // Recursive summation of n terms errs by at most (n - 1) u sum|w|
+        // (Higham 2002, eq. 4.4) in either order; the weights are not
+        // negative, so sum|w| is the weight; a factor 4 to spare.
+        let err = 4.0 * (x.studies as f64 + 2.0) * f64::EPSILON * (self.weight.abs() + o.weight.abs());
+        if x.weight <= 2.0 * err {
+            return None;
+        }
+        let share = x.some_concerns_share();
+        let slack = 2.0 * err * (1.0 + share.abs()) / x.weight;
+        ((share - t.some_concerns_share).abs() > slack).then_some(x)
     }
 
     /// High with a randomised study, else low.
@@ -407,6 +461,73 @@ mod tests {
         let (c, why) = rate(&x, &T);
         assert_eq!(c, Certainty::Low);
         assert_eq!(why.iter().map(Downgrade::name).collect::<Vec<_>>(), ["risk of bias", "imprecision"]);
+    }
+
+    /// A tally merged from two disjoint parts counts what the tally of all
+    /// counts (weights up to rounding), rates the same, and declines where
+    /// the some-concerns share sits on its threshold.
+    #[test]
+    fn merged_tallies_count_as_one_tally() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut merged_some = 0;
+        for round in 0..500 {
+            let n = 1 + (next() * 40.0) as usize;
+            let all: Vec<StudyInput> = (0..n)
+                .map(|_| StudyInput {
+                    randomised: next() < 0.5,
+                    rob: [None, Some(RiskOfBias::Low), Some(RiskOfBias::SomeConcerns)][(next() * 3.0) as usize],
+                    weight: next() * 3.0,
+                    sample: (next() < 0.8).then(|| (next() * 900.0) as u64),
+                    cluster_uncorrected: next() < 0.1,
+                    ci: (next() < 0.7).then(|| {
+                        let lo = (next() * 8.0).round() / 4.0 - 1.0;
+                        (lo, lo + 0.5)
+                    }),
+                })
+                .collect();
+            let (mut u, mut p) = (Tally::EMPTY, Tally::EMPTY);
+            for s in &all {
+                if next() < 0.5 {
+                    u.add(s);
+                } else {
+                    p.add(s);
+                }
+            }
+            let whole = Tally::of(&all);
+            let Some(m) = u.merged(&p, &T) else { continue };
+            merged_some += 1;
+            let counts = |t: &Tally| {
+                (
+                    t.studies,
+                    t.randomised,
+                    t.not_assessed,
+                    t.cluster_uncorrected,
+                    t.intervals,
+                    t.sample,
+                    t.unknown_samples,
+                )
+            };
+            assert_eq!(counts(&m), counts(&whole), "round {round}");
+            assert_eq!(m.max_lower.first, whole.max_lower.first, "round {round}");
+            assert_eq!(m.min_upper_negated.first, whole.min_upper_negated.first, "round {round}");
+            assert!((m.weight - whole.weight).abs() <= 1e-12 * whole.weight.max(1.0), "round {round}");
+            let x = input(&[]);
+            assert_eq!(rate_tally(&m, &x, &T).0, rate_tally(&whole, &x, &T).0, "round {round}");
+        }
+        assert!(merged_some > 400, "{merged_some}");
+        // A share of exactly 0.5 (the threshold): declined.
+        let a = StudyInput { rob: Some(RiskOfBias::SomeConcerns), ..study(true, None, 100) };
+        let b = study(true, Some(RiskOfBias::Low), 100);
+        let (mut u, mut p) = (Tally::EMPTY, Tally::EMPTY);
+        u.add(&a);
+        p.add(&b);
+        assert_eq!(u.merged(&p, &T), None);
     }
 
     #[test]

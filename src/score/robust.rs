@@ -11,7 +11,7 @@ use super::evidence::{poolable, Analysis, DomainAnalysis};
 use super::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
 use super::verdict::{
     decide_cell, decision_without_pooled, domain_decision, evidence_decision, pick, CellDecision, DomainDecision,
-    Evidence, Settings,
+    Evidence, PooledSplit, Settings,
 };
 use crate::meta::Measure;
 use crate::model::{IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
@@ -77,6 +77,9 @@ impl Draws {
 pub struct Tallied<'x, 'a> {
     pub evidence: [Option<Evidence<'x, 'a>>; 4],
     pub decisions: [Option<DomainDecision>; 4],
+    /// Certainty inputs split for leaving out pooled studies (domains
+    /// with two or more).
+    pub splits: [Option<PooledSplit>; 4],
 }
 
 impl<'x, 'a> Tallied<'x, 'a> {
@@ -84,7 +87,9 @@ impl<'x, 'a> Tallied<'x, 'a> {
         let evidence: [Option<Evidence<'x, 'a>>; 4] =
             std::array::from_fn(|d| a.domains[d].as_ref().map(|x| Evidence::of(x, s)));
         let decisions = std::array::from_fn(|d| evidence[d].as_ref().map(|e| evidence_decision(e, &[], s)));
-        Tallied { evidence, decisions }
+        let splits =
+            std::array::from_fn(|d| a.domains[d].as_ref().filter(|x| x.pooled.len() >= 2).and_then(PooledSplit::of));
+        Tallied { evidence, decisions, splits }
     }
 }
 
@@ -197,10 +202,10 @@ impl CellStudies<'_> {
             }
             // A pooled study: the syntheses are fitted again over the other
             // pooled studies, the rest of the analysis is carried over.
-            let refitted = tallied
-                .and_then(|t| t.evidence[d].as_ref())
-                .zip(left_out)
-                .and_then(|(e, _)| decision_without_pooled(e, exclude?, |j| self.study(j), s, egger_min));
+            let refitted = tallied.and_then(|t| t.evidence[d].as_ref()).zip(left_out).and_then(|(e, _)| {
+                let split = tallied.and_then(|t| t.splits[d].as_ref());
+                decision_without_pooled(e, exclude?, |j| self.study(j), s, egger_min, split)
+            });
             if refitted.is_some() {
                 return refitted;
             }

@@ -109,6 +109,11 @@ impl Sink for FactSink<'_> {
     fn end_file(&mut self, file: &str, warnings: &mut Vec<Warning>) {
         warnings.extend(self.facts.counts.since(&self.counts_before).warnings(file));
     }
+    fn restart(&mut self) {
+        self.facts = FactSet::default();
+        self.ids.clear();
+        self.counts_before = RowCounts::default();
+    }
 }
 
 /// The ids of accepted rows whose id hash is in `wanted` (second pass).
@@ -149,6 +154,9 @@ impl Sink for IdSink<'_> {
     }
     fn absorb(&mut self, out: Self::Out) {
         self.found.extend(out);
+    }
+    fn restart(&mut self) {
+        self.found.clear();
     }
 }
 

@@ -241,6 +241,58 @@ impl<'x, 'a> Evidence<'x, 'a> {
     }
 }
 
+/// A domain's certainty inputs split for leaving out pooled studies
+/// ([`decision_without_pooled`]): the tally of the studies counted on
+/// their own, and the pooled studies' inputs in pooled order.
+#[derive(Debug, Clone)]
+pub struct PooledSplit {
+    pub units: certainty::Tally,
+    pub pooled: Vec<StudyInput>,
+}
+
+impl PooledSplit {
+    /// `None` where certainty is not rated on the pooled studies and the
+    /// units (then nothing is split).
+    pub fn of(a: &DomainAnalysis<'_>) -> Option<PooledSplit> {
+        if a.certainty_studies.len() != a.pooled.len() + a.units.len() {
+            return None;
+        }
+        let mut units = certainty::Tally::EMPTY;
+        let mut pooled = Vec::with_capacity(a.pooled.len());
+        for m in certainty_members(a) {
+            match m? {
+                (input, Some(_)) => pooled.push(*input),
+                (input, None) => units.add(input),
+            }
+        }
+        Some(PooledSplit { units, pooled })
+    }
+}
+
+/// The certainty inputs of `a` (the eligible studies in set order) with
+/// the pooled study each belongs to (`None`: a unit), found by walking the
+/// pooled list beside the units; `None` where the lists run out.
+fn certainty_members<'x>(
+    a: &'x DomainAnalysis<'_>,
+) -> impl Iterator<Item = Option<(&'x StudyInput, Option<usize>)>> + 'x {
+    let (mut p, mut u) = (0, 0);
+    a.certainty_studies.iter().map(move |input| {
+        let pooled_next = match (a.pooled.get(p), a.units.get(u)) {
+            (Some(j), Some(unit)) => *j < unit.study,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if pooled_next {
+            p += 1;
+            Some((input, Some(a.pooled[p - 1])))
+        } else {
+            u += 1;
+            Some((input, None))
+        }
+    })
+}
+
 /// The decision of the domain without pooled study `i` (its index in the
 /// analysed set, which `studies` maps to the study): the syntheses are
 /// fitted again over the remaining pooled studies, in the order a full
@@ -249,13 +301,19 @@ impl<'x, 'a> Evidence<'x, 'a> {
 /// Equal to [`domain_decision`] of the rest analysed from scratch, without
 /// building its lists; `None` where the shortcut is not the same (`i` is
 /// not pooled here, or is the only pooled study, or the rest cannot be
-/// pooled: the caller analyses the rest in full).
+/// pooled: the caller analyses the rest in full). With `split` the
+/// certainty tally is the units' plus the pooled studies' (O(pooled)
+/// instead of O(eligible)); the category, rule and certainty level are
+/// still those of the full analysis, but a risk-of-bias reason's
+/// some-concerns share may differ in its last bits (summed in another
+/// order).
 pub fn decision_without_pooled<'s>(
     e: &Evidence<'_, '_>,
     i: usize,
     studies: impl Fn(usize) -> &'s StudyView,
     s: &Settings,
     egger_min: usize,
+    split: Option<&PooledSplit>,
 ) -> Option<DomainDecision> {
     let a = e.analysis;
     let domain = a.domain;
@@ -306,27 +364,37 @@ pub fn decision_without_pooled<'s>(
     // The certainty inputs of the rest: the units' as they were, the pooled
     // studies' with their shares under the new synthesis.
     let shares = synthesis_shares(rest.iter().map(|r| Some(r.2.vi)), synthesis.tau2);
-    let mut inputs: Vec<StudyInput> = Vec::with_capacity(a.certainty_studies.len() - 1);
-    let (mut p, mut u, mut r) = (0, 0, 0);
-    for input in &a.certainty_studies {
-        let pooled_next = match (a.pooled.get(p), a.units.get(u)) {
-            (Some(j), Some(unit)) => *j < unit.study,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return None,
-        };
-        if pooled_next {
-            p += 1;
-            if a.pooled[p - 1] == i {
-                continue;
+    // From the split: the units' tally as it was plus the pooled studies'
+    // under the new shares, O(pooled studies); where the merged sums could
+    // rate differently from summing in study order, the plain count.
+    let merged = split.filter(|sp| sp.pooled.len() == a.pooled.len()).and_then(|sp| {
+        let mut pooled = certainty::Tally::EMPTY;
+        let mut shares = shares.iter();
+        for (input, j) in sp.pooled.iter().zip(&a.pooled) {
+            if *j != i {
+                pooled.add(&StudyInput { weight: *shares.next()?, ..*input });
             }
-            inputs.push(StudyInput { weight: shares[r], ..*input });
-            r += 1;
-        } else {
-            u += 1;
-            inputs.push(*input);
         }
-    }
+        sp.units.merged(&pooled, &s.thresholds)
+    });
+    let certainty = match merged {
+        Some(t) => t,
+        None => {
+            let mut inputs: Vec<StudyInput> = Vec::with_capacity(a.certainty_studies.len() - 1);
+            let mut r = 0;
+            for m in certainty_members(a) {
+                match m? {
+                    (_, Some(j)) if j == i => {}
+                    (input, Some(_)) => {
+                        inputs.push(StudyInput { weight: shares[r], ..*input });
+                        r += 1;
+                    }
+                    (input, None) => inputs.push(*input),
+                }
+            }
+            certainty::Tally::of(&inputs)
+        }
+    };
     let skeleton = DomainAnalysis {
         domain,
         n_studies: a.n_studies - 1,
@@ -351,7 +419,7 @@ pub fn decision_without_pooled<'s>(
     let rest_evidence = Evidence {
         analysis: &skeleton,
         units: e.units,
-        certainty: certainty::Tally::of(&inputs),
+        certainty,
         credible_harm: e.credible_harm - u32::from(harm_is_credible(left_out, left_out_domain)),
     };
     Some(evidence_decision(&rest_evidence, &[], s))

@@ -45,7 +45,16 @@ pub struct ServeOptions {
     /// Accept the bound (non-loopback) address in `Host` as well.
     pub allow_remote: bool,
     /// Files to watch and how to read them again.
-    pub watch: Option<(Vec<PathBuf>, Loader)>,
+    pub watch: Option<Watch>,
+}
+
+/// What `--watch` watches.
+pub struct Watch {
+    pub files: Vec<PathBuf>,
+    pub loader: Loader,
+    /// The files as they were before the data being served was read
+    /// ([`fingerprint`]): a change from then on is read.
+    pub seen: Fingerprint,
 }
 
 /// Why the server could not run.
@@ -75,8 +84,8 @@ pub fn run(site: Site, opts: ServeOptions, listening: impl FnOnce(SocketAddr)) -
             .map_err(|source| ServeError::Bind { addr: opts.addr, source })?;
         let bound = listener.local_addr().map_err(ServeError::Serve)?;
         listening(bound);
-        if let Some((files, loader)) = opts.watch {
-            spawn_watch(state.clone(), files, loader);
+        if let Some(w) = opts.watch {
+            spawn_watch(state.clone(), w);
         }
         let app = router(state, HostPolicy::new(bound, opts.allow_remote));
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(ServeError::Serve)
@@ -121,9 +130,10 @@ async fn wait_for_signal() {
 }
 
 /// What identifies a version of the inputs: size and modification time.
-type Fingerprint = Vec<Option<(u64, SystemTime)>>;
+pub type Fingerprint = Vec<Option<(u64, SystemTime)>>;
 
-fn fingerprint(files: &[PathBuf]) -> Fingerprint {
+/// The inputs' sizes and modification times now.
+pub fn fingerprint(files: &[PathBuf]) -> Fingerprint {
     files
         .iter()
         .map(|f| std::fs::metadata(f).ok().map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH))))
@@ -132,9 +142,9 @@ fn fingerprint(files: &[PathBuf]) -> Fingerprint {
 
 /// Poll the inputs; on a change that has settled (same fingerprint twice),
 /// read them again and swap the state.
-fn spawn_watch(state: Arc<State>, files: Vec<PathBuf>, loader: Loader) {
+fn spawn_watch(state: Arc<State>, w: Watch) {
+    let Watch { files, loader, mut seen } = w;
     std::thread::spawn(move || {
-        let mut seen = fingerprint(&files);
         loop {
             std::thread::sleep(WATCH_INTERVAL);
             let now = fingerprint(&files);

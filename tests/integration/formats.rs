@@ -592,3 +592,67 @@ fn mapped_columns_can_be_grouped_on() {
     r.expect_code(0);
     assert!(r.stdout.contains("attitudes") && r.stdout.contains("violence perpetration"), "{}", r.show());
 }
+
+/// JSON Lines is read in one pass: the header is the keys of the first
+/// blocks read (threads x 2 blocks of 4 MiB). A key first seen after them
+/// (here a contract column, `harm`, and a pass-through one, `notes`, on the
+/// last row only) must give what a full key pass gives: the reader starts
+/// over with one.
+#[test]
+fn json_lines_key_first_seen_after_the_first_blocks() {
+    let text = std::fs::read_to_string(data("datasets/evidence_vac.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let recs: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let object = |rec: &csv::StringRecord, copy: usize| {
+        let mut m = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(rec) {
+            let value = match h.as_str() {
+                _ if v.is_empty() => continue,
+                "record_id" | "study_id" => serde_json::Value::String(format!("{v}-{copy}")),
+                _ => serde_json::Value::String(v.to_string()),
+            };
+            m.insert(h.clone(), value);
+        }
+        m
+    };
+    let first_blocks = rayon::current_num_threads().max(1) * 2 * evidex::ingest::text::BLOCK_BYTES;
+    let mut out = String::new();
+    let mut rows = 0u64;
+    let mut copy = 0;
+    while out.len() < first_blocks + (1 << 20) {
+        for rec in &recs {
+            out.push_str(&serde_json::Value::Object(object(rec, copy)).to_string());
+            out.push('\n');
+            rows += 1;
+        }
+        copy += 1;
+    }
+    let mut last = object(&recs[0], copy);
+    last.insert("harm".into(), "yes".into());
+    last.insert("notes".into(), "added late".into());
+    out.push_str(&serde_json::Value::Object(last).to_string());
+    out.push('\n');
+    rows += 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.jsonl");
+    std::fs::write(&path, out).unwrap();
+    let paths = [path];
+    let o = IngestOptions::default();
+
+    let ing = ingest::ingest(&paths, &o).unwrap();
+    assert_eq!(ing.rows_read(), rows);
+    assert_eq!(ing.accepted(), rows, "{:?}", ing.rejected.first());
+    assert_eq!(ing.extra_columns, ["notes"]);
+    let end = ing.records.last().unwrap();
+    assert_eq!(end.record_id, format!("R0001-{copy}"));
+    assert!(end.harm, "the late `harm` column is read");
+    assert_eq!(end.extra, [Some("added late".to_string())]);
+    assert!(ing.records[0].extra == [None] && !ing.records[0].harm);
+    let passes = |w: &[evidex::ingest::Warning]| w.iter().any(|w| w.message.contains("pass-through: notes"));
+    assert!(passes(&ing.warnings), "{:?}", ing.warnings);
+
+    let st = facts(&paths, &o, &GroupKey::DEFAULT);
+    assert_eq!(st.ing.accepted(), rows);
+    assert!(passes(&st.ing.warnings), "{:?}", st.ing.warnings);
+}

@@ -80,7 +80,7 @@ fn read_without_panic(path: &Path, o: &IngestOptions) -> Result<(), TestCaseErro
     let Ok(r) = r else {
         return Err(TestCaseError::fail(format!("ingest panicked on {shown}")));
     };
-    match r {
+    match &r {
         Ok(ing) => prop_assert_eq!(ing.rows_read(), ing.accepted() + ing.rejected_count() + ing.left_out()),
         Err(e) => prop_assert!(e.to_string().starts_with(&shown), "error does not name the file: {e}"),
     }
@@ -88,9 +88,60 @@ fn read_without_panic(path: &Path, o: &IngestOptions) -> Result<(), TestCaseErro
     let Ok(f) = f else {
         return Err(TestCaseError::fail(format!("the facts reader panicked on {shown}")));
     };
-    if let Ok(st) = f {
+    if let Ok(st) = &f {
         prop_assert_eq!(st.ing.rows_read(), st.ing.accepted() + st.ing.rejected_count());
     }
+    same_as_checking_every_row(&paths, o, &r, &f)
+}
+
+/// The vocabulary columns are checked once per distinct value (a memo per
+/// worker, keyed by the text or by the Parquet value); checking every field
+/// of every row afresh must accept and reject exactly the same rows, with
+/// the same messages, warnings and facts.
+fn same_as_checking_every_row(
+    paths: &[std::path::PathBuf],
+    o: &IngestOptions,
+    memoised: &Result<ingest::Ingested, ingest::IngestError>,
+    memoised_facts: &Result<evidex::score::stream::Streamed, ingest::IngestError>,
+) -> Result<(), TestCaseError> {
+    let every = IngestOptions { check_every_row: true, ..o.clone() };
+    let shown = |r: &Result<ingest::Ingested, ingest::IngestError>| match r {
+        Ok(i) => format!("{i:?}"),
+        Err(e) => format!("error: {e}"),
+    };
+    let afresh = ingest::ingest(paths, &every);
+    let (a, b) = (shown(memoised), shown(&afresh));
+    if a != b {
+        // Where they part, with some context.
+        let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        let around = |s: &str| {
+            let mut from = at.saturating_sub(200).min(s.len());
+            while !s.is_char_boundary(from) {
+                from -= 1;
+            }
+            let mut to = (at + 200).min(s.len());
+            while !s.is_char_boundary(to) {
+                to += 1;
+            }
+            s[from..to].to_string()
+        };
+        return Err(TestCaseError::fail(format!(
+            "{}: the memoised and the row-by-row checks differ at byte {at}\nmemoised: ...{}...\nrow by row: ...{}...",
+            paths[0].display(),
+            around(&a),
+            around(&b)
+        )));
+    }
+    let facts = |r: &Result<evidex::score::stream::Streamed, ingest::IngestError>| match r {
+        Ok(s) => format!("{:?}\n{:?}", s.ing, s.facts),
+        Err(e) => format!("error: {e}"),
+    };
+    let afresh = read_facts(paths, &every, &GroupKey::DEFAULT, &ScoringConfig::default());
+    prop_assert!(
+        facts(memoised_facts) == facts(&afresh),
+        "{}: the facts reader's memoised and row-by-row checks differ",
+        paths[0].display()
+    );
     Ok(())
 }
 

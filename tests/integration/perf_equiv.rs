@@ -18,7 +18,9 @@ use evidex::model::{OutcomeDomain, RiskOfBias, StudyDesign};
 use evidex::score::evidence::{poolable, DomainAnalysis};
 use evidex::score::robust::{self, CellStudies, Change};
 use evidex::score::study::{Appraisal, Composite, Standing, StudyDomain, StudyView};
-use evidex::score::verdict::{decision_without_pooled, domain_decision, Evidence, Settings};
+use evidex::score::verdict::{
+    decision_without_pooled, domain_decision, DomainDecision, Evidence, PooledSplit, Settings,
+};
 use evidex::score::ScoringConfig;
 use evidex::synth::Rng;
 
@@ -233,11 +235,19 @@ fn leaving_out_a_pooled_study_decides_as_the_full_re_analysis() {
         for domain in OutcomeDomain::ALL {
             let Some(a) = DomainAnalysis::new(&all, domain, egger_min) else { continue };
             let e = Evidence::of(&a, &s);
+            let split = PooledSplit::of(&a);
             for &i in &a.pooled {
-                let fast = decision_without_pooled(&e, i, |j| &studies[j], &s, egger_min);
+                let fast = decision_without_pooled(&e, i, |j| &studies[j], &s, egger_min, None);
                 let rest: Vec<&StudyView> =
                     studies.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, x)| x).collect();
                 let full = DomainAnalysis::new(&rest, domain, egger_min).map(|x| domain_decision(&x, &[], &s));
+                // With the split certainty tally: the same decision, but a
+                // some-concerns share summed in another order.
+                let from_split = decision_without_pooled(&e, i, |j| &studies[j], &s, egger_min, split.as_ref());
+                assert_eq!(from_split.is_some(), fast.is_some());
+                if let (Some(x), Some(full)) = (&from_split, &full) {
+                    assert_same_decision(x, full, &format!("study {i} of {k}, {domain:?}, split"));
+                }
                 match fast {
                     Some(fast) => {
                         assert_eq!(Some(&fast), full.as_ref(), "study {i} of {k}, {domain:?}");
@@ -259,4 +269,34 @@ fn leaving_out_a_pooled_study_decides_as_the_full_re_analysis() {
         "{compared} compared, {with_appraised} with an appraised synthesis"
     );
     assert!(harm > 0, "no harmful decision exercised");
+}
+
+/// Two decisions equal in everything but the some-concerns share of a
+/// risk-of-bias reason, which may differ by rounding (relative 1e-12).
+fn assert_same_decision(a: &DomainDecision, b: &DomainDecision, what: &str) {
+    use evidex::score::certainty::Downgrade;
+    let share = |d: &DomainDecision| -> Vec<f64> {
+        d.downgrades
+            .iter()
+            .filter_map(|g| match g {
+                Downgrade::RiskOfBias { some_concerns, .. } => Some(*some_concerns),
+                _ => None,
+            })
+            .collect()
+    };
+    let (sa, sb) = (share(a), share(b));
+    assert_eq!(sa.len(), sb.len(), "{what}");
+    for (x, y) in sa.iter().zip(&sb) {
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{what}: share {x} vs {y}");
+    }
+    let without_shares = |d: &DomainDecision| {
+        let mut d = d.clone();
+        for g in &mut d.downgrades {
+            if let Downgrade::RiskOfBias { some_concerns, .. } = g {
+                *some_concerns = 0.0;
+            }
+        }
+        d
+    };
+    assert_eq!(without_shares(a), without_shares(b), "{what}");
 }

@@ -31,6 +31,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
     guard(&inputs, &rejects.iter().collect::<Vec<_>>())?;
     ingest_options(&a.input, Contract::Scoring, a.model.keep_placeholders)?;
     let watched: Vec<std::path::PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
+    // Before the first read: a change while it runs is seen by the watch.
+    let seen = serve::fingerprint(&watched);
     let site = match load(&a, rejects.as_ref(), true) {
         Ok(site) => site,
         Err(e) if e.is::<StrictRejections>() => {
@@ -43,7 +45,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
     let allow_remote = a.allow_remote;
     let watch = a.watch.then(|| {
         let loader: serve::Loader = Box::new(move || load(&a, rejects.as_ref(), false).map_err(|e| format!("{e:#}")));
-        (watched, loader)
+        serve::Watch { files: watched, loader, seen }
     });
     serve::run(site, ServeOptions { addr, allow_remote, watch }, |bound| {
         // The first line on standard output, for people and for scripts.
