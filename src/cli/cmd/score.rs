@@ -32,7 +32,9 @@ pub fn run(a: ScoreArgs) -> anyhow::Result<i32> {
     let pb = crate::cli::progress::spinner(&format!("scoring {} records", st.facts.n_facts));
     let res = score::score_facts(&st.facts, &keys, &cfg, false);
     pb.finish_and_clear();
-    let ing = st.ing;
+    // The facts are not needed for writing: their memory goes to the output.
+    let score::stream::Streamed { ing, facts } = st;
+    drop(facts);
     ingest::timing("score", t0);
     let t = rs::score_table(&res);
     let key_names: Vec<&str> = keys.iter().map(|k| k.name()).collect();
