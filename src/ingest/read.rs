@@ -568,11 +568,12 @@ fn read_file<S: Sink>(
                         log,
                         |b| b.text.len() / 128,
                         |b, c| text::json_block(b, &index, ctx.file, c),
-                        |late| *late,
+                        // After a full key pass every key is in the header;
+                        // never start over twice.
+                        |late| *late && !json_keys_first,
                     )?;
                     recycle(&feed.rest, batch);
                     if late.is_some() {
-                        debug_assert!(!json_keys_first, "a full key pass found every key");
                         return Ok(FileRead::KeySeenLate);
                     }
                 }
