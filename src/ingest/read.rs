@@ -334,6 +334,14 @@ struct JsonFeed {
     rest: text::Feed,
 }
 
+impl JsonFeed {
+    /// The header came from the first blocks and the file goes on after
+    /// them.
+    fn more_follows(&self) -> bool {
+        self.first.as_ref().is_some_and(|b| b.last().is_some_and(|b| !b.last))
+    }
+}
+
 /// How a file was read (for its summary).
 struct Shape {
     encoding: Option<String>,
@@ -490,8 +498,7 @@ fn read_file<S: Sink>(
             Ok(r) => r,
             // The columns of a JSON Lines file are judged on all its keys:
             // those of the first blocks are not all when more follow.
-            Err(_) if matches!(&opened, Opened::Jsonl { feed: JsonFeed { first: Some(b), .. }, .. } if !b.last().is_none_or(|b| b.last)) =>
-            {
+            Err(_) if matches!(&opened, Opened::Jsonl { feed, .. } if feed.more_follows()) => {
                 return Ok(FileRead::KeySeenLate);
             }
             Err(e) => return Err(e),

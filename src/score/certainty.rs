@@ -290,16 +290,23 @@ impl Tally {
             sample,
             unknown_samples: self.unknown_samples + o.unknown_samples,
         };
-        // Recursive summation of n terms errs by at most (n - 1) u sum|w|
-        // (Higham 2002, eq. 4.4) in either order; the weights are not
-        // negative, so sum|w| is the weight; a factor 4 to spare.
-        let err = 4.0 * (x.studies as f64 + 2.0) * f64::EPSILON * (self.weight.abs() + o.weight.abs());
-        if x.weight <= 2.0 * err {
+        x.rates_as_counted(x.studies, self.weight.abs() + o.weight.abs(), t)
+    }
+
+    /// `self` (weight sums computed in another order than counting its
+    /// studies would) when it rates as the count would: its some-concerns
+    /// share is clear of the threshold by more than rounding can move it.
+    /// Recursive summation of n terms errs by at most (n - 1) u sum|w|
+    /// (Higham 2002, eq. 4.4) in either order; the weights are not
+    /// negative, so sum|w| is the weight; a factor 4 to spare.
+    fn rates_as_counted(self, n: u32, abs_weight: f64, t: &Thresholds) -> Option<Tally> {
+        let err = 4.0 * (n as f64 + 2.0) * f64::EPSILON * abs_weight;
+        if self.weight <= 2.0 * err {
             return None;
         }
-        let share = x.some_concerns_share();
-        let slack = 2.0 * err * (1.0 + share.abs()) / x.weight;
-        ((share - t.some_concerns_share).abs() > slack).then_some(x)
+        let share = self.some_concerns_share();
+        let slack = 2.0 * err * (1.0 + share.abs()) / self.weight;
+        ((share - t.some_concerns_share).abs() > slack).then_some(self)
     }
 
     /// High with a randomised study, else low.
@@ -350,15 +357,7 @@ impl Tally {
         }
         x.sample -= s.sample.unwrap_or(0);
         x.unknown_samples -= u32::from(s.sample.is_none());
-        // Bound on the error of either weight sum, in both orders, with
-        // a factor 4 to spare.
-        let err = 4.0 * (self.studies as f64 + 2.0) * f64::EPSILON * self.weight.abs();
-        if x.weight <= 2.0 * err {
-            return None;
-        }
-        let share = x.some_concerns_share();
-        let slack = 2.0 * err * (1.0 + share.abs()) / x.weight;
-        ((share - t.some_concerns_share).abs() > slack).then_some(x)
+        x.rates_as_counted(self.studies, self.weight.abs(), t)
     }
 }
 
