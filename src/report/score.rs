@@ -387,22 +387,19 @@ pub fn explain_text(
             _ => String::new(),
         }
     );
-    let _ = writeln!(
-        s,
-        "score: {} (the probability that the intervention benefits {}, from its synthesis)",
-        words::score_text(c),
-        c.domain.label()
-    );
+    let basis = match c.score_basis {
+        crate::score::cell::ScoreBasis::Synthesis => {
+            format!(" (the probability that the intervention benefits {}, from its synthesis)", c.domain.label())
+        }
+        crate::score::cell::ScoreBasis::Studies => String::new(),
+    };
+    let _ = writeln!(s, "score: {}{basis}", words::score_text(c));
     let _ = writeln!(
         s,
         "certainty: {} (started {}: {})",
         c.certainty.label(),
         c.certainty_start.label(),
-        if c.certainty_start == crate::score::Certainty::High {
-            "randomised studies carry most of the weight"
-        } else {
-            "non-randomised evidence starts low"
-        }
+        words::certainty_start_reason(c.certainty_start)
     );
     for d in &c.downgrades {
         let _ = writeln!(s, "  - down for {}", words::downgrade(d));

@@ -136,6 +136,12 @@ pub fn rule_sentence(d: &DomainResult) -> String {
         Rule::Prudent => format!(
             "{verdict}: no controlled, appraised evidence {dom}; support comes only from uncontrolled or high risk-of-bias studies"
         ),
+        // A significantly harmful estimate that cannot make harm credible
+        // (no known direction, high risk of bias, ...) is not "compatible
+        // with a benefit": say what it shows and why it does not count.
+        Rule::Inconclusive if d.standing == Some(Standing::Harm) => format!(
+            "{verdict}: the controlled evidence {dom} points to harm{eff}, but the harm is not credible (see the harm signals), so it decides nothing"
+        ),
         Rule::Inconclusive => format!(
             "{verdict}: the controlled evidence {dom} is inconclusive{eff}: compatible with a benefit and with none"
         ),
@@ -520,6 +526,15 @@ pub fn harm_phrase(c: &CellResult) -> String {
 
 /// "probability of benefit 0.97", or "score 1.00 (from its studies'
 /// ratings or effects)" when there is no synthesis.
+/// Why certainty started where it did (docs/scoring.md section 8).
+pub fn certainty_start_reason(start: Certainty) -> &'static str {
+    if start == Certainty::High {
+        "the evidence includes a randomised study"
+    } else {
+        "non-randomised evidence starts low"
+    }
+}
+
 pub fn score_text(c: &CellResult) -> String {
     match c.score_basis {
         ScoreBasis::Synthesis => format!("probability of benefit {:.2}", c.score),

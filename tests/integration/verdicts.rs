@@ -24,6 +24,7 @@
 //! expects and are NOT weakened to pass.
 
 use crate::records::{build, cell_in, cfg2020, one_cell, r, R};
+use crate::util::run_in;
 use evidex::model::{Direction, IncomeSetting, OutcomeDomain, Rating, RiskOfBias, StudyDesign};
 use evidex::report::words;
 use evidex::score::cell::ScoreBasis;
@@ -1463,4 +1464,51 @@ fn x_mixed_measures_pointing_apart_are_mixed() {
     ]);
     assert_eq!((c.category, c.rule), (Rating::NeedsResearch, Rule::Mixed), "{}", show(&c));
     assert!(c.pooled.is_none());
+}
+
+/// Cases a methods reviewer found (3 December 2026): `explain`'s words must
+/// say what the documented rules decide.
+#[test]
+fn explain_words_follow_the_rules_on_reviewer_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "record_id,study_id,intervention,target_group,income_setting,design,risk_of_bias,sample_size,outcome,outcome_domain,rating,effect_size,se,measure\n";
+    let explain = |name: &str, rows: &str| {
+        std::fs::write(dir.path().join(name), format!("{head}{rows}")).unwrap();
+        let r = run_in(
+            dir.path(),
+            &["explain", name, "--intervention", "X", "--target-group", "kids", "--income-setting", "LMC"],
+        );
+        assert_eq!(r.code, 0, "{}", r.show());
+        r.stdout
+    };
+    // One RCT, SMD -0.50 [-0.70, -0.30], no direction: a significantly
+    // harmful SMD without a direction is a harm signal, not credible harm
+    // (section 5), and alone it falls to needs more research (section 7).
+    // Its interval excludes both a benefit and no effect, so the words must
+    // not call it compatible with a benefit.
+    let out = explain("harm_no_direction.csv", "r1,S1,X,kids,LMC,rct,low,300,violence,violence,,-0.50,0.10,SMD\n");
+    assert!(out.contains("needs more research"), "{out}");
+    assert!(out.contains("points to harm"), "{out}");
+    assert!(!out.contains("compatible with a benefit and with none"), "{out}");
+    // One RCT with 5% of the synthesis weight beside two QEDs: certainty
+    // starts high because the evidence includes a randomised study
+    // (section 8), not because randomised studies carry most of the weight.
+    let out = explain(
+        "small_rct.csv",
+        "r1,S1,X,kids,LMC,rct,low,300,violence,violence,,0.30,0.30,SMD\n\
+         r2,S2,X,kids,LMC,quasi_experimental,low,300,violence,violence,,0.30,0.10,SMD\n\
+         r3,S3,X,kids,LMC,quasi_experimental,low,300,violence,violence,,0.30,0.10,SMD\n",
+    );
+    assert!(out.contains("(started high: the evidence includes a randomised study)"), "{out}");
+    // Two rated RCTs, no effect sizes: no synthesis, so the score is the
+    // share of studies showing a benefit (section 12), not a probability
+    // from a synthesis.
+    let out = explain(
+        "rated.csv",
+        "r1,S1,X,kids,LMC,rct,low,300,violence,violence,effective,,,\n\
+         r2,S2,X,kids,LMC,rct,low,300,violence,violence,effective,,,\n",
+    );
+    let score_line = out.lines().find(|l| l.starts_with("score:")).unwrap_or_else(|| panic!("{out}"));
+    assert!(score_line.contains("share of its studies showing a benefit"), "{score_line}");
+    assert!(!score_line.contains("from its synthesis"), "{score_line}");
 }

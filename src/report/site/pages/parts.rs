@@ -375,7 +375,7 @@ fn cell_facts(site: &Site, c: &CellResult) -> Markup {
             dt { "Certainty" }
             dd {
                 (c.certainty.label()) " (started " (c.certainty_start.label()) ": "
-                @if c.certainty_start == Certainty::High { "randomised studies carry most of the weight" } @else { "non-randomised evidence starts low" }
+                (words::certainty_start_reason(c.certainty_start))
                 ")"
                 @if !c.downgrades.is_empty() {
                     ul.plain { @for d in &c.downgrades { li { "down for " (words::downgrade(d)) } } }
